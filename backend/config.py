@@ -1,0 +1,124 @@
+"""Backend configuration: one immutable object built from arguments and the environment.
+
+Embedded mode (the desktop app's default) needs nothing: it makes its own signing keys,
+uses the local object store and the local provider for every model. ``imagegen serve``
+reads real credentials from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def _env(name: str, *alts: str) -> str | None:
+    for key in (name, *alts):
+        value = os.environ.get(key)
+        if value:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    data_dir: Path
+    # Embedded: own JWKS + /api/dev/token, local provider for any model without a key.
+    embedded: bool = True
+    # `serve --local-providers`: use the local provider where no key is configured.
+    local_providers: bool = False
+    # Filled in by the runner once the port is known, e.g. "http://127.0.0.1:8765".
+    public_base_url: str = "http://127.0.0.1:8765"
+
+    # Convex-compatible host
+    starting_credits: int = 200
+    slot_limit: int = 4
+
+    # Rate limits (sliding window, per user): generate and presign share one budget each.
+    rate_limit_generate: int = 30
+    rate_limit_presign: int = 60
+    rate_limit_window_s: float = 60.0
+    redis_url: str | None = None
+
+    # Object store
+    max_upload_bytes: int = 20 * 1024 * 1024
+    presign_expires_s: int = 600
+    attachment_allow_list: tuple[str, ...] = ()  # extra URL prefixes accepted as attachments
+    r2_account_id: str | None = None
+    r2_endpoint_url: str | None = None
+    r2_access_key_id: str | None = None
+    r2_secret_access_key: str | None = None
+    r2_bucket: str | None = None
+    r2_public_base_url: str | None = None
+
+    # Auth (real deployment: Clerk)
+    clerk_jwks_url: str | None = None
+    clerk_issuer: str | None = None
+    authorized_parties: tuple[str, ...] = ()
+    dev_token_ttl_s: int = 60
+    dev_user_id: str = "local-user"
+
+    # Turnstile (web routes only); embedded mode uses Cloudflare's documented test secret.
+    turnstile_secret: str | None = None
+
+    # Providers
+    fal_key: str | None = None
+    wavespeed_key: str | None = None
+    azure_api_key: str | None = None
+    azure_base_url: str | None = None
+    azure_image_edits_url: str | None = None
+
+    # Local provider: seconds a queued job spends in queue / running, and failure injection.
+    local_queue_s: float = 1.0
+    local_run_s: float = 2.0
+    local_fail_rate: float = 0.0
+    local_fail_prompts: tuple[str, ...] = ("[fail]",)
+
+    # Long-poll cap for GET /api/generate-images/status?wait=S
+    max_wait_s: float = 25.0
+
+    # Secret used to sign request ids and local presigned URLs (made in data_dir if unset).
+    signing_secret: bytes | None = field(default=None, repr=False)
+
+    @property
+    def r2_configured(self) -> bool:
+        return bool(
+            self.r2_bucket
+            and self.r2_access_key_id
+            and self.r2_secret_access_key
+            and (self.r2_endpoint_url or self.r2_account_id)
+        )
+
+    def with_base_url(self, url: str) -> BackendConfig:
+        return replace(self, public_base_url=url.rstrip("/"))
+
+    @classmethod
+    def from_env(
+        cls, data_dir: Path, *, embedded: bool, local_providers: bool = False
+    ) -> BackendConfig:
+        allow = _env("ATTACHMENT_URL_ALLOW_LIST")
+        parties = _env("CLERK_AUTHORIZED_PARTIES", "ALLOWED_ORIGINS")
+        return cls(
+            data_dir=Path(data_dir),
+            embedded=embedded,
+            local_providers=local_providers,
+            redis_url=_env("REDIS_URL"),
+            r2_account_id=_env("R2_ACCOUNT_ID"),
+            r2_endpoint_url=_env("R2_ENDPOINT_URL", "R2_ENDPOINT"),
+            r2_access_key_id=_env("R2_ACCESS_KEY_ID"),
+            r2_secret_access_key=_env("R2_SECRET_ACCESS_KEY"),
+            r2_bucket=_env("R2_BUCKET", "R2_BUCKET_NAME"),
+            r2_public_base_url=_env("R2_PUBLIC_BASE_URL", "R2_PUBLIC_URL"),
+            clerk_jwks_url=_env("CLERK_JWKS_URL"),
+            clerk_issuer=_env("CLERK_ISSUER"),
+            authorized_parties=tuple(p.strip() for p in (parties or "").split(",") if p.strip()),
+            turnstile_secret=_env("TURNSTILE_SECRET_KEY", "TURNSTILE_SECRET"),
+            fal_key=_env("FAL_KEY", "FAL_API_KEY"),
+            wavespeed_key=_env("WAVESPEED_API_KEY", "WAVESPEED_KEY"),
+            azure_api_key=_env("AZURE_API_KEY", "AZURE_OPENAI_API_KEY"),
+            azure_base_url=_env("AZURE_BASE_URL"),
+            azure_image_edits_url=_env("AZURE_IMAGE_EDITS_URL"),
+            attachment_allow_list=tuple(
+                p.strip() for p in (allow or "").split(",") if p.strip()
+            ),
+        )

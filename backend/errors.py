@@ -1,0 +1,74 @@
+"""One error type for every route, rendered as ``{"error": <sentence>, "code": <code>}``.
+
+Routes raise :class:`ApiError`; the handlers installed by :func:`install_error_handlers`
+turn it (and anything unexpected) into JSON so no client ever sees a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error a route answers with: a human sentence, a machine code and a status."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def error_body(message: str, code: str) -> dict[str, str]:
+    return {"error": message, "code": code}
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts: list[str] = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
+        msg = str(err.get("msg", "is invalid"))
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "The request is invalid: " + "; ".join(parts) + "." if parts else "Invalid request."
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(
+            error_body(exc.message, exc.code), status_code=exc.status, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(error_body(_describe_validation(exc), "invalid_request"), 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = {
+            404: "Not found.",
+            405: "This method is not allowed here.",
+        }.get(exc.status_code, str(exc.detail))
+        return JSONResponse(error_body(message, code), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(
+            error_body("Something went wrong on the server. Please try again.", "internal"), 500
+        )

@@ -1,0 +1,54 @@
+"""The object store interface: presigned uploads, server-side puts, public URLs.
+
+Keys are always made by the server (:func:`new_key`), never taken from user input.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+ALLOWED_CONTENT_TYPES: dict[str, str] = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    "image/gif": "gif",
+}
+DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    upload_url: str
+    public_url: str
+    key: str
+    expires_in: int
+
+
+def new_key(prefix: str, content_type: str) -> str:
+    """A fresh, unguessable key such as ``uploads/2026/11/25/<hex>.png``."""
+    ext = ALLOWED_CONTENT_TYPES.get(content_type, "bin")
+    day = datetime.now(UTC).strftime("%Y/%m/%d")
+    return f"{prefix}/{day}/{secrets.token_hex(16)}.{ext}"
+
+
+class ObjectStore(Protocol):
+    def presign_put(
+        self, key: str, content_type: str, max_size: int, expires_in: int
+    ) -> PresignedUpload: ...
+
+    async def put(self, key: str, data: bytes, content_type: str) -> str:
+        """Store bytes; returns the public URL."""
+        ...
+
+    async def get(self, key: str) -> bytes:
+        """Read bytes back; raises KeyError when absent."""
+        ...
+
+    def public_url(self, key: str) -> str: ...
+
+    def key_for_url(self, url: str) -> str | None:
+        """The key if ``url`` points into this store, else None."""
+        ...

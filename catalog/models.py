@@ -1,0 +1,189 @@
+"""Every image model, as the seed's "Complete Image Model Matrix" and "UI metadata" say.
+
+Where the two tables disagree the matrix wins (Reve Edit takes 1 to 10 images: one means
+edit, two or more mean remix). The order is the web picker's order; the two models the web
+picker hides come last.
+"""
+
+from __future__ import annotations
+
+from catalog.spec import (
+    GPT_RATIOS,
+    KLING_RATIOS,
+    STANDARD_RATIOS,
+    VALID_ASPECT_RATIOS,
+    AttachmentRule,
+    ModelSpec,
+)
+
+ONE_OR_MORE = AttachmentRule(min=1, max=10)
+EXACTLY_ONE = AttachmentRule(min=1, max=1)
+
+_MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        id="img-gpt-image-1-5", label="GPT-Image 1.5", company="OpenAI",
+        description="OpenAI's latest image generation with quality tiers",
+        logo="openai.svg", is_new=True, provider="fal", endpoint="fal-ai/gpt-image-1.5",
+        call_type="queued", aspect_ratios=GPT_RATIOS, qualities=("medium", "high"),
+        edit_variant="img-gpt-image-1-5-edit",
+    ),
+    ModelSpec(
+        id="img-gpt-image-1-5-edit", label="GPT-Image 1.5 Edit", company="OpenAI",
+        description="OpenAI's latest image editing with quality tiers",
+        logo="openai.svg", is_new=True, provider="fal", endpoint="fal-ai/gpt-image-1.5/edit",
+        call_type="queued", attachments=ONE_OR_MORE, aspect_ratios=GPT_RATIOS,
+        qualities=("medium", "high"), base_model="img-gpt-image-1-5",
+    ),
+    ModelSpec(
+        id="img-flux-2-max", label="Flux 2 Max", company="FLUX",
+        description="State-of-the-art image generation with exceptional realism and precision",
+        logo="flux.svg", is_new=True, provider="fal", endpoint="fal-ai/flux-2-max",
+        call_type="queued", edit_variant="img-flux-2-max-edit",
+    ),
+    ModelSpec(
+        id="img-flux-2-max-edit", label="Flux 2 Max Edit", company="FLUX",
+        description="Advanced Flux 2 Max editing with up to 10 reference images",
+        logo="flux.svg", is_new=True, provider="fal", endpoint="fal-ai/flux-2-max/edit",
+        call_type="queued", attachments=ONE_OR_MORE, base_model="img-flux-2-max",
+    ),
+    ModelSpec(
+        id="img-kling-o1", label="Kling O1 Image Edit", company="Kling",
+        description=(
+            "Advanced image editing with @Image1, @Image2 references (up to 10 images)"
+        ),
+        logo="kling.svg", is_new=True, provider="fal", endpoint="fal-ai/kling-image/o1",
+        call_type="queued", attachments=ONE_OR_MORE, aspect_ratios=KLING_RATIOS,
+        resolutions=("1K", "2K"), max_images=4,
+    ),
+    ModelSpec(
+        id="img-nano-banana-pro", label="Nano Banana Pro", company="Google",
+        description="Google's new state-of-the-art image generation model (1K/2K/4K)",
+        logo="google.svg", is_new=True, provider="fal", endpoint="fal-ai/nano-banana-pro",
+        call_type="queued", aspect_ratios=VALID_ASPECT_RATIOS, resolutions=("1K", "2K", "4K"),
+        edit_variant="img-nano-banana-pro-edit",
+    ),
+    ModelSpec(
+        id="img-nano-banana-pro-edit", label="Nano Banana Pro Edit", company="Google",
+        description="Google's new state-of-the-art image editing model (1K/2K/4K)",
+        logo="google.svg", is_new=True, provider="fal", endpoint="fal-ai/nano-banana-pro/edit",
+        call_type="queued", attachments=ONE_OR_MORE, aspect_ratios=VALID_ASPECT_RATIOS,
+        resolutions=("1K", "2K", "4K"), base_model="img-nano-banana-pro",
+    ),
+    ModelSpec(
+        id="img-seedream-v45", label="Seedream v4.5", company="ByteDance",
+        description="Latest generation with unified architecture for image creation",
+        logo="bytedance.svg", is_new=True, provider="fal",
+        endpoint="fal-ai/bytedance/seedream/v4.5/text-to-image", call_type="queued",
+        edit_variant="img-seedream-v45-edit",
+    ),
+    ModelSpec(
+        id="img-seedream-v45-edit", label="Seedream v4.5 Edit", company="ByteDance",
+        description="Advanced multi-image editing with up to 10 reference images",
+        logo="bytedance.svg", is_new=True, provider="fal",
+        endpoint="fal-ai/bytedance/seedream/v4.5/edit", call_type="queued",
+        attachments=ONE_OR_MORE, base_model="img-seedream-v45",
+    ),
+    ModelSpec(
+        id="img-nano-banana", label="Nano Banana", company="Google",
+        description="Fast text-to-image generation with aspect ratio control",
+        logo="google.svg", provider="fal", endpoint="fal-ai/gemini-25-flash-image",
+        call_type="queued", aspect_ratios=VALID_ASPECT_RATIOS,
+        edit_variant="img-nano-banana-edit",
+    ),
+    ModelSpec(
+        id="img-nano-banana-edit", label="Nano Banana Edit", company="Google",
+        description="Advanced image editing with aspect ratio control",
+        logo="google.svg", provider="fal", endpoint="fal-ai/gemini-25-flash-image/edit",
+        call_type="queued", attachments=ONE_OR_MORE, aspect_ratios=VALID_ASPECT_RATIOS,
+        base_model="img-nano-banana",
+    ),
+    ModelSpec(
+        id="img-imagen4-preview", label="Imagen 4", company="Google",
+        description="Standard quality, faster generation",
+        logo="google.svg", provider="fal", endpoint="fal-ai/imagen4/preview",
+        call_type="sync",
+    ),
+    ModelSpec(
+        id="img-imagen3", label="Imagen 3", company="Google",
+        description="Google's most realistic image generation model",
+        logo="google.svg", provider="wavespeed", endpoint="wavespeed/imagen3",
+        call_type="queued", aspect_ratios=VALID_ASPECT_RATIOS, max_images=4,
+    ),
+    ModelSpec(
+        id="img-hunyuan-v3", label="Hunyuan Image 3.0", company="Tencent",
+        description="Tencent's latest text-to-image model with fast sync generation",
+        logo="hunyuan.svg", provider="fal", endpoint="fal-ai/hunyuan-image/v3/text-to-image",
+        call_type="sync",
+    ),
+    ModelSpec(
+        id="img-reve", label="Reve", company="Reve",
+        description=(
+            "Detailed visual output with strong aesthetic quality and accurate text rendering"
+        ),
+        logo="reve.svg", provider="fal", endpoint="fal-ai/reve/text-to-image",
+        call_type="sync", edit_variant="img-reve-edit",
+    ),
+    ModelSpec(
+        id="img-reve-edit", label="Reve Edit", company="Reve",
+        description="Edit and transform images with text prompts (1-10 reference images)",
+        logo="reve.svg", provider="fal", endpoint="fal-ai/reve/edit",
+        alt_endpoints={"remix": "fal-ai/reve/remix"}, call_type="sync",
+        attachments=ONE_OR_MORE, base_model="img-reve",
+    ),
+    ModelSpec(
+        id="img-seedream-v4", label="Seedream v4", company="ByteDance",
+        description="High-res 2K+ with strong text layout",
+        logo="bytedance.svg", provider="fal",
+        endpoint="fal-ai/bytedance/seedream/v4/text-to-image", call_type="queued",
+        edit_variant="img-seedream-v4-edit",
+    ),
+    ModelSpec(
+        id="img-seedream-v4-edit", label="Seedream v4 Edit", company="ByteDance",
+        description="Multi-image editing (up to 10 refs)",
+        logo="bytedance.svg", provider="fal", endpoint="fal-ai/bytedance/seedream/v4/edit",
+        call_type="queued", attachments=ONE_OR_MORE, base_model="img-seedream-v4",
+    ),
+    ModelSpec(
+        id="img-flux-kontext-pro", label="FLUX Kontext Pro", company="FLUX",
+        description="Advanced image-to-image editing model",
+        logo="flux.svg", provider="fal", endpoint="fal-ai/flux-pro/kontext",
+        call_type="sync", attachments=EXACTLY_ONE,
+    ),
+    ModelSpec(
+        id="img-gpt-image-1", label="GPT-Image 1", company="OpenAI",
+        description="OpenAI text-to-image generation",
+        logo="openai.svg", provider="azure", endpoint="AZURE_BASE_URL",
+        call_type="sync", aspect_ratios=GPT_RATIOS, edit_variant="img-gpt-image-1-edit",
+    ),
+    ModelSpec(
+        id="img-gpt-image-1-edit", label="GPT-Image 1 Edit", company="OpenAI",
+        description="OpenAI image editing",
+        logo="openai.svg", provider="azure", endpoint="AZURE_IMAGE_EDITS_URL",
+        call_type="sync", attachments=EXACTLY_ONE, aspect_ratios=(),
+        base_model="img-gpt-image-1",
+    ),
+    # Not in the web picker: reachable through "show all".
+    ModelSpec(
+        id="img-hunyuan-v21", label="Hunyuan Image 2.1", company="Tencent",
+        description="Tencent's text-to-image model with tuned defaults",
+        logo="hunyuan.svg", in_picker=False, provider="fal",
+        endpoint="fal-ai/hunyuan-image/v2.1/text-to-image", call_type="sync",
+    ),
+    ModelSpec(
+        id="img-wan-v22-a14b", label="Wan v2.2 A14B", company="Alibaba",
+        description="Wan 2.2 A14B text-to-image",
+        logo="wan.svg", in_picker=False, provider="fal",
+        endpoint="fal-ai/wan/v2.2-a14b/text-to-image", call_type="sync",
+    ),
+)
+
+MODELS: dict[str, ModelSpec] = {m.id: m for m in _MODELS}
+MODEL_IDS: tuple[str, ...] = tuple(MODELS)
+
+
+def get_model(model_id: str) -> ModelSpec | None:
+    return MODELS.get(model_id)
+
+
+def picker_models(show_all: bool = False) -> list[ModelSpec]:
+    return [m for m in _MODELS if show_all or m.in_picker]
