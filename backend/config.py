@@ -56,6 +56,9 @@ class BackendConfig:
     clerk_issuer: str | None = None
     authorized_parties: tuple[str, ...] = ()
     dev_token_ttl_s: int = 60
+    # `serve --dev-auth`: the embedded key pair + /api/dev/token without embedded mode's
+    # other defaults (local providers stay off unless --local-providers is given).
+    dev_auth: bool = False
     dev_user_id: str = "local-user"
 
     # Turnstile (web routes only); embedded mode uses Cloudflare's documented test secret.

@@ -5,6 +5,7 @@ Keys are always made by the server (:func:`new_key`), never taken from user inpu
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,3 +53,29 @@ class ObjectStore(Protocol):
     def key_for_url(self, url: str) -> str | None:
         """The key if ``url`` points into this store, else None."""
         ...
+
+
+# Keys look like ``uploads/2026/11/25/<hex>.png``: plain segments, one extension at the
+# end. No dots elsewhere, so ``..``, hidden files and encoded tricks can never match.
+_KEY_RE = re.compile(
+    r"^[a-z0-9][a-z0-9_-]{0,63}(?:/[A-Za-z0-9][A-Za-z0-9_-]{0,127}){1,7}\.[a-z0-9]{1,5}$"
+)
+MAX_KEY_LENGTH = 300
+
+
+def is_valid_key(key: str) -> bool:
+    """True for keys of the shape :func:`new_key` makes (and nothing path-like beyond it)."""
+    return isinstance(key, str) and len(key) <= MAX_KEY_LENGTH and bool(_KEY_RE.match(key))
+
+
+def sniff_image_type(data: bytes) -> str | None:
+    """The image content type the bytes really are (by magic number), or None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None

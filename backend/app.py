@@ -1,0 +1,121 @@
+"""The FastAPI application: wires config, auth, rate limits, store, providers and routes.
+
+``create_app(config)`` builds everything that needs no event loop up front (so tests and
+the embedded runner can reach ``app.state``); the lifespan opens and closes what does
+(the HTTP client used to rehost provider outputs, Redis connections, provider clients).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from backend.auth.dev_keys import DevKeyPair
+from backend.auth.verifier import JwtVerifier
+from backend.config import BackendConfig
+from backend.convex_host.database import ConvexDatabase
+from backend.convex_host.router import build_convex_router
+from backend.errors import install_error_handlers
+from backend.providers.registry import ProviderRegistry
+from backend.ratelimit import make_rate_limiter
+from backend.rehost import Rehoster
+from backend.request_ids import RequestIdSigner
+from backend.results_cache import ResultsCache
+from backend.routes import generate, health, models, presign, status
+from backend.routes.dev import build_dev_router
+from backend.secrets import load_or_create_secret
+from backend.store.factory import make_store
+from backend.store.local import LocalObjectStore
+
+log = logging.getLogger(__name__)
+
+CONVEX_DB_NAME = "convex.sqlite3"
+RESULTS_DB_NAME = "results.sqlite3"
+
+
+def _make_verifier(config: BackendConfig, dev_keys: DevKeyPair | None) -> JwtVerifier | None:
+    if dev_keys is not None:
+        return JwtVerifier.from_dev_keys(dev_keys)
+    if config.clerk_jwks_url:
+        return JwtVerifier.from_jwks_url(
+            config.clerk_jwks_url, config.clerk_issuer, config.authorized_parties
+        )
+    # No way to verify anyone: every authenticated route answers 503 auth_not_configured.
+    log.warning("no JWKS configured: authenticated routes will answer 503")
+    return None
+
+
+async def _close(resource: Any) -> None:
+    """Close whatever kind of closer ``resource`` has; shutdown must not stop halfway."""
+    for name in ("aclose", "close"):
+        closer = getattr(resource, name, None)
+        if closer is None:
+            continue
+        try:
+            result = closer()
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("closing %s failed", type(resource).__name__)
+        return
+
+
+def create_app(config: BackendConfig) -> FastAPI:
+    data_dir = config.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = make_store(config)
+    dev_keys = DevKeyPair.load_or_create(data_dir) if config.embedded or config.dev_auth else None
+    secret = config.signing_secret or load_or_create_secret(data_dir)
+    convex_db = ConvexDatabase(
+        data_dir / CONVEX_DB_NAME,
+        starting_credits=config.starting_credits,
+        slot_limit=config.slot_limit,
+    )
+    providers = ProviderRegistry(config, store)
+    limiter = make_rate_limiter(config)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Created here so the client belongs to the server's event loop.
+        client = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
+        app.state.rehoster = Rehoster(store, client)
+        try:
+            yield
+        finally:
+            await client.aclose()
+            await _close(providers)
+            await _close(limiter)
+            await _close(store)
+            convex_db.close()
+
+    app = FastAPI(
+        title="imagegen backend",
+        version="1",
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.state.config = config
+    app.state.store = store
+    app.state.dev_keys = dev_keys
+    app.state.verifier = _make_verifier(config, dev_keys)
+    app.state.limiter = limiter
+    app.state.providers = providers
+    app.state.request_ids = RequestIdSigner(secret)
+    app.state.results = ResultsCache(data_dir / RESULTS_DB_NAME)
+    app.state.convex_db = convex_db
+
+    for module in (generate, status, presign, models, health):
+        app.include_router(module.router)
+    if isinstance(store, LocalObjectStore):
+        app.include_router(store.router())
+    if dev_keys is not None:
+        app.include_router(build_dev_router(dev_keys))
+    app.include_router(build_convex_router(convex_db), prefix="/convex")
+    return app

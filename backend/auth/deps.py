@@ -1,0 +1,29 @@
+"""FastAPI dependency: the verified caller, from ``Authorization: Bearer <JWT>``."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from backend.auth.identity import Identity
+from backend.auth.verifier import JwtVerifier, unauthorized
+from backend.errors import ApiError
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization")
+    if not header:
+        raise unauthorized("no Authorization header was sent.")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise unauthorized("the Authorization header must be 'Bearer <token>'.")
+    return token
+
+
+def require_identity(request: Request) -> Identity:
+    """Declared sync on purpose: FastAPI runs it in a worker thread, so a JWKS fetch
+    (blocking urllib inside PyJWKClient) never stalls the event loop."""
+    verifier: JwtVerifier | None = getattr(request.app.state, "verifier", None)
+    if verifier is None:
+        raise ApiError(503, "auth_not_configured", "Sign-in is not configured on this server.")
+    return verifier.verify(bearer_token(request))

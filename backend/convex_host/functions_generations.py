@@ -1,0 +1,101 @@
+"""`generations:*` — concurrency slots: at most ``slotLimit`` active generations a user.
+
+A slot is a ``generations`` row: ``active`` while its work runs, then ``completed`` or
+``failed`` for good. Acquiring counts and inserts in the same write transaction, so two
+callers racing for the last slot cannot both see room.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.convex_host.context import Ctx, insert, mutation, query, to_doc, update
+from backend.convex_host.errors import not_authorized, not_found
+from backend.convex_host.ids import new_id, now_ms
+from backend.convex_host.validators import v
+
+TERMINAL = ("completed", "failed")
+
+
+def active_count(ctx: Ctx, user_id: str | None) -> int:
+    if user_id is None:
+        return 0
+    row = ctx.conn.execute(
+        "SELECT COUNT(*) FROM generations WHERE userId = ? AND status = 'active'", (user_id,)
+    ).fetchone()
+    return int(row[0])
+
+
+@mutation(
+    "generations:acquireGenerationSlot",
+    {"type": v.optional(v.string()), "prompt": v.optional(v.string())},
+)
+def acquire_generation_slot(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
+    user = ctx.user()
+    limit = int(user["slotLimit"])
+    active = active_count(ctx, user["_id"])
+    if active >= limit:
+        return {"ok": False, "reason": "limit_reached", "limit": limit, "active": active}
+    now = now_ms()
+    generation_id = new_id("generations")
+    insert(
+        ctx.conn,
+        "generations",
+        {
+            "_id": generation_id,
+            "_creationTime": now,
+            "userId": user["_id"],
+            "type": args.get("type", "image"),
+            "prompt": args.get("prompt"),
+            "status": "active",
+            "createdAt": now,
+        },
+    )
+    return {"ok": True, "generationId": generation_id}
+
+
+@mutation(
+    "generations:updateGenerationStatus",
+    {
+        "generationId": v.id("generations"),
+        "status": v.union(v.literal("completed"), v.literal("failed")),
+        "imageUrl": v.optional(v.string()),
+    },
+)
+def update_generation_status(ctx: Ctx, args: dict[str, Any]) -> None:
+    user = ctx.user()
+    row = ctx.conn.execute(
+        "SELECT * FROM generations WHERE _id = ?", (args["generationId"],)
+    ).fetchone()
+    if row is None:
+        raise not_found("generation")
+    if row["userId"] != user["_id"]:
+        raise not_authorized("generation")
+    # Idempotent, and terminal states are final: a retried "failed" after "completed"
+    # (or a second "completed") changes nothing.
+    if row["status"] in TERMINAL:
+        return None
+    fields: dict[str, Any] = {"status": args["status"], "completedAt": now_ms()}
+    if "imageUrl" in args:
+        fields["imageUrl"] = args["imageUrl"]
+    update(ctx.conn, "generations", row["_id"], fields)
+    return None
+
+
+@query("generations:getActiveGenerations", {})
+def get_active_generations(ctx: Ctx, _args: dict[str, Any]) -> dict[str, Any]:
+    """The caller's slots in use (for a UI showing "3 of 4 running")."""
+    user = ctx.user()
+    rows = (
+        ctx.conn.execute(
+            "SELECT * FROM generations WHERE userId = ? AND status = 'active' ORDER BY createdAt",
+            (user["_id"],),
+        ).fetchall()
+        if user["_id"]
+        else []
+    )
+    return {
+        "limit": int(user["slotLimit"]),
+        "active": len(rows),
+        "generations": [to_doc(r) for r in rows],
+    }

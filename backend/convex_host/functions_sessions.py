@@ -1,0 +1,239 @@
+"""`sessions:*` — the sessions sidebar and the generations shown in each session.
+
+A session generation is the grid tile: created loading (``isLoading: true``) before the
+provider is called, then updated with the stored image URLs or an error. The session's
+``preview`` is kept equal to the first image of its latest finished generation.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from backend.convex_host.context import Ctx, insert, mutation, query, to_doc, update
+from backend.convex_host.errors import not_authorized, not_found
+from backend.convex_host.ids import new_id, now_ms
+from backend.convex_host.validators import v
+
+IMAGE = v.object(
+    {
+        "url": v.string(),
+        "width": v.optional(v.number()),
+        "height": v.optional(v.number()),
+        "contentType": v.optional(v.string()),
+    }
+)
+
+
+def _owned(ctx: Ctx, table: str, doc_id: str, what: str) -> dict[str, Any]:
+    row = ctx.conn.execute(f"SELECT * FROM {table} WHERE _id = ?", (doc_id,)).fetchone()
+    if row is None:
+        raise not_found(what)
+    if row["userId"] != ctx.user()["_id"]:
+        raise not_authorized(what)
+    return dict(row)
+
+
+def _touch_session(ctx: Ctx, session_id: str) -> None:
+    """Bump ``updatedAt`` and recompute the preview after any change to its generations."""
+    latest = ctx.conn.execute(
+        "SELECT images FROM sessionGenerations WHERE sessionId = ? AND isLoading = 0 "
+        "AND error IS NULL AND images != '[]' "
+        "ORDER BY COALESCE(completedAt, createdAt) DESC, rowid DESC LIMIT 1",
+        (session_id,),
+    ).fetchone()
+    preview = None
+    if latest is not None:
+        images = json.loads(latest["images"])
+        preview = images[0]["url"] if images else None
+    update(ctx.conn, "sessions", session_id, {"updatedAt": now_ms(), "preview": preview})
+
+
+@mutation("sessions:createSession", {"title": v.string(), "type": v.optional(v.string())})
+def create_session(ctx: Ctx, args: dict[str, Any]) -> str:
+    user = ctx.user()
+    now = now_ms()
+    session_id = new_id("sessions")
+    insert(
+        ctx.conn,
+        "sessions",
+        {
+            "_id": session_id,
+            "_creationTime": now,
+            "userId": user["_id"],
+            "title": args["title"],
+            "type": args.get("type", "image"),
+            "createdAt": now,
+            "updatedAt": now,
+        },
+    )
+    return session_id
+
+
+# No `providerEndpoint`: the desktop client polls through the backend and stores only our
+# own URLs, so a generation must never ask the host to poll a provider itself.
+@mutation(
+    "sessions:addGenerationToSession",
+    {
+        "sessionId": v.id("sessions"),
+        "prompt": v.string(),
+        "type": v.optional(v.string()),
+        "model": v.string(),
+        "modelLabel": v.optional(v.string()),
+        "aspectRatio": v.optional(v.string()),
+        "numImages": v.optional(v.number()),
+        "isLoading": v.optional(v.boolean()),
+        "concurrencySlotId": v.optional(v.id("generations")),
+        "quality": v.optional(v.string()),
+        "externalRequestId": v.optional(v.string()),
+        "images": v.optional(v.array(IMAGE)),
+        "error": v.optional(v.string()),
+    },
+)
+def add_generation_to_session(ctx: Ctx, args: dict[str, Any]) -> str:
+    session = _owned(ctx, "sessions", args["sessionId"], "session")
+    if "concurrencySlotId" in args:
+        _owned(ctx, "generations", args["concurrencySlotId"], "generation slot")
+    now = now_ms()
+    generation_id = new_id("sessionGenerations")
+    doc = {
+        "_id": generation_id,
+        "_creationTime": now,
+        "userId": session["userId"],
+        "type": args.get("type", "image"),
+        "images": json.dumps(args.get("images", [])),
+        "isLoading": int(args.get("isLoading", False)),
+        "createdAt": now,
+    }
+    for key in (
+        "sessionId",
+        "prompt",
+        "model",
+        "modelLabel",
+        "aspectRatio",
+        "numImages",
+        "concurrencySlotId",
+        "quality",
+        "externalRequestId",
+        "error",
+    ):
+        if key in args:
+            doc[key] = args[key]
+    insert(ctx.conn, "sessionGenerations", doc)
+    _touch_session(ctx, session["_id"])
+    return generation_id
+
+
+@mutation(
+    "sessions:updateGeneration",
+    {
+        "generationId": v.id("sessionGenerations"),
+        "isLoading": v.optional(v.boolean()),
+        "images": v.optional(v.array(IMAGE)),
+        "completedAt": v.optional(v.number()),
+        "error": v.optional(v.string()),
+        "externalRequestId": v.optional(v.string()),
+    },
+)
+def update_generation(ctx: Ctx, args: dict[str, Any]) -> None:
+    row = _owned(ctx, "sessionGenerations", args["generationId"], "generation")
+    fields: dict[str, Any] = {}
+    if "isLoading" in args:
+        fields["isLoading"] = int(args["isLoading"])
+    if "images" in args:
+        fields["images"] = json.dumps(args["images"])
+    for key in ("completedAt", "error", "externalRequestId"):
+        if key in args:
+            fields[key] = args[key]
+    update(ctx.conn, "sessionGenerations", row["_id"], fields)
+    _touch_session(ctx, row["sessionId"])
+    return None
+
+
+@mutation(
+    "sessions:toggleFavorite",
+    {"generationId": v.id("sessionGenerations"), "imageUrl": v.optional(v.string())},
+)
+def toggle_favorite(ctx: Ctx, args: dict[str, Any]) -> bool:
+    """Flip the favorite mark of one image (or of the whole generation when no URL is
+    given); answers whether it is a favorite now."""
+    row = _owned(ctx, "sessionGenerations", args["generationId"], "generation")
+    image_url = args.get("imageUrl", "")
+    key = (row["userId"], row["_id"], image_url)
+    existing = ctx.conn.execute(
+        "SELECT _id FROM favorites WHERE userId = ? AND generationId = ? AND imageUrl = ?", key
+    ).fetchone()
+    if existing is not None:
+        ctx.conn.execute("DELETE FROM favorites WHERE _id = ?", (existing["_id"],))
+        return False
+    now = now_ms()
+    insert(
+        ctx.conn,
+        "favorites",
+        {
+            "_id": new_id("favorites"),
+            "_creationTime": now,
+            "userId": row["userId"],
+            "generationId": row["_id"],
+            "imageUrl": image_url,
+            "createdAt": now,
+        },
+    )
+    return True
+
+
+@mutation(
+    "sessions:deleteAssetMedia",
+    {"generationId": v.id("sessionGenerations"), "imageUrl": v.optional(v.string())},
+)
+def delete_asset_media(ctx: Ctx, args: dict[str, Any]) -> None:
+    """Remove one image from a generation, or the whole generation when no URL is given
+    (or when its last image goes)."""
+    row = _owned(ctx, "sessionGenerations", args["generationId"], "generation")
+    images = json.loads(row["images"])
+    remaining = [img for img in images if img.get("url") != args.get("imageUrl")]
+    if "imageUrl" in args and remaining:
+        update(ctx.conn, "sessionGenerations", row["_id"], {"images": json.dumps(remaining)})
+        ctx.conn.execute(
+            "DELETE FROM favorites WHERE generationId = ? AND imageUrl = ?",
+            (row["_id"], args["imageUrl"]),
+        )
+    else:
+        ctx.conn.execute("DELETE FROM favorites WHERE generationId = ?", (row["_id"],))
+        ctx.conn.execute("DELETE FROM sessionGenerations WHERE _id = ?", (row["_id"],))
+    _touch_session(ctx, row["sessionId"])
+    return None
+
+
+@query("sessions:getUserSessions", {})
+def get_user_sessions(ctx: Ctx, _args: dict[str, Any]) -> list[dict[str, Any]]:
+    user = ctx.user()
+    rows = ctx.conn.execute(
+        "SELECT * FROM sessions WHERE userId = ? ORDER BY updatedAt DESC, rowid DESC",
+        (user["_id"],),
+    ).fetchall()
+    return [to_doc(r) for r in rows]
+
+
+@query("sessions:getSessionGenerations", {"sessionId": v.id("sessions")})
+def get_session_generations(ctx: Ctx, args: dict[str, Any]) -> list[dict[str, Any]]:
+    session = _owned(ctx, "sessions", args["sessionId"], "session")
+    rows = ctx.conn.execute(
+        "SELECT * FROM sessionGenerations WHERE sessionId = ? ORDER BY createdAt, rowid",
+        (session["_id"],),
+    ).fetchall()
+    favorites: dict[str, list[str]] = {}
+    for fav in ctx.conn.execute(
+        "SELECT f.generationId, f.imageUrl FROM favorites f "
+        "JOIN sessionGenerations g ON g._id = f.generationId WHERE g.sessionId = ?",
+        (session["_id"],),
+    ):
+        favorites.setdefault(fav["generationId"], []).append(fav["imageUrl"])
+    docs = []
+    for row in rows:
+        doc = to_doc(row, bools=("isLoading",), json_fields=("images",))
+        marks = favorites.get(row["_id"], [])
+        doc["isFavorite"] = "" in marks
+        doc["favoriteImageUrls"] = [url for url in marks if url]
+        docs.append(doc)
+    return docs

@@ -1,0 +1,283 @@
+"""The local provider: real Pillow images for every model, with no account and no key.
+
+Sync models render during ``submit`` and hand the bytes back (the route layer rehosts
+them). Queued models get a job in a SQLite table (:mod:`local_queue`) whose timing and
+outcome are fixed at submission; the first status call after the job is due renders its
+images once, stores them in the object store and keeps their URLs in the job row, so
+later calls (and a restarted backend) answer from the row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from backend.providers.base import (
+    JobState,
+    ProviderError,
+    ProviderImage,
+    ProviderRequest,
+    SubmitResult,
+)
+from backend.providers.local_queue import JobQueue, JobRow
+from backend.providers.local_render import output_content_type, render_image
+from backend.store.base import ObjectStore, new_key
+from catalog import MODELS, ModelSpec
+from catalog.sizes import output_size
+
+log = logging.getLogger(__name__)
+
+_TERMINAL = ("COMPLETED", "FAILED")
+# How long wait() naps when the job is due but another process is still rendering it.
+_RECHECK_S = 0.05
+# Wake this long after the due time so the clock has certainly passed it.
+_WAKE_MARGIN_S = 0.005
+
+
+def _not_found() -> ProviderError:
+    return ProviderError("This job was not found.", code="job_not_found", status=404)
+
+
+def _attachment_missing() -> ProviderError:
+    return ProviderError(
+        "An attached image could not be found on this server; please attach it again.",
+        code="attachment_not_found",
+        status=400,
+    )
+
+
+def _request_dict(request: ProviderRequest) -> dict[str, Any]:
+    model = request.model
+    return {
+        "prompt": request.prompt,
+        "model": model.id,
+        "aspect_ratio": request.aspect_ratio,
+        "num_images": max(1, min(request.num_images, model.max_images)),
+        "resolution": request.resolution,
+        "quality": request.quality,
+        "attachment_urls": list(request.attachment_urls),
+    }
+
+
+class LocalProvider:
+    """Implements :class:`backend.providers.base.Provider`, plus :meth:`wait`."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        db_path: Path,
+        *,
+        queue_s: float,
+        run_s: float,
+        fail_rate: float = 0.0,
+        fail_prompts: Sequence[str] = ("[fail]",),
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.queue_s = queue_s
+        self.run_s = run_s
+        self.fail_rate = fail_rate
+        self.fail_prompts = tuple(p.lower() for p in fail_prompts if p)
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self.jobs = JobQueue(db_path, clock)
+        # One lock per job being finished, so concurrent status calls render it once.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Renders survive a cancelled status call (client hung up); keep them referenced.
+        self._renders: set[asyncio.Task[JobState]] = set()
+
+    # -- Provider ---------------------------------------------------------------------
+    async def submit(self, request: ProviderRequest) -> SubmitResult:
+        fields = _request_dict(request)
+        reason = self._failure_reason(request.prompt)
+        if request.model.call_type == "sync":
+            if reason is not None:
+                raise ProviderError(reason, code="provider_failed")
+            attachments = await self._read_attachments(fields["attachment_urls"])
+            rendered = await self._render_all(request.model, fields, attachments)
+            return SubmitResult(
+                images=tuple(ProviderImage(data=data, content_type=ct) for data, ct in rendered)
+            )
+        # Keys, not URLs, go in the row: the embedded server's port (and so every URL)
+        # may differ after a restart, while keys stay valid.
+        keys = [self.store.key_for_url(url) for url in fields["attachment_urls"]]
+        if any(key is None for key in keys):
+            raise _attachment_missing()
+        fields["attachment_keys"] = keys
+        job = await asyncio.to_thread(
+            self.jobs.create,
+            request.model.id,
+            fields,
+            queue_s=self.queue_s,
+            run_s=self.run_s,
+            fail_reason=reason,
+        )
+        return SubmitResult(job_id=job.id)
+
+    async def status(self, model: ModelSpec, job_id: str) -> JobState:
+        state, _ = await self._status(job_id)
+        return state
+
+    async def wait(self, model: ModelSpec, job_id: str, timeout_s: float) -> JobState:
+        """The job's state as soon as it is terminal, or when ``timeout_s`` has passed.
+
+        Sleeps straight to the job's due time (known from its row) instead of polling.
+        """
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        while True:
+            state, job = await self._status(job_id)
+            remaining = deadline - time.monotonic()
+            if state.status in _TERMINAL or remaining <= 0:
+                return state
+            until_due = job.due_at - self._clock()
+            nap = until_due + _WAKE_MARGIN_S if until_due > 0 else _RECHECK_S
+            await asyncio.sleep(min(remaining, nap))
+
+    # -- internals --------------------------------------------------------------------
+    def _failure_reason(self, prompt: str) -> str | None:
+        lowered = prompt.lower()
+        if any(marker in lowered for marker in self.fail_prompts):
+            return (
+                "The provider could not generate this image: "
+                "the prompt asked for a simulated failure."
+            )
+        if self.fail_rate > 0 and self._rng.random() < self.fail_rate:
+            return "The provider could not generate this image: a simulated provider error."
+        return None
+
+    async def _read_attachments(self, urls: Sequence[str]) -> list[bytes]:
+        keys = [self.store.key_for_url(url) for url in urls]
+        if any(key is None for key in keys):
+            raise _attachment_missing()
+        return await self._read_keys([k for k in keys if k is not None])
+
+    async def _read_keys(self, keys: Sequence[str]) -> list[bytes]:
+        out: list[bytes] = []
+        for key in keys:
+            try:
+                out.append(await self.store.get(key))
+            except KeyError as exc:
+                raise _attachment_missing() from exc
+        return out
+
+    async def _render_all(
+        self, model: ModelSpec, fields: dict[str, Any], attachments: list[bytes]
+    ) -> list[tuple[bytes, str]]:
+        """Render every image in worker threads; returns (bytes, content type) pairs."""
+        width, height = output_size(model.id, fields["aspect_ratio"], fields["resolution"])
+        params = {
+            "aspect_ratio": fields["aspect_ratio"] if model.aspect_ratios else None,
+            "resolution": fields["resolution"] if model.resolutions else None,
+            "quality": fields["quality"] if model.qualities else None,
+        }
+        total = int(fields["num_images"])
+        blobs = await asyncio.gather(
+            *(
+                asyncio.to_thread(
+                    render_image,
+                    prompt=fields["prompt"],
+                    model=model,
+                    width=width,
+                    height=height,
+                    index=i,
+                    total=total,
+                    params=params,
+                    attachments=attachments,
+                )
+                for i in range(1, total + 1)
+            )
+        )
+        ct = output_content_type(model.id, width, height)
+        return [(blob, ct) for blob in blobs]
+
+    async def _status(self, job_id: str) -> tuple[JobState, JobRow]:
+        job = await asyncio.to_thread(self.jobs.get, job_id)
+        if job is None:
+            raise _not_found()
+        settled = self._settled_state(job)
+        if settled is not None:
+            return settled, job
+        now = self._clock()
+        if now < job.starts_at:
+            position = await asyncio.to_thread(self.jobs.position, job)
+            return JobState(status="IN_QUEUE", position=position), job
+        if now < job.due_at:
+            return JobState(status="IN_PROGRESS"), job
+        if job.fail:
+            reason = job.fail_reason or "The provider could not generate this image."
+            await asyncio.to_thread(self.jobs.fail, job.id, reason)
+            return JobState(status="FAILED", error=reason), job
+        return await self._finish(job), job
+
+    async def _finish(self, job: JobRow) -> JobState:
+        lock = self._locks.get(job.id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[job.id] = lock
+        async with lock:
+            fresh = await asyncio.to_thread(self.jobs.get, job.id)
+            assert fresh is not None
+            settled = self._settled_state(fresh)
+            if settled is not None:
+                return settled
+            if not await asyncio.to_thread(self.jobs.claim_render, job.id):
+                # Another process is rendering it right now.
+                return JobState(status="IN_PROGRESS")
+            task = asyncio.create_task(self._render_job(fresh))
+            self._renders.add(task)
+            task.add_done_callback(self._renders.discard)
+            # Shielded: a caller that goes away must not leave the job half-finished.
+            return await asyncio.shield(task)
+
+    async def _render_job(self, job: JobRow) -> JobState:
+        model = MODELS.get(job.model_id)
+        try:
+            if model is None:
+                raise ProviderError("This model is no longer available.", code="unknown_model")
+            attachments = await self._read_keys(job.request.get("attachment_keys", []))
+            rendered = await self._render_all(model, job.request, attachments)
+            images: list[dict[str, str]] = []
+            for data, ct in rendered:
+                key = new_key("generations", ct)
+                url = await self.store.put(key, data, ct)
+                images.append({"key": key, "url": url, "content_type": ct})
+        except ProviderError as exc:
+            await asyncio.to_thread(self.jobs.fail, job.id, exc.message)
+            return JobState(status="FAILED", error=exc.message)
+        except Exception:
+            log.exception("local provider: rendering job %s failed", job.id)
+            message = "The provider could not generate this image: rendering failed."
+            await asyncio.to_thread(self.jobs.fail, job.id, message)
+            return JobState(status="FAILED", error=message)
+        await asyncio.to_thread(self.jobs.complete, job.id, images)
+        return self._completed(images)
+
+    def _completed(self, images: list[dict[str, str]]) -> JobState:
+        # URLs are rebuilt from keys so they carry the store's current base URL.
+        return JobState(
+            status="COMPLETED",
+            images=tuple(
+                ProviderImage(
+                    url=self.store.public_url(i["key"]) if i.get("key") else i["url"],
+                    content_type=i.get("content_type", "image/png"),
+                )
+                for i in images
+            ),
+        )
+
+    def _settled_state(self, job: JobRow) -> JobState | None:
+        if job.state == "completed":
+            return self._completed(job.result)
+        if job.state == "failed":
+            error = job.error or "The image could not be generated."
+            return JobState(status="FAILED", error=error)
+        return None

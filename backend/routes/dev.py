@@ -1,0 +1,49 @@
+"""Embedded mode only: the backend's own JWKS and short-lived tokens for the local user.
+
+These routes are what Clerk provides in a real deployment; they are not even registered
+when the backend runs with Clerk, so there they answer 404.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from backend.auth.dev_keys import DevKeyPair
+from backend.errors import ApiError
+from backend.routes.body import read_json_object
+from backend.routes.common import config_of
+
+_USER_ID = re.compile(r"^[A-Za-z0-9_.@:+-]{1,128}$")
+
+
+def build_dev_router(keys: DevKeyPair) -> APIRouter:
+    router = APIRouter(tags=["embedded auth"])
+
+    @router.get("/.well-known/jwks.json", summary="Public keys of the embedded backend")
+    async def jwks() -> dict[str, Any]:
+        return keys.jwks()
+
+    @router.post(
+        "/api/dev/token",
+        summary="A short-lived token for a local user (embedded mode only)",
+        description='Body `{"userId"?}` -> `{"token", "expiresIn"}`.',
+    )
+    async def dev_token(request: Request) -> dict[str, Any]:
+        config = config_of(request)
+        body = await read_json_object(request, limit=4096, allow_empty=True)
+        user_id = body.get("userId")
+        if user_id is None:
+            user_id = config.dev_user_id
+        if not isinstance(user_id, str) or not _USER_ID.match(user_id):
+            raise ApiError(
+                400,
+                "invalid_request",
+                "userId must be 1 to 128 letters, digits or the characters _ . @ : + -.",
+            )
+        ttl = config.dev_token_ttl_s
+        return {"token": keys.issue_token(user_id, ttl), "expiresIn": ttl}
+
+    return router

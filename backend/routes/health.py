@@ -1,0 +1,32 @@
+"""GET /healthz: is the backend up, which mode, and which providers are real or local."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from backend.providers.registry import ProviderRegistry
+from backend.routes.common import config_of
+
+router = APIRouter(tags=["health"])
+
+
+def provider_modes(registry: ProviderRegistry) -> dict[str, str]:
+    """ "real" (key configured), "local" (local provider stands in) or "not_configured"."""
+    fallback = "local" if registry.local_allowed else "not_configured"
+    return {
+        name: "real" if registry.is_configured(name) else fallback
+        for name in ("fal", "wavespeed", "azure")
+    }
+
+
+@router.get("/healthz", summary="Liveness and configuration summary")
+async def healthz(request: Request) -> dict[str, Any]:
+    config = config_of(request)
+    return {
+        "ok": True,
+        "mode": "embedded" if config.embedded else "server",
+        "providers": provider_modes(request.app.state.providers),
+        "store": "r2" if config.r2_configured else "local",
+    }

@@ -1,0 +1,137 @@
+"""GET /api/generate-images/status: where a queued job is, or its images once done.
+
+The request id is signed (see backend.request_ids), so ownership and routing need no
+shared state. ``wait=S`` makes it a long poll that answers as soon as the job finishes
+(capped at ``config.max_wait_s``); without it, the answer is the web route's, immediately.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Depends, Query, Request
+
+from backend.auth.deps import require_identity
+from backend.auth.identity import Identity
+from backend.errors import ApiError
+from backend.providers.base import JobState, Provider, ProviderError
+from backend.request_ids import RequestIdClaims
+from backend.results_cache import ResultsCache, job_key
+from backend.routes.common import (
+    config_of,
+    images_body,
+    provider_failure,
+    provider_unreachable,
+    rehost_images,
+)
+from catalog import MODELS, ModelSpec
+
+router = APIRouter(tags=["generate"])
+
+# Providers without a native wait are polled this often during a long poll.
+POLL_INTERVAL_S = 1.0
+_TERMINAL = ("COMPLETED", "FAILED")
+
+
+def parse_wait(raw: str | None, cap: float) -> float | None:
+    """Seconds to wait, capped; None when absent. 400 for negative, NaN or non-numbers."""
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    # inf is fine (it means "as long as allowed"); NaN and negatives are not.
+    if math.isnan(value) or value < 0:
+        raise ApiError(400, "invalid_wait", "wait must be a number of seconds of at least 0.")
+    return min(value, cap)
+
+
+async def _poll_until(provider: Provider, model: ModelSpec, job_id: str, wait_s: float) -> JobState:
+    """Long poll for providers with no ``wait`` of their own."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        state = await provider.status(model, job_id)
+        remaining = deadline - time.monotonic()
+        if state.status in _TERMINAL or remaining <= 0:
+            return state
+        await asyncio.sleep(min(POLL_INTERVAL_S, remaining))
+
+
+async def job_state(
+    provider: Provider, model: ModelSpec, job_id: str, wait_s: float | None
+) -> JobState:
+    try:
+        if wait_s is None or wait_s <= 0:
+            return await provider.status(model, job_id)
+        wait = getattr(provider, "wait", None)
+        if wait is not None:
+            state: JobState = await wait(model, job_id, wait_s)
+            return state
+        return await _poll_until(provider, model, job_id, wait_s)
+    except ProviderError as exc:
+        raise provider_failure(exc) from exc
+    except httpx.HTTPError as exc:
+        raise provider_unreachable(exc) from exc
+
+
+def _claims_for(
+    request: Request, identity: Identity, request_id: str, model_id: str
+) -> RequestIdClaims:
+    claims: RequestIdClaims = request.app.state.request_ids.decode(request_id)
+    if claims.user_id != identity.user_id:
+        raise ApiError(403, "forbidden", "This generation belongs to another account.")
+    if claims.model_id != model_id:
+        raise ApiError(
+            400, "model_mismatch", "modelId does not match the model this request was made with."
+        )
+    if claims.model_id not in MODELS:
+        raise ApiError(400, "unknown_model", "This request names a model we no longer offer.")
+    return claims
+
+
+@router.get(
+    "/api/generate-images/status",
+    summary="Status of a queued generation",
+    description=(
+        "`{queued: true, status, position?}`, `{success: true, images: [{url}]}` or "
+        "`{success: false, error}`. `wait` (seconds, capped) turns it into a long poll."
+    ),
+)
+async def generation_status(
+    request: Request,
+    request_id: str = Query(alias="requestId", max_length=4096),
+    model_id: str = Query(alias="modelId", max_length=200),
+    wait: str | None = Query(default=None, max_length=32),
+    identity: Identity = Depends(require_identity),
+) -> Any:
+    config = config_of(request)
+    wait_s = parse_wait(wait, config.max_wait_s)
+    claims = _claims_for(request, identity, request_id, model_id)
+    model = MODELS[claims.model_id]
+    provider: Provider = request.app.state.providers.by_name(claims.provider)
+    key = job_key(claims.provider, claims.provider_request_id)
+    cache: ResultsCache = request.app.state.results
+
+    # A finished job answers from the cache without asking the provider again.
+    cached = await cache.get(key)
+    if cached is not None:
+        return images_body(cached)
+
+    state = await job_state(provider, model, claims.provider_request_id, wait_s)
+    if state.status == "COMPLETED":
+
+        async def rehost() -> list[str]:
+            return await rehost_images(request, state.images)
+
+        return images_body(await cache.get_or_create(key, rehost))
+    if state.status == "FAILED":
+        return {"success": False, "error": state.error or "The generation failed."}
+    body: dict[str, Any] = {"queued": True, "status": state.status}
+    if state.position is not None:
+        body["position"] = state.position
+    return body

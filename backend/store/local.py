@@ -1,0 +1,219 @@
+"""The local object store: files under the data dir, served by the backend at ``/files/<key>``.
+
+Uploads use presigned ``PUT`` URLs like R2's: the query carries the content type, the size
+cap and the expiry, bound to the key by an HMAC, so the server needs no upload state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
+
+from backend.errors import ApiError
+from backend.store.base import (
+    ALLOWED_CONTENT_TYPES,
+    PresignedUpload,
+    is_valid_key,
+    sniff_image_type,
+)
+
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+_EXT_TYPES = {ext: ct for ct, ext in ALLOWED_CONTENT_TYPES.items()} | {"jpeg": "image/jpeg"}
+
+
+def _not_found() -> ApiError:
+    return ApiError(404, "not_found", "This file does not exist.")
+
+
+def _invalid_signature() -> ApiError:
+    return ApiError(403, "invalid_signature", "This upload link is not valid.")
+
+
+def _check_type(content_type: str) -> None:
+    if content_type not in ALLOWED_CONTENT_TYPES:
+        allowed = ", ".join(sorted(ALLOWED_CONTENT_TYPES))
+        raise ApiError(
+            415, "unsupported_type", f"Images must be one of: {allowed} (got {content_type})."
+        )
+
+
+class LocalObjectStore:
+    """Implements :class:`backend.store.base.ObjectStore` on the local file system."""
+
+    def __init__(self, root: Path, base_url: str, secret: bytes) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        # Reassignable: the embedded server learns its port only once it is listening.
+        self.base_url = base_url
+        # A key derived for this purpose only, so a signature here means nothing elsewhere.
+        self._key = hmac.new(secret, b"imagegen/local-store/v1", hashlib.sha256).digest()
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        self._base_url = value.rstrip("/")
+
+    # -- ObjectStore ------------------------------------------------------------------
+    def presign_put(
+        self, key: str, content_type: str, max_size: int, expires_in: int
+    ) -> PresignedUpload:
+        if not is_valid_key(key):
+            raise ValueError(f"Refusing to presign an invalid key: {key!r}")
+        _check_type(content_type)
+        expires = int(time.time()) + int(expires_in)
+        query = urlencode(
+            {
+                "exp": expires,
+                "ct": content_type,
+                "max": int(max_size),
+                "sig": self._sign(key, content_type, int(max_size), expires),
+            }
+        )
+        return PresignedUpload(
+            upload_url=f"{self.public_url(key)}?{query}",
+            public_url=self.public_url(key),
+            key=key,
+            expires_in=int(expires_in),
+        )
+
+    async def put(self, key: str, data: bytes, content_type: str) -> str:
+        if not is_valid_key(key):
+            raise ValueError(f"Refusing to store an invalid key: {key!r}")
+        _check_type(content_type)
+        await asyncio.to_thread(self._write, key, data)
+        return self.public_url(key)
+
+    async def get(self, key: str) -> bytes:
+        path = self._path(key)
+        if path is None or not path.is_file():
+            raise KeyError(key)
+        return await asyncio.to_thread(path.read_bytes)
+
+    def public_url(self, key: str) -> str:
+        return f"{self.base_url}/files/{key}"
+
+    def key_for_url(self, url: str) -> str | None:
+        prefix = f"{self.base_url}/files/"
+        if not isinstance(url, str) or not url.startswith(prefix):
+            return None
+        key = url[len(prefix) :]
+        # The key pattern excludes '?', '#', '%' and '..', so this is the whole story.
+        return key if is_valid_key(key) else None
+
+    # -- internals --------------------------------------------------------------------
+    def _sign(self, key: str, content_type: str, max_size: int, expires: int) -> str:
+        msg = f"{key}|{content_type}|{max_size}|{expires}".encode()
+        return hmac.new(self._key, msg, hashlib.sha256).hexdigest()
+
+    def _path(self, key: str) -> Path | None:
+        if not is_valid_key(key):
+            return None
+        path = (self.root / key).resolve()
+        # Defence in depth: the regex already forbids escaping, but check the real path.
+        if not path.is_relative_to(self.root.resolve()):
+            return None
+        return path
+
+    def _write(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        if path is None:
+            raise ValueError(f"Refusing to store an invalid key: {key!r}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)  # atomic: readers see the old file or the whole new one
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def verify_upload(
+        self, key: str, content_type: str, max_size: str, expires: str, sig: str
+    ) -> int:
+        """Check a presigned query; returns the size cap it grants."""
+        try:
+            max_i, exp_i = int(max_size), int(expires)
+        except ValueError as exc:
+            raise _invalid_signature() from exc
+        expected = self._sign(key, content_type, max_i, exp_i)
+        if not hmac.compare_digest(expected, sig):
+            raise _invalid_signature()
+        if time.time() > exp_i:
+            raise ApiError(
+                403, "presign_expired", "This upload link has expired; ask for a new one."
+            )
+        return max_i
+
+    # -- HTTP -------------------------------------------------------------------------
+    def router(self) -> APIRouter:
+        router = APIRouter(tags=["files"])
+
+        @router.put("/files/{key:path}", include_in_schema=False)
+        async def upload(key: str, request: Request) -> dict[str, str]:
+            q = request.query_params
+            signed_ct = q.get("ct", "")
+            max_size = self.verify_upload(
+                key, signed_ct, q.get("max", ""), q.get("exp", ""), q.get("sig", "")
+            )
+            if not is_valid_key(key):
+                raise _invalid_signature()
+            sent_ct = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if sent_ct != signed_ct:
+                raise ApiError(
+                    415,
+                    "unsupported_type",
+                    f"The upload must be sent as {signed_ct} (got {sent_ct or 'no type'}).",
+                )
+            data = await _read_capped(request, max_size)
+            if sniff_image_type(data) != signed_ct:
+                raise ApiError(
+                    415, "unsupported_type", f"The uploaded bytes are not a {signed_ct}."
+                )
+            await asyncio.to_thread(self._write, key, data)
+            return {"key": key, "url": self.public_url(key)}
+
+        @router.get("/files/{key:path}", include_in_schema=False)
+        async def download(key: str) -> FileResponse:
+            path = self._path(key)
+            if path is None or not path.is_file():
+                raise _not_found()
+            ext = key.rsplit(".", 1)[-1]
+            return FileResponse(
+                path,
+                media_type=_EXT_TYPES.get(ext, "application/octet-stream"),
+                headers={"Cache-Control": CACHE_CONTROL, "X-Content-Type-Options": "nosniff"},
+            )
+
+        return router
+
+
+def _too_large(max_size: int) -> ApiError:
+    mb = max_size / (1024 * 1024)
+    return ApiError(413, "too_large", f"The file is larger than the {mb:.1f} MB this link allows.")
+
+
+async def _read_capped(request: Request, max_size: int) -> bytes:
+    """Read the body, refusing as soon as it is known to exceed ``max_size``."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_size:
+        raise _too_large(max_size)
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > max_size:
+            raise _too_large(max_size)
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,167 @@
+"""After a run: prove from the backend's own databases that nothing leaked or got lost.
+
+Reads the Convex host's SQLite and the local provider's job table in the backend data dir
+(read-only, nothing goes through our HTTP code) and reports, as sentences:
+
+* the seed's invariants (``backend.convex_host.invariants.check_invariants``): every slot
+  terminal, nothing reserved, no tile left loading;
+* credits charged == the catalog cost of the generations that completed;
+* every job the provider finished has its images on a Convex row, as store URLs whose
+  files exist; a finished job no client ever heard of (the client died between the
+  provider accepting it and the answer arriving) is counted as an orphan, separately;
+  one the client had journaled is a problem.
+
+Prompts carry a tag ``#<n>`` so rows and jobs map back to the planned request (and cost).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from backend.app import CONVEX_DB_NAME
+from backend.convex_host.database import ConvexDatabase
+from backend.convex_host.invariants import check_invariants
+from backend.providers.registry import LOCAL_DB_NAME
+from backend.store.factory import LOCAL_STORE_DIR
+
+TAG = re.compile(r"#(\d+)\b")
+
+
+def tag_of(prompt: str) -> int | None:
+    found = TAG.search(prompt or "")
+    return int(found.group(1)) if found else None
+
+
+@dataclass
+class AuditReport:
+    problems: list[str] = field(default_factory=list)
+    completed_tags: set[int] = field(default_factory=set)
+    failed_tags: set[int] = field(default_factory=set)
+    charged: float = 0.0
+    expected_charge: float = 0.0
+    provider_finished: int = 0
+    orphan_jobs: list[str] = field(default_factory=list)
+    duplicate_jobs: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.completed_tags)} completed, {len(self.failed_tags)} failed, "
+            f"charged {self.charged:g} (expected {self.expected_charge:g}), "
+            f"{self.provider_finished} provider jobs finished, "
+            f"{len(self.orphan_jobs)} orphaned, {len(self.problems)} problems"
+        )
+
+
+def _rows(path: Path, sql: str, args: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def _store_file(data_dir: Path, url: str) -> Path | None:
+    """The file behind a local-store URL (``.../files/<key>``), if it exists."""
+    if "/files/" not in url:
+        return None
+    path = data_dir / LOCAL_STORE_DIR / url.split("/files/", 1)[1]
+    return path if path.is_file() else None
+
+
+def job_id_of(request_id: str) -> str | None:
+    """The provider job id inside a signed request id (payload read, signature ignored)."""
+    payload = request_id.split(".", 1)[0]
+    try:
+        body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    job = body.get("r") if isinstance(body, dict) else None
+    return job if isinstance(job, str) else None
+
+
+def audit(
+    data_dir: Path,
+    user_id: str,
+    costs: Mapping[int, float],
+    starting_credits: float,
+    store_base_url: str,
+    journaled_job_ids: set[str] | None = None,
+) -> AuditReport:
+    """Check one user's state in the backend at ``data_dir`` (see the module docstring)."""
+    report = AuditReport()
+    with ConvexDatabase(data_dir / CONVEX_DB_NAME) as db:
+        report.problems += check_invariants(db, user_id)
+    convex = data_dir / CONVEX_DB_NAME
+    users = _rows(
+        convex, "SELECT _id, credits, additionalCredits FROM users WHERE subject = ?", (user_id,)
+    )
+    if not users:
+        report.problems.append(f"user {user_id} does not exist in Convex")
+        return report
+    uid = users[0]["_id"]
+    report.charged = (
+        starting_credits - float(users[0]["credits"]) - float(users[0]["additionalCredits"])
+    )
+    images_by_tag: dict[int, list[set[str]]] = {}
+    for row in _rows(
+        convex,
+        "SELECT prompt, images, isLoading, error FROM sessionGenerations WHERE userId = ?",
+        (uid,),
+    ):
+        tag = tag_of(row["prompt"])
+        urls = {img["url"] for img in json.loads(row["images"] or "[]")}
+        if tag is None:
+            continue
+        if row["error"] is None and urls and not row["isLoading"]:
+            if tag in report.completed_tags:
+                report.problems.append(f"#{tag} completed twice in Convex")
+            report.completed_tags.add(tag)
+            images_by_tag.setdefault(tag, []).append(urls)
+            for url in urls:
+                if not url.startswith(store_base_url.rstrip("/") + "/files/"):
+                    report.problems.append(f"#{tag} has an image outside our store: {url}")
+                elif _store_file(data_dir, url) is None:
+                    report.problems.append(f"#{tag} image file is missing: {url}")
+        elif row["error"] is not None:
+            report.failed_tags.add(tag)
+    report.expected_charge = sum(costs.get(t, 0.0) for t in report.completed_tags)
+    if abs(report.charged - report.expected_charge) > 1e-6:
+        report.problems.append(
+            f"charged {report.charged:g} credits but completed generations cost "
+            f"{report.expected_charge:g}"
+        )
+    jobs_by_tag: dict[int, int] = {}
+    for job in _rows(
+        data_dir / LOCAL_DB_NAME, "SELECT id, request_json, state, result_json FROM jobs"
+    ):
+        tag = tag_of(json.loads(job["request_json"]).get("prompt", ""))
+        if tag is None or tag not in costs:
+            continue
+        jobs_by_tag[tag] = jobs_by_tag.get(tag, 0) + 1
+        if job["state"] != "completed":
+            continue
+        report.provider_finished += 1
+        urls = {img["url"] for img in json.loads(job["result_json"] or "[]")}
+        if any(urls <= saved for saved in images_by_tag.get(tag, [])):
+            continue
+        if journaled_job_ids is not None and job["id"] in journaled_job_ids:
+            # The client knew this job: losing its images is a bug, not bad luck.
+            report.problems.append(f"#{tag}: finished job {job['id']} never reached Convex")
+        else:
+            report.orphan_jobs.append(f"#{tag} job {job['id']}")
+    report.duplicate_jobs = sum(n - 1 for n in jobs_by_tag.values() if n > 1)
+    return report

@@ -1,0 +1,256 @@
+"""Crash and kill harness: SIGKILL the client (and the backend) at random points, restart,
+and prove from the backend's databases that nothing leaked, nothing was charged twice and
+no finished image was lost.
+
+    python -m bench.reliability.crash_harness [--quick] [--mode client|backend|both]
+        [--generations 60] [--kills 12] [--seed 7] [--json OUT]
+
+client mode: the backend runs in this process (it survives); the client engine runs in a
+subprocess (``bench.reliability.driver``) that is SIGKILLed at random moments and
+restarted; each restart resumes its journal. backend mode: the backend runs in a
+subprocess on a fixed port and data dir and is SIGKILLed mid-queue and restarted while the
+client keeps going. Either way a last clean client run resumes what is left, then
+``audit`` checks the invariants, the charge and the images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from backend.runner import free_port
+from backend.server import EmbeddedBackend
+from bench.reliability.audit import AuditReport, audit, job_id_of
+from bench.reliability.backend_proc import BackendProcess
+from bench.reliability.plan import attachment_files, make_plan
+from gui.engine.journal import Journal
+
+USER = "crash-user"
+CREDITS = 100_000
+TIMINGS = {"queue_s": 0.4, "run_s": 0.6}
+FINAL_RUN_TIMEOUT_S = 300.0
+
+
+@dataclass
+class CrashResult:
+    mode: str
+    generations: int
+    client_kills: int = 0
+    backend_kills: int = 0
+    cut_steps: dict[str, int] = field(default_factory=dict)  # step -> runs cut mid-step
+    driver_runs: int = 0
+    summary: str = ""
+    problems: list[str] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+    duplicate_jobs: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _driver(api: str, journal: Path, plan: Path, retry: bool = False) -> subprocess.Popen[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.reliability.driver",
+        "--api",
+        api,
+        "--convex",
+        api + "/convex",
+        "--journal",
+        str(journal),
+        "--user",
+        USER,
+        "--plan",
+        str(plan),
+    ]
+    if retry:
+        cmd.append("--retry-unreachable")
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, text=True)
+
+
+def _record_cuts(journal_path: Path, cuts: dict[str, int]) -> None:
+    """Which steps the kill interrupted (begun, not ended), for the report."""
+    if not journal_path.exists():
+        return
+    journal = Journal(journal_path)
+    try:
+        for row in journal.unfinished():
+            for step, phase in row.steps.items():
+                if phase == "begin":
+                    cuts[step] = cuts.get(step, 0) + 1
+            if not any(p == "begin" for p in row.steps.values()):
+                last = max(row.steps, key=list(row.steps).index) if row.steps else "created"
+                cuts[f"after {last}"] = cuts.get(f"after {last}", 0) + 1
+    finally:
+        journal.close()
+
+
+def _journaled_job_ids(journal_path: Path) -> set[str]:
+    journal = Journal(journal_path)
+    try:
+        ids = {job_id_of(r.request_id) for r in journal.all() if r.request_id}
+    finally:
+        journal.close()
+    return {i for i in ids if i}
+
+
+def _final_run(api: str, journal: Path, plan: Path, result: CrashResult) -> None:
+    """Clean runs until the driver ends by itself: it resumes and finishes everything."""
+    for _ in range(2):
+        proc = _driver(api, journal, plan)
+        result.driver_runs += 1
+        proc.wait(FINAL_RUN_TIMEOUT_S)
+        if proc.returncode != 0:
+            result.problems.append(f"the final client run exited with {proc.returncode}")
+
+
+def _finish(result: CrashResult, report: AuditReport, started: float) -> CrashResult:
+    result.summary = report.summary()
+    result.problems += report.problems
+    result.orphans = report.orphan_jobs
+    result.duplicate_jobs = report.duplicate_jobs
+    result.seconds = round(time.monotonic() - started, 1)
+    return result
+
+
+def _prepare(work: Path, generations: int, seed: int) -> tuple[Path, dict[int, float]]:
+    plan = make_plan(generations, seed, attachment_files(work / "inputs"))
+    plan_path = work / "plan.json"
+    plan_path.write_text(json.dumps(plan, indent=1))
+    return plan_path, {i: float(item["cost"]) for i, item in enumerate(plan)}
+
+
+def run_client_kills(work: Path, generations: int, kills: int, seed: int) -> CrashResult:
+    """The backend lives in this process; the client is killed ``kills`` times."""
+    started = time.monotonic()
+    rng = random.Random(seed)
+    plan_path, costs = _prepare(work, generations, seed)
+    journal = work / "client" / "journal.sqlite3"
+    result = CrashResult("client", generations)
+    backend = EmbeddedBackend(
+        work / "backend",
+        local_queue_s=TIMINGS["queue_s"],
+        local_run_s=TIMINGS["run_s"],
+        starting_credits=CREDITS,
+        rate_limit_generate=100_000,
+        rate_limit_presign=100_000,
+    ).start()
+    try:
+        for _ in range(kills):
+            proc = _driver(backend.base_url, journal, plan_path)
+            result.driver_runs += 1
+            try:
+                proc.wait(rng.uniform(0.8, 4.0))
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                result.client_kills += 1
+                _record_cuts(journal, result.cut_steps)
+        _final_run(backend.base_url, journal, plan_path, result)
+        report = audit(
+            backend.config.data_dir,
+            USER,
+            costs,
+            CREDITS,
+            backend.base_url,
+            _journaled_job_ids(journal),
+        )
+    finally:
+        backend.stop()
+    return _finish(result, report, started)
+
+
+def run_backend_kills(work: Path, generations: int, kills: int, seed: int) -> CrashResult:
+    """The backend runs in a subprocess and is killed ``kills`` times mid-queue."""
+    started = time.monotonic()
+    rng = random.Random(seed + 1)
+    plan_path, costs = _prepare(work, generations, seed)
+    journal = work / "client" / "journal.sqlite3"
+    result = CrashResult("backend", generations)
+    server = BackendProcess(
+        work / "backend",
+        free_port(),
+        queue_s=TIMINGS["queue_s"],
+        run_s=TIMINGS["run_s"],
+        credits=CREDITS,
+    ).start()
+    try:
+        proc = _driver(server.base_url, journal, plan_path, retry=True)
+        result.driver_runs += 1
+        while server.kills < kills and proc.poll() is None:
+            time.sleep(rng.uniform(0.5, 2.5))
+            server.kill()
+            time.sleep(rng.uniform(0.0, 0.5))
+            server.start()
+        result.backend_kills = server.kills
+        proc.wait(FINAL_RUN_TIMEOUT_S)
+        _final_run(server.base_url, journal, plan_path, result)
+        report = audit(
+            work / "backend",
+            USER,
+            costs,
+            CREDITS,
+            server.base_url,
+            _journaled_job_ids(journal),
+        )
+    finally:
+        server.stop()
+    return _finish(result, report, started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.reliability.crash_harness")
+    parser.add_argument("--quick", action="store_true", help="8 generations, 2 kills")
+    parser.add_argument("--mode", choices=("client", "backend", "both"), default="both")
+    parser.add_argument("--generations", type=int, default=60)
+    parser.add_argument("--kills", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path, help="write the results here as JSON")
+    parser.add_argument("--work", type=Path, help="keep the data here (default: a temp dir)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.generations, args.kills = 8, 2
+    work = args.work or Path(tempfile.mkdtemp(prefix="imagegen-crash-"))
+    results: list[CrashResult] = []
+    if args.mode in ("client", "both"):
+        results.append(
+            run_client_kills(work / "client-mode", args.generations, args.kills, args.seed)
+        )
+    if args.mode in ("backend", "both"):
+        results.append(
+            run_backend_kills(work / "backend-mode", args.generations, args.kills, args.seed)
+        )
+    for r in results:
+        status = "OK" if r.ok else "FAILED"
+        print(
+            f"[{status}] {r.mode} mode: {r.generations} generations, {r.client_kills} client "
+            f"kills, {r.backend_kills} backend kills, {r.driver_runs} client runs, "
+            f"{r.seconds}s: {r.summary}"
+        )
+        if r.cut_steps:
+            print("  steps cut by a kill: " + ", ".join(f"{k}={v}" for k, v in r.cut_steps.items()))
+        for problem in r.problems:
+            print(f"  problem: {problem}")
+        for orphan in r.orphans:
+            print(f"  orphan (client died before learning of the job): {orphan}")
+    if args.json:
+        payload: list[dict[str, Any]] = [asdict(r) for r in results]
+        args.json.write_text(json.dumps(payload, indent=2))
+    print(f"data kept in {work}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

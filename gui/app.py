@@ -1,0 +1,144 @@
+"""Composition root: config -> (embedded backend) -> engine -> window.
+
+Only this module starts the embedded backend. Everything here but `main` is Qt-free, so
+`imagegen generate` and the tests open the same engine the window uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from gui.engine.api_client import ApiClient
+from gui.engine.config import ClientConfig
+from gui.engine.convex_gateway import ConvexGateway
+from gui.engine.engine import GenerationEngine
+from gui.engine.events import BackgroundError
+from gui.engine.journal import Journal
+from gui.engine.library import Library
+from gui.engine.settings import SettingsStore
+from gui.engine.tokens import (
+    ClerkTokenProvider,
+    EmbeddedTokenProvider,
+    StaticTokenProvider,
+    TokenProvider,
+)
+
+if TYPE_CHECKING:
+    from backend.server import EmbeddedBackend
+
+log = logging.getLogger(__name__)
+
+
+class ConfigurationError(Exception):
+    """The client is not configured well enough to start; the message says what to set."""
+
+
+def start_embedded_backend(data_dir: Path, **overrides: Any) -> EmbeddedBackend:
+    """The whole backend in-process on a loopback port (blocks until it accepts requests)."""
+    from backend.server import EmbeddedBackend  # the backend is only needed in this mode
+
+    return EmbeddedBackend(Path(data_dir), **overrides).start()
+
+
+def journal_path(config: ClientConfig) -> Path:
+    """One journal per backend: rows refer to that backend's ids, so a journal written
+    against one deployment is never resumed against another."""
+    if config.mode == "embedded":
+        return config.data_dir / "journal-embedded.sqlite3"
+    key = f"{config.api_base_url}|{config.convex_url}".encode()
+    return config.data_dir / f"journal-{hashlib.sha256(key).hexdigest()[:12]}.sqlite3"
+
+
+def make_token_provider(
+    config: ClientConfig, api_base_url: str, client: httpx.AsyncClient
+) -> TokenProvider:
+    if config.static_token:
+        return StaticTokenProvider(config.static_token)
+    if config.mode == "embedded":
+        return EmbeddedTokenProvider(api_base_url, config.user_id, client=client)
+    if config.clerk_frontend_url and config.email:
+        return ClerkTokenProvider(config.clerk_frontend_url, config.email, client=client)
+    raise ConfigurationError(
+        "Sign-in is not configured for this deployment: set a token (IMAGEGEN_TOKEN or "
+        "--token) or a Clerk frontend API URL and email in the settings."
+    )
+
+
+@dataclass
+class EngineSession:
+    engine: GenerationEngine
+    library: Library
+    settings: SettingsStore
+    config: ClientConfig
+    backend: EmbeddedBackend | None
+    tokens: TokenProvider
+    _client: httpx.AsyncClient
+    _journal: Journal
+
+    async def close(self) -> None:
+        """Stop the engine (unfinished work stays journaled), then the backend."""
+        try:
+            await self.engine.close()
+        finally:
+            self._journal.close()
+            await self._client.aclose()
+            if self.backend is not None:
+                await asyncio.to_thread(self.backend.stop)
+
+
+async def open_engine(config: ClientConfig, *, resume: bool = True) -> EngineSession:
+    """Everything the window (or the CLI) needs, with the journal resumed."""
+    backend: EmbeddedBackend | None = None
+    if config.mode == "embedded":
+        backend = await asyncio.to_thread(start_embedded_backend, config.backend_data_dir)
+        api_url, convex_url = backend.base_url, backend.convex_url
+    else:
+        if not config.api_base_url or not config.convex_url:
+            raise ConfigurationError(
+                "A deployment needs both an API base URL and a Convex URL "
+                "(IMAGEGEN_API_URL and IMAGEGEN_CONVEX_URL, or the settings)."
+            )
+        api_url, convex_url = config.api_base_url, config.convex_url
+    client = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
+    try:
+        tokens = make_token_provider(config, api_url, client)
+    except ConfigurationError:
+        await client.aclose()
+        if backend is not None:
+            backend.stop()
+        raise
+    api = ApiClient(api_url, tokens, client=client)
+    gateway = ConvexGateway(convex_url, tokens, client=client)
+    journal = Journal(journal_path(config))
+    engine = GenerationEngine(api, gateway, journal, long_edge=config.upload_long_edge)
+    session = EngineSession(
+        engine=engine,
+        library=Library(gateway, engine.events),
+        settings=SettingsStore(config.settings_path),
+        config=config,
+        backend=backend,
+        tokens=tokens,
+        _client=client,
+        _journal=journal,
+    )
+    if resume:
+        try:
+            await engine.start()
+        except Exception as exc:  # the window must open even if resuming cannot run now
+            log.exception("resuming unfinished generations failed")
+            engine.events.publish(BackgroundError("resume", str(exc) or type(exc).__name__))
+    return session
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from gui.widgets.launch import run_window
+
+    return run_window(argv)

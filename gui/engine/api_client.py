@@ -1,0 +1,257 @@
+"""The backend's HTTP routes (design.md §3) as typed async calls.
+
+Errors come back as ``BackendError(status, code, message)`` carrying the server's sentence;
+a transport failure is a ``NetworkError`` (status 0) so callers can tell "try again" from
+"the server said no". A 401 refreshes the token once and retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from gui.engine.tokens import TokenProvider
+
+UPLOAD_CHUNK = 64 * 1024
+RETRYABLE_STATUSES = frozenset({429, 500, 503, 504})
+
+
+class BackendError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.status in RETRYABLE_STATUSES
+
+
+class NetworkError(BackendError):
+    def __init__(self, message: str) -> None:
+        super().__init__(0, "network", message)
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    images: tuple[str, ...] = ()
+    request_id: str | None = None
+
+    @property
+    def queued(self) -> bool:
+        return self.request_id is not None
+
+
+StatusState = Literal["queued", "running", "completed", "failed"]
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    state: StatusState
+    position: int | None = None
+    images: tuple[str, ...] = ()
+    error: str | None = None
+    # Whether the server honoured ``wait`` (long poll); None when it did not say.
+    long_poll: bool | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in ("completed", "failed")
+
+
+@dataclass(frozen=True)
+class Presigned:
+    upload_url: str
+    public_url: str
+    key: str
+    expires_in: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    try:
+        return float(resp.headers["retry-after"])
+    except (KeyError, ValueError):
+        return None
+
+
+def error_from_response(resp: httpx.Response) -> BackendError:
+    """The server's {error, code} as a BackendError (a readable fallback for anything else)."""
+    message, code = "", ""
+    try:
+        data = resp.json()
+        if isinstance(data, dict):
+            message = str(data.get("error") or data.get("message") or "")
+            code = str(data.get("code") or "")
+    except ValueError:
+        pass
+    if not message:
+        message = f"The server answered HTTP {resp.status_code} ({resp.reason_phrase})."
+    return BackendError(
+        resp.status_code, code or f"http_{resp.status_code}", message, _retry_after(resp)
+    )
+
+
+def _images(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    urls = [item.get("url") if isinstance(item, dict) else item for item in value]
+    return tuple(u for u in urls if isinstance(u, str) and u)
+
+
+def parse_status(data: Any, *, long_poll: bool | None = None) -> JobStatus:
+    if not isinstance(data, dict):
+        raise BackendError(502, "bad_response", "The server sent an unreadable status.")
+    if data.get("success") is True:
+        return JobStatus("completed", images=_images(data.get("images")), long_poll=long_poll)
+    if data.get("success") is False:
+        error = str(data.get("error") or "The generation failed.")
+        return JobStatus("failed", error=error, long_poll=long_poll)
+    position = data.get("position") if isinstance(data.get("position"), int) else None
+    state: StatusState = "running" if data.get("status") == "IN_PROGRESS" else "queued"
+    return JobStatus(state, position=position, long_poll=long_poll)
+
+
+class ApiClient:
+    def __init__(
+        self,
+        base_url: str,
+        token_provider: TokenProvider,
+        client: httpx.AsyncClient | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._tokens = token_provider
+        self._own_client = client is None
+        self._client = client or httpx.AsyncClient(timeout=timeout)
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self._client.aclose()
+
+    async def _request(
+        self, method: str, path: str, *, timeout_s: float | None = None, **kwargs: Any
+    ) -> Any:
+        url = self.base_url + path
+        for attempt in range(2):
+            token = await self._tokens.token(force_refresh=attempt > 0)
+            headers = {"Authorization": f"Bearer {token}"}
+            try:
+                resp = await self._client.request(
+                    method,
+                    url,
+                    headers=headers,
+                    timeout=timeout_s if timeout_s is not None else httpx.USE_CLIENT_DEFAULT,
+                    **kwargs,
+                )
+            except httpx.HTTPError as exc:
+                raise NetworkError(
+                    f"The server could not be reached ({exc or type(exc).__name__})."
+                ) from exc
+            if resp.status_code == 401 and attempt == 0:
+                continue  # the token may have just expired: refresh once
+            if resp.status_code >= 400:
+                raise error_from_response(resp)
+            try:
+                return resp.json()
+            except ValueError as exc:
+                raise BackendError(
+                    502, "bad_response", "The server sent a response that is not JSON."
+                ) from exc
+        raise AssertionError("unreachable")
+
+    async def generate(self, body: dict[str, Any]) -> GenerateResult:
+        data = await self._request(
+            "POST", "/api/mobile/generate-images", json=body, timeout_s=300.0
+        )
+        if isinstance(data, dict) and data.get("queued") and data.get("requestId"):
+            return GenerateResult(request_id=str(data["requestId"]))
+        if isinstance(data, dict) and data.get("success"):
+            images = _images(data.get("images"))
+            if images:
+                return GenerateResult(images=images)
+        if isinstance(data, dict) and data.get("success") is False:
+            raise BackendError(
+                502, "generation_failed", str(data.get("error") or "The generation failed.")
+            )
+        raise BackendError(502, "bad_response", "The server's answer had no images and no job.")
+
+    async def status(self, request_id: str, model_id: str, wait: float | None = None) -> JobStatus:
+        params: dict[str, Any] = {"requestId": request_id, "modelId": model_id}
+        if wait is not None:
+            params["wait"] = f"{wait:g}"
+        data = await self._request(
+            "GET",
+            "/api/generate-images/status",
+            params=params,
+            timeout_s=(wait or 0) + 30.0,
+        )
+        long_poll = None
+        if wait is not None and isinstance(data, dict) and "waited" in data:
+            long_poll = bool(data.get("waited", True))
+        return parse_status(data, long_poll=long_poll)
+
+    async def presign(self, content_type: str, size: int) -> Presigned:
+        data = await self._request(
+            "POST", "/api/mobile/r2-presign", json={"contentType": content_type, "size": size}
+        )
+        try:
+            return Presigned(
+                upload_url=str(data["uploadUrl"]),
+                public_url=str(data["publicUrl"]),
+                key=str(data.get("key", "")),
+                expires_in=int(data.get("expiresIn", 0)),
+                headers=dict(data.get("headers") or {}),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BackendError(502, "bad_response", "The upload could not be prepared.") from exc
+
+    async def upload(
+        self,
+        presigned: Presigned,
+        data: bytes,
+        content_type: str,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """PUT the bytes to the presigned URL, reporting (sent, total) as chunks go out.
+
+        No Authorization header: a presigned URL carries its own signature (S3/R2 reject a
+        second auth mechanism).
+        """
+        total = len(data)
+
+        async def body() -> AsyncIterator[bytes]:
+            sent = 0
+            for start in range(0, total, UPLOAD_CHUNK):
+                chunk = data[start : start + UPLOAD_CHUNK]
+                yield chunk
+                sent += len(chunk)
+                if on_progress is not None:
+                    on_progress(sent, total)
+
+        headers = {"Content-Type": content_type, "Content-Length": str(total), **presigned.headers}
+        try:
+            resp = await self._client.put(presigned.upload_url, content=body(), headers=headers)
+        except httpx.HTTPError as exc:
+            raise NetworkError(
+                f"The upload could not be sent ({exc or type(exc).__name__})."
+            ) from exc
+        if resp.status_code >= 400:
+            raise error_from_response(resp)
+
+    async def models(self) -> dict[str, Any]:
+        data = await self._request("GET", "/api/mobile/models")
+        if not isinstance(data, dict):
+            raise BackendError(502, "bad_response", "The model list is unreadable.")
+        return data

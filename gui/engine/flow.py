@@ -1,0 +1,262 @@
+"""The steps of one generation, each journaled before and after its side effect.
+
+`GenerationRun` holds what a generation has done so far (slot, reservation, session row,
+request id, images) so that `undo` can reverse exactly that, once. Side effects run as
+shielded tasks: a cancellation never interrupts a Convex write or the generate call
+half-way (which would leave us not knowing whether it happened); the undo waits for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+from catalog import MODELS
+from gui.engine.api_client import ApiClient
+from gui.engine.convex_gateway import ConvexGateway, ConvexUnavailable
+from gui.engine.journal import Journal, JournalRow
+from gui.engine.request import EngineRequest
+
+T = TypeVar("T")
+WRITE_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0)
+
+
+class EngineFailure(Exception):
+    """A generation cannot go on; ``message`` is the sentence shown on its tile."""
+
+    def __init__(self, message: str, code: str = "error", retryable: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.retryable = retryable
+
+
+def session_title(prompt: str, limit: int = 40) -> str:
+    text = " ".join(prompt.split())
+    if not text:
+        return "New session"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
+    """A Convex write, retried while Convex is unreachable (the writes are idempotent)."""
+    for delay in WRITE_RETRY_DELAYS:
+        try:
+            return await call()
+        except ConvexUnavailable:
+            await asyncio.sleep(delay)
+    return await call()
+
+
+async def gather_all(*coros: Awaitable[Any]) -> list[Any]:
+    """Run independent steps together; every one finishes before the first error is raised."""
+    results = await asyncio.gather(*coros, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+@dataclass
+class GenerationRun:
+    local_id: str
+    request: EngineRequest
+    amount: int = 0
+    body: dict[str, Any] | None = None
+    slot_id: str | None = None
+    credits_reserved: bool = False
+    session_id: str | None = None
+    generation_id: str | None = None
+    request_id: str | None = None
+    images: tuple[str, ...] = ()
+    resumed: bool = False
+    journaled: bool = False
+    saving: bool = False
+    settled: bool = False
+    task: asyncio.Task[None] | None = None
+    pending: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @property
+    def model_id(self) -> str:
+        return str((self.body or {}).get("model") or self.request.model)
+
+    @classmethod
+    def from_journal(cls, row: JournalRow) -> GenerationRun:
+        request = EngineRequest.from_json(row.request)
+        urls = [a.get("url") for a in (row.body or {}).get("attachmentImages", [])]
+        if urls:
+            # Bytes are never journaled; the uploaded copies stand in for them (a retry
+            # after a restart then sends the same images without uploading again).
+            request = replace(request, attachments=tuple(u for u in urls if u))
+        return cls(
+            local_id=row.local_id,
+            request=request,
+            amount=row.amount,
+            body=row.body,
+            slot_id=row.slot_id if row.done("slot") else None,
+            credits_reserved=row.done("credits"),
+            session_id=row.session_id or request.session_id,
+            generation_id=row.generation_id if row.done("loading_row") else None,
+            request_id=row.request_id,
+            images=row.images,
+            resumed=True,
+            journaled=True,
+        )
+
+    def effect(self, coro: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
+        """Start a side effect now and run it to its end even if the caller is cancelled
+        meanwhile (the undo waits for it, so it knows whether the effect happened)."""
+        task = asyncio.ensure_future(coro)
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+        return asyncio.shield(task)
+
+    async def wait_pending(self, limit_s: float | None = None) -> None:
+        if not self.pending:
+            return
+        done, _ = await asyncio.wait(set(self.pending), timeout=limit_s)
+        for task in done:  # retrieve, so failures are not reported as "never retrieved"
+            if not task.cancelled():
+                task.exception()
+
+
+class Steps:
+    """The individual steps, shared by the engine's flow and by resume."""
+
+    def __init__(self, api: ApiClient, gateway: ConvexGateway, journal: Journal) -> None:
+        self.api = api
+        self.gateway = gateway
+        self.journal = journal
+
+    async def acquire_slot(self, run: GenerationRun) -> None:
+        self.journal.begin(run.local_id, "slot")
+        result = await self.gateway.acquire_generation_slot(run.request.prompt[:500])
+        if not result.ok or not result.generation_id:
+            self.journal.refuse(run.local_id, "slot")
+            if result.reason == "limit_reached":
+                count = result.limit or result.active or 4
+                raise EngineFailure(
+                    f"You already have {count} generations running. Wait for one to finish.",
+                    "slot_limit",
+                )
+            raise EngineFailure(result.message or "No generation slot is available.", "slot")
+        run.slot_id = result.generation_id
+        self.journal.end(run.local_id, "slot", slot_id=run.slot_id)
+
+    async def reserve_credits(self, run: GenerationRun) -> None:
+        self.journal.begin(run.local_id, "credits")
+        result = await self.gateway.reserve_credits(run.amount)
+        if not result.success:
+            self.journal.refuse(run.local_id, "credits")
+            raise EngineFailure(result.message or "Not enough credits.", "credits", False)
+        run.credits_reserved = True
+        self.journal.end(run.local_id, "credits")
+
+    async def session_and_row(self, run: GenerationRun) -> None:
+        if run.session_id is None:
+            self.journal.begin(run.local_id, "session")
+            run.session_id = await self.gateway.create_session(
+                session_title(run.request.prompt), "image"
+            )
+            self.journal.end(run.local_id, "session", session_id=run.session_id)
+        body = run.body or {}
+        model = MODELS.get(run.model_id)
+        self.journal.begin(run.local_id, "loading_row", session_id=run.session_id)
+        # Never providerEndpoint: Convex must not poll the provider and store its URLs.
+        run.generation_id = await self.gateway.add_generation_to_session(
+            run.session_id,
+            prompt=run.request.prompt,
+            model=run.model_id,
+            model_label=model.label if model else None,
+            aspect_ratio=body.get("aspectRatio"),
+            num_images=body.get("numImages"),
+            is_loading=True,
+            concurrency_slot_id=run.slot_id,
+            quality=body.get("quality"),
+        )
+        self.journal.end(run.local_id, "loading_row", generation_id=run.generation_id)
+
+    async def generate(self, run: GenerationRun) -> None:
+        self.journal.begin(run.local_id, "generate")
+        result = await self.api.generate(run.body or {})
+        run.request_id, run.images = result.request_id, result.images
+        self.journal.end(
+            run.local_id, "generate", request_id=result.request_id, images=result.images
+        )
+
+    async def save_request_id(self, run: GenerationRun) -> None:
+        assert run.generation_id and run.request_id
+        self.journal.begin(run.local_id, "request_id_saved")
+        await with_retries(
+            lambda: self.gateway.update_generation(
+                run.generation_id or "", external_request_id=run.request_id
+            )
+        )
+        self.journal.end(run.local_id, "request_id_saved")
+
+    async def complete(self, run: GenerationRun, row: JournalRow) -> None:
+        """Save the images, capture the credits, complete the slot; skips what is done."""
+        if run.generation_id and not row.done("images_saved"):
+            self.journal.begin(run.local_id, "images_saved")
+            await with_retries(
+                lambda: self.gateway.update_generation(
+                    run.generation_id or "",
+                    is_loading=False,
+                    images=list(run.images),
+                    completed_at=time.time() * 1000,
+                )
+            )
+            self.journal.end(run.local_id, "images_saved")
+
+        async def capture() -> None:
+            if run.credits_reserved and not row.done("captured"):
+                self.journal.begin(run.local_id, "captured")
+                await with_retries(lambda: self.gateway.capture_reserved_credits(run.amount))
+                run.credits_reserved = False
+                self.journal.end(run.local_id, "captured")
+
+        async def complete_slot() -> None:
+            if run.slot_id and not row.done("slot_completed"):
+                self.journal.begin(run.local_id, "slot_completed")
+                await with_retries(
+                    lambda: self.gateway.update_generation_status(
+                        run.slot_id or "", "completed", run.images[0] if run.images else None
+                    )
+                )
+                self.journal.end(run.local_id, "slot_completed")
+
+        await gather_all(capture(), complete_slot())
+        self.journal.finish(run.local_id, "completed")
+
+    async def undo(self, run: GenerationRun, row: JournalRow, message: str) -> None:
+        """Mark the row failed, release the credits, fail the slot (each once)."""
+
+        async def mark_row() -> None:
+            if run.generation_id and not row.done("error_saved"):
+                self.journal.begin(run.local_id, "error_saved")
+                await with_retries(
+                    lambda: self.gateway.update_generation(
+                        run.generation_id or "", is_loading=False, error=message
+                    )
+                )
+                self.journal.end(run.local_id, "error_saved")
+
+        async def release() -> None:
+            if run.credits_reserved and not row.done("released"):
+                self.journal.begin(run.local_id, "released")
+                await with_retries(lambda: self.gateway.release_reserved_credits(run.amount))
+                run.credits_reserved = False
+                self.journal.end(run.local_id, "released")
+
+        async def fail_slot() -> None:
+            if run.slot_id and not row.done("slot_failed"):
+                self.journal.begin(run.local_id, "slot_failed")
+                await with_retries(
+                    lambda: self.gateway.update_generation_status(run.slot_id or "", "failed")
+                )
+                self.journal.end(run.local_id, "slot_failed")
+
+        await gather_all(mark_row(), release(), fail_slot())

@@ -1,0 +1,229 @@
+"""The generation journal: one SQLite row per generation, every step recorded before and
+after it runs, so a restarted client knows exactly what was done (see resume.py).
+
+``begin(step)`` is written before a step's side effect and ``end(step, ...)`` after it,
+together with what it produced (slot id, session id, request id, images). A step with a
+begin and no end may or may not have happened; resume treats it accordingly.
+
+Tests set ``IMAGEGEN_TEST_KILL_AT=<step>:<begin|end>`` to have the process SIGKILL itself
+right after journaling that step (crash-safety tests drive a subprocess this way).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+KILL_ENV = "IMAGEGEN_TEST_KILL_AT"
+State = Literal["active", "completed", "failed", "cancelled"]
+
+# Step names, in flow order. Failure path: error_saved, released, slot_failed.
+STEPS = (
+    "uploaded",
+    "slot",
+    "credits",
+    "session",
+    "loading_row",
+    "generate",
+    "request_id_saved",
+    "polled",
+    "images_saved",
+    "captured",
+    "slot_completed",
+    "error_saved",
+    "released",
+    "slot_failed",
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS generations (
+    local_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    request_json TEXT NOT NULL,
+    body_json TEXT,
+    amount INTEGER NOT NULL DEFAULT 0,
+    slot_id TEXT,
+    session_id TEXT,
+    generation_id TEXT,
+    request_id TEXT,
+    images_json TEXT,
+    error TEXT,
+    state TEXT NOT NULL DEFAULT 'active',
+    steps_json TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS steps (
+    local_id TEXT NOT NULL,
+    step TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    at REAL NOT NULL,
+    data_json TEXT
+);
+"""
+_COLUMNS = (
+    "body_json",
+    "amount",
+    "slot_id",
+    "session_id",
+    "generation_id",
+    "request_id",
+    "images_json",
+    "error",
+)
+
+
+@dataclass
+class JournalRow:
+    local_id: str
+    created_at: float
+    request: dict[str, Any]
+    body: dict[str, Any] | None = None
+    amount: int = 0
+    slot_id: str | None = None
+    session_id: str | None = None
+    generation_id: str | None = None
+    request_id: str | None = None
+    images: tuple[str, ...] = ()
+    error: str | None = None
+    state: State = "active"
+    steps: dict[str, str] = field(default_factory=dict)  # step -> "begin" | "end"
+
+    def began(self, step: str) -> bool:
+        return step in self.steps
+
+    def done(self, step: str) -> bool:
+        return self.steps.get(step) == "end"
+
+    def uncertain(self, step: str) -> bool:
+        """Started but not recorded as finished: it may or may not have taken effect."""
+        return self.steps.get(step) == "begin"
+
+
+def _maybe_kill(step: str, phase: str) -> None:
+    if os.environ.get(KILL_ENV) == f"{step}:{phase}":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection used from the event loop thread only; writes are tiny.
+        self._conn = sqlite3.connect(self.path, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def create(self, local_id: str, request: dict[str, Any]) -> None:
+        now = time.time()
+        self._conn.execute(
+            "INSERT INTO generations (local_id, created_at, updated_at, request_json) "
+            "VALUES (?, ?, ?, ?)",
+            (local_id, now, now, json.dumps(request)),
+        )
+
+    def _write(self, local_id: str, step: str, phase: str, fields: dict[str, Any]) -> None:
+        row = self._conn.execute(
+            "SELECT steps_json FROM generations WHERE local_id = ?", (local_id,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(local_id)
+        steps = json.loads(row["steps_json"])
+        steps[step] = phase
+        sets = {"steps_json": json.dumps(steps), "updated_at": time.time()}
+        for key, value in fields.items():
+            if key == "images":
+                sets["images_json"] = json.dumps(list(value))
+            elif key == "body":
+                sets["body_json"] = json.dumps(value)
+            elif key in _COLUMNS:
+                sets[key] = value
+            else:
+                raise ValueError(f"unknown journal field {key}")
+        assignments = ", ".join(f"{k} = ?" for k in sets)
+        with self._conn:  # one transaction: the step and its results land together
+            self._conn.execute("BEGIN")
+            self._conn.execute(
+                f"UPDATE generations SET {assignments} WHERE local_id = ?",
+                (*sets.values(), local_id),
+            )
+            self._conn.execute(
+                "INSERT INTO steps (local_id, step, phase, at, data_json) VALUES (?, ?, ?, ?, ?)",
+                (local_id, step, phase, time.time(), json.dumps(fields, default=str)),
+            )
+        _maybe_kill(step, phase)
+
+    def begin(self, local_id: str, step: str, **fields: Any) -> None:
+        self._write(local_id, step, "begin", fields)
+
+    def end(self, local_id: str, step: str, **fields: Any) -> None:
+        self._write(local_id, step, "end", fields)
+
+    def refuse(self, local_id: str, step: str) -> None:
+        """The step ran and was refused (no slot, not enough credits): nothing to undo."""
+        self._write(local_id, step, "refused", {})
+
+    def update(self, local_id: str, **fields: Any) -> None:
+        """Record data without a step (e.g. the normalized body, the amount)."""
+        self._write(local_id, "_data", "end", fields)
+
+    def finish(self, local_id: str, state: State, error: str | None = None) -> None:
+        self._conn.execute(
+            "UPDATE generations SET state = ?, error = COALESCE(?, error), updated_at = ? "
+            "WHERE local_id = ?",
+            (state, error, time.time(), local_id),
+        )
+        _maybe_kill("finish", "end")
+
+    def get(self, local_id: str) -> JournalRow | None:
+        row = self._conn.execute(
+            "SELECT * FROM generations WHERE local_id = ?", (local_id,)
+        ).fetchone()
+        return _to_row(row) if row else None
+
+    def unfinished(self) -> list[JournalRow]:
+        rows = self._conn.execute(
+            "SELECT * FROM generations WHERE state = 'active' ORDER BY created_at"
+        ).fetchall()
+        return [_to_row(r) for r in rows]
+
+    def all(self) -> list[JournalRow]:
+        rows = self._conn.execute("SELECT * FROM generations ORDER BY created_at").fetchall()
+        return [_to_row(r) for r in rows]
+
+    def step_log(self, local_id: str) -> list[tuple[str, str]]:
+        rows = self._conn.execute(
+            "SELECT step, phase FROM steps WHERE local_id = ? AND step != '_data' ORDER BY rowid",
+            (local_id,),
+        ).fetchall()
+        return [(r["step"], r["phase"]) for r in rows]
+
+
+def _to_row(row: sqlite3.Row) -> JournalRow:
+    steps = json.loads(row["steps_json"])
+    steps.pop("_data", None)
+    return JournalRow(
+        local_id=row["local_id"],
+        created_at=row["created_at"],
+        request=json.loads(row["request_json"]),
+        body=json.loads(row["body_json"]) if row["body_json"] else None,
+        amount=int(row["amount"] or 0),
+        slot_id=row["slot_id"],
+        session_id=row["session_id"],
+        generation_id=row["generation_id"],
+        request_id=row["request_id"],
+        images=tuple(json.loads(row["images_json"])) if row["images_json"] else (),
+        error=row["error"],
+        state=row["state"],
+        steps=steps,
+    )

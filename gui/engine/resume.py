@@ -1,0 +1,200 @@
+"""What `GenerationEngine.start()` does: finish or clean up what a killed client left.
+
+For each journal row that is not terminal:
+
+* a step that began but was not recorded as finished is resolved first by asking Convex
+  (the user's reserved total tells whether a reservation / capture / release happened; the
+  active slots and the session's loading rows identify a slot or row whose id was lost);
+* a job that was submitted (request id or images known) is finished: polled to the end, its
+  images saved, credits captured, slot completed - never charged twice, since each of those
+  steps is skipped when the journal says it is done;
+* anything else is cleaned up: row marked failed, credits released, slot failed.
+
+Then rows found through ``getSessionGenerations`` with ``isLoading`` and an
+``externalRequestId`` that no journal row knows (another client died mid-way) are polled
+and their images saved. Their credits belong to that client, so they are not touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from gui.engine.api_client import BackendError
+from gui.engine.convex_gateway import ConvexError, ConvexUnavailable
+from gui.engine.convex_types import SessionGeneration
+from gui.engine.events import GenerationCompleted, GenerationFailed, GenerationStarted
+from gui.engine.flow import GenerationRun
+from gui.engine.journal import Journal, JournalRow
+from gui.engine.tasks import spawn
+
+if TYPE_CHECKING:
+    from gui.engine.engine import GenerationEngine
+
+log = logging.getLogger(__name__)
+NOT_SUBMITTED = "The app closed before this generation was submitted; nothing was charged."
+ORPHAN_SESSIONS = 20
+
+
+def _holds_reservation(row: JournalRow) -> bool:
+    return row.done("credits") and not row.done("captured") and not row.done("released")
+
+
+def _expected_reserved(journal: Journal, exclude: str) -> int:
+    """Credits our unfinished journal rows (other than ``exclude``) hold reserved."""
+    return sum(
+        r.amount for r in journal.unfinished() if r.local_id != exclude and _holds_reservation(r)
+    )
+
+
+async def _resolve_credits(engine: GenerationEngine, run: GenerationRun, row: JournalRow) -> None:
+    journal = engine.journal
+    if not any(row.uncertain(s) for s in ("credits", "captured", "released")):
+        return
+    reserved = (await engine.gateway.get_user_credits_breakdown()).reserved
+    others = _expected_reserved(journal, row.local_id)
+    if row.uncertain("credits"):
+        if reserved >= others + run.amount:
+            journal.end(run.local_id, "credits")
+            run.credits_reserved = True
+        else:
+            journal.refuse(run.local_id, "credits")
+    for step in ("captured", "released"):
+        if row.uncertain(step):
+            # This row's reservation was part of the total before the step ran.
+            if reserved <= others:
+                journal.end(run.local_id, step)
+                run.credits_reserved = False
+
+
+async def _resolve_slot(engine: GenerationEngine, run: GenerationRun, row: JournalRow) -> None:
+    if not row.uncertain("slot"):
+        return
+    taken = {r.slot_id for r in engine.journal.all() if r.slot_id}
+    try:
+        active = await engine.gateway.query("generations:getActiveGenerations")
+    except (ConvexError, ConvexUnavailable) as exc:
+        log.warning("cannot list active slots to resolve %s: %s", run.local_id, exc)
+        return
+    prompt = run.request.prompt[:500]
+    candidates = [
+        g
+        for g in (active or {}).get("generations", [])
+        if g.get("prompt") == prompt and g.get("_id") not in taken
+    ]
+    if candidates:
+        slot = max(candidates, key=lambda g: g.get("createdAt", 0))
+        run.slot_id = str(slot["_id"])
+        engine.journal.end(run.local_id, "slot", slot_id=run.slot_id)
+
+
+async def _resolve_row(engine: GenerationEngine, run: GenerationRun, row: JournalRow) -> None:
+    if not row.uncertain("loading_row") or not run.session_id:
+        return
+    taken = {r.generation_id for r in engine.journal.all() if r.generation_id}
+    generations = await engine.gateway.get_session_generations(run.session_id)
+    candidates = [
+        g
+        for g in generations
+        if g.is_loading
+        and g.prompt == run.request.prompt
+        and g.model == run.model_id
+        and g.id not in taken
+    ]
+    if candidates:
+        found = max(candidates, key=lambda g: g.created_at)
+        run.generation_id = found.id
+        engine.journal.end(run.local_id, "loading_row", generation_id=found.id)
+
+
+def _undo_message(row: JournalRow) -> str | None:
+    """None when the generation can be finished; else why it is being cleaned up."""
+    if row.error or any(row.began(s) for s in ("error_saved", "released", "slot_failed")):
+        return row.error or "The generation failed."
+    if row.request_id or row.images:
+        return None
+    if row.uncertain("generate"):
+        return "The app closed while the generation was being submitted; nothing was charged."
+    return NOT_SUBMITTED
+
+
+async def resume_all(engine: GenerationEngine) -> list[str]:
+    """Launch the finishing or clean-up of every unfinished journal row; returns local ids."""
+    resumed: list[str] = []
+    for row in engine.journal.unfinished():
+        if row.local_id in engine._runs:
+            continue  # already running in this engine
+        run = GenerationRun.from_journal(row)
+        try:
+            await _resolve_credits(engine, run, row)
+            await _resolve_slot(engine, run, row)
+            await _resolve_row(engine, run, row)
+        except (ConvexError, ConvexUnavailable) as exc:
+            log.warning("resume of %s postponed: %s", row.local_id, exc)
+            continue  # Convex is unreachable: try again at the next start
+        engine._publish_started(run)
+        engine._launch(run, undo_message=_undo_message(row))
+        resumed.append(row.local_id)
+    try:
+        resumed += await resume_orphans(engine)
+    except (ConvexError, ConvexUnavailable) as exc:
+        log.warning("could not look for unfinished rows in Convex: %s", exc)
+    return resumed
+
+
+async def resume_orphans(engine: GenerationEngine) -> list[str]:
+    known = {r.generation_id for r in engine.journal.all() if r.generation_id}
+    known |= {r.generation_id for r in engine._runs.values() if r.generation_id}
+    sessions = sorted(
+        await engine.gateway.get_user_sessions(), key=lambda s: s.updated_at, reverse=True
+    )
+    found: list[str] = []
+    for session in sessions[:ORPHAN_SESSIONS]:
+        for gen in await engine.gateway.get_session_generations(session.id):
+            if gen.is_loading and gen.external_request_id and gen.id not in known:
+                found.append(_launch_orphan(engine, session.id, gen))
+    return found
+
+
+def _launch_orphan(engine: GenerationEngine, session_id: str, gen: SessionGeneration) -> str:
+    local_id = f"convex-{gen.id}"
+    engine.events.publish(
+        GenerationStarted(
+            local_id, gen.prompt, gen.model, gen.aspect_ratio, gen.num_images, session_id, True
+        )
+    )
+    from gui.engine.request import EngineRequest
+
+    run = GenerationRun(
+        local_id=local_id,
+        request=EngineRequest(prompt=gen.prompt, model=gen.model),
+        session_id=session_id,
+        generation_id=gen.id,
+        request_id=gen.external_request_id,
+        resumed=True,
+    )
+    engine._runs[local_id] = run
+    run.task = spawn(_finish_orphan(engine, run, gen), where=f"resume {gen.id}", bus=engine.events)
+    return local_id
+
+
+async def _finish_orphan(
+    engine: GenerationEngine, run: GenerationRun, gen: SessionGeneration
+) -> None:
+    gateway = engine.gateway
+    assert run.request_id and run.generation_id
+    try:
+        images = await engine.poller.poll(run.request_id, gen.model)
+    except BackendError as exc:
+        await gateway.update_generation(run.generation_id, is_loading=False, error=exc.message)
+        if gen.concurrency_slot_id:
+            await gateway.update_generation_status(gen.concurrency_slot_id, "failed")
+        engine.events.publish(GenerationFailed(run.local_id, exc.message, exc.code))
+        return
+    await gateway.update_generation(
+        run.generation_id, is_loading=False, images=list(images), completed_at=time.time() * 1000
+    )
+    if gen.concurrency_slot_id:  # terminal states are final, so this is safe to repeat
+        await gateway.update_generation_status(gen.concurrency_slot_id, "completed", images[0])
+    engine.events.publish(GenerationCompleted(run.local_id, gen.id, run.session_id, images))

@@ -1,0 +1,212 @@
+"""Fullscreen viewer: every image of the session, Left/Right, Esc, fit and zoom.
+
+Actions that need the engine (saving the original bytes, attaching as a reference,
+reusing settings) are signals the window handles; copying works on the shown image.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QKeyEvent, QMouseEvent, QPainter, QPixmap, QWheelEvent
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from gui.widgets import theme
+from gui.widgets.generation_model import GenerationItem
+from gui.widgets.thumbnail_cache import ThumbnailCache
+
+FULL_EDGE = 2048
+MIN_ZOOM, MAX_ZOOM = 0.1, 8.0
+
+
+class ImageCanvas(QWidget):
+    """Paints one pixmap fitted (zoom None) or at a zoom factor, pannable by dragging."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.pixmap: QPixmap | None = None
+        self.zoom: float | None = None  # None: fit to the window
+        self.offset = QPointF(0, 0)
+        self._drag: QPoint | None = None
+        self.setMinimumSize(200, 200)
+
+    def set_pixmap(self, pixmap: QPixmap | None, reset: bool) -> None:
+        self.pixmap = pixmap
+        if reset:
+            self.zoom, self.offset = None, QPointF(0, 0)
+        self.update()
+
+    def fit_scale(self) -> float:
+        if self.pixmap is None or self.pixmap.isNull():
+            return 1.0
+        size = self.pixmap.deviceIndependentSize()
+        return min(self.width() / size.width(), self.height() / size.height(), 1.0)
+
+    def effective_zoom(self) -> float:
+        return self.zoom if self.zoom is not None else self.fit_scale()
+
+    def zoom_by(self, factor: float) -> None:
+        self.zoom = max(MIN_ZOOM, min(MAX_ZOOM, self.effective_zoom() * factor))
+        self.update()
+
+    def fit(self) -> None:
+        self.zoom, self.offset = None, QPointF(0, 0)
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        if self.pixmap is None or self.pixmap.isNull():
+            p.setPen(theme.current().c("muted"))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Loading image…")
+            return
+        size = self.pixmap.deviceIndependentSize() * self.effective_zoom()
+        target = QRectF(0, 0, size.width(), size.height())
+        target.moveCenter(QPointF(self.rect().center()) + self.offset)
+        p.drawPixmap(target, self.pixmap, QRectF(self.pixmap.rect()))
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        self.zoom_by(1.15 if event.angleDelta().y() > 0 else 1 / 1.15)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._drag = event.position().toPoint()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._drag is not None and self.zoom is not None:
+            pos = event.position().toPoint()
+            self.offset += QPointF(pos - self._drag)
+            self._drag = pos
+            self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._drag = None
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if self.zoom is None:
+            self.zoom = 1.0
+            self.update()
+        else:
+            self.fit()
+
+
+class CarouselDialog(QDialog):
+    saveRequested = Signal(str, str)  # url, suggested file name
+    useAsReference = Signal(str)  # url
+    reuseSettings = Signal(object)  # GenerationItem
+    notice = Signal(str, str)  # text, kind
+
+    def __init__(
+        self,
+        entries: list[tuple[GenerationItem, int, str]],
+        start: int,
+        cache: ThumbnailCache,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Image viewer")
+        self.setModal(True)
+        self.entries = entries
+        self.position = max(0, min(start, len(entries) - 1))
+        self.cache = cache
+        t = theme.current()
+        self.setStyleSheet(f"QDialog {{ background: {'#07080b' if t.dark else '#1b1d24'}; }}")
+        self.canvas = ImageCanvas()
+        self.counter = QLabel()
+        self.counter.setStyleSheet("color: #e9ebf2; font-weight: 700;")
+        self.caption = QLabel()
+        self.caption.setStyleSheet("color: #b8bdcc;")
+        self.caption.setWordWrap(True)
+        bar = QHBoxLayout()
+        bar.setSpacing(8)
+        bar.addWidget(self.counter)
+        bar.addStretch(1)
+        self.buttons: dict[str, QPushButton] = {}
+        for key, label in (
+            ("zoom_out", "−"),
+            ("fit", "Fit"),
+            ("zoom_in", "+"),
+            ("save", "Save as…"),
+            ("copy_image", "Copy image"),
+            ("copy_prompt", "Copy prompt"),
+            ("reference", "Use as reference"),
+            ("reuse", "Reuse settings"),
+            ("close", "Close"),
+        ):
+            button = QPushButton(label)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            button.clicked.connect(lambda _=False, k=key: self.trigger(k))
+            self.buttons[key] = button
+            bar.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 16, 20, 16)
+        layout.setSpacing(10)
+        layout.addLayout(bar)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.caption)
+        cache.thumbnailReady.connect(self._on_ready)
+        self._show_current(reset=True)
+
+    @property
+    def current(self) -> tuple[GenerationItem, int, str]:
+        return self.entries[self.position]
+
+    def go(self, step: int) -> None:
+        if not self.entries:
+            return
+        self.position = (self.position + step) % len(self.entries)
+        self._show_current(reset=True)
+
+    def trigger(self, key: str) -> None:
+        item, index, url = self.current
+        if key == "zoom_in":
+            self.canvas.zoom_by(1.25)
+        elif key == "zoom_out":
+            self.canvas.zoom_by(1 / 1.25)
+        elif key == "fit":
+            self.canvas.fit()
+        elif key == "save":
+            self.saveRequested.emit(url, f"imagegen-{item.key[:8]}-{index + 1}.png")
+        elif key == "copy_image" and self.canvas.pixmap is not None:
+            QGuiApplication.clipboard().setPixmap(self.canvas.pixmap)
+            self.notice.emit("Image copied to the clipboard.", "success")
+        elif key == "copy_prompt":
+            QGuiApplication.clipboard().setText(item.prompt)
+            self.notice.emit("Prompt copied.", "success")
+        elif key == "reference":
+            self.useAsReference.emit(url)
+            self.accept()
+        elif key == "reuse":
+            self.reuseSettings.emit(item)
+            self.accept()
+        elif key == "close":
+            self.reject()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key == Qt.Key.Key_Left:
+            self.go(-1)
+        elif key == Qt.Key.Key_Right:
+            self.go(1)
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.trigger("zoom_in")
+        elif key == Qt.Key.Key_Minus:
+            self.trigger("zoom_out")
+        elif key == Qt.Key.Key_0:
+            self.trigger("fit")
+        elif key == Qt.Key.Key_Escape:
+            self.reject()
+        else:
+            super().keyPressEvent(event)
+
+    def _show_current(self, reset: bool) -> None:
+        if not self.entries:
+            return
+        item, index, url = self.current
+        self.counter.setText(f"{self.position + 1} / {len(self.entries)}")
+        self.caption.setText(f"{item.prompt}\n{item.model_label}  ·  image {index + 1}")
+        pixmap = self.cache.get(url, FULL_EDGE) or self.cache.peek(url)
+        self.canvas.set_pixmap(pixmap, reset)
+
+    def _on_ready(self, url: str) -> None:
+        if self.entries and url == self.current[2]:
+            self._show_current(reset=False)

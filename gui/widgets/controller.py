@@ -1,0 +1,379 @@
+"""Binds the window to an EngineSession: bridge signals in, engine/library calls out.
+
+Every engine or library coroutine runs through `gui.engine.tasks.spawn`, so a failure
+becomes a BackgroundError the bridge turns into a toast; nothing fails silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFileDialog
+
+from gui.engine.events import (
+    BackgroundError,
+    ConnectionChanged,
+    CreditsChanged,
+    GenerationCompleted,
+    GenerationFailed,
+    GenerationProgress,
+    GenerationStarted,
+    Phase,
+    UploadProgress,
+)
+from gui.engine.images import ImageFetcher
+from gui.engine.request import EngineRequest
+from gui.engine.settings import LastUsedSettings
+from gui.engine.tasks import spawn
+from gui.widgets.bridge import EngineBridge
+from gui.widgets.carousel import CarouselDialog
+from gui.widgets.generation_model import GenerationItem
+from gui.widgets.main_window import MainWindow
+from gui.widgets.request_state import RequestState
+from gui.widgets.sessions_sidebar import session_fields
+from gui.widgets.settings_dialog import SettingsDialog
+
+log = logging.getLogger(__name__)
+
+
+class WindowController(QObject):
+    def __init__(self, window: MainWindow, session: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        self.session = session
+        self.engine = session.engine
+        self.library = session.library
+        self.bus = self.engine.events
+        self.bridge = EngineBridge(self.bus, self)
+        self.fetcher: ImageFetcher = getattr(session, "images", None) or ImageFetcher(
+            Path(session.config.data_dir) / "cache" / "images"
+        )
+        self.current_session: str | None = None
+        self.session_titles: dict[str, str] = {}
+        self.upload_target: str | None = None  # local id whose uploads the strip shows
+        self.carousel: CarouselDialog | None = None
+        self._sessionless: str | None = None  # local id creating the current session
+        self._session_waiters: list[asyncio.Future[str | None]] = []
+        window.cache.fetch = self._fetch_thumbnail
+        self._connect()
+
+    # -- wiring ------------------------------------------------------------------------------
+    def _connect(self) -> None:
+        b, w = self.bridge, self.window
+        b.generationStarted.connect(self._on_started)
+        b.generationProgress.connect(self._on_progress)
+        b.uploadProgress.connect(self._on_upload)
+        b.generationCompleted.connect(self._on_completed)
+        b.generationFailed.connect(self._on_failed)
+        b.generationCancelled.connect(w.generations.apply_cancelled)
+        b.sessionsChanged.connect(self.reload_sessions)
+        b.creditsChanged.connect(self._on_credits)
+        b.connectionChanged.connect(self._on_connection)
+        b.backgroundError.connect(self._on_background_error)
+        w.prompt_bar.generateRequested.connect(self.generate)
+        w.prompt_bar.stateChanged.connect(self._save_settings)
+        w.sidebar.sessionSelected.connect(self.switch_session)
+        w.sidebar.newSessionRequested.connect(self.new_session)
+        w.header.settingsRequested.connect(self.open_settings)
+        w.grid.delegate.actionTriggered.connect(self._on_action)
+        w.grid.delegate.imageClicked.connect(self.open_carousel)
+        w.on_close.append(self.bridge.detach)
+
+    def run(self, coro: Coroutine[Any, Any, Any], where: str) -> None:
+        spawn(coro, where=where, bus=self.bus)
+
+    async def start(self, resume: bool = True) -> None:
+        """Initial load: last-used settings, sessions (opening the latest), credits; then
+        resume the journal, now that the bridge listens, so resumed jobs show as tiles."""
+        saved = self.session.settings.load()
+        self.window.prompt_bar.set_state(
+            RequestState(
+                model=saved.model,
+                aspect_ratio=saved.aspect_ratio,
+                num_images=saved.num_images,
+                resolution=saved.resolution,
+                quality=saved.quality,
+            )
+        )
+        sessions = await self.library.sessions()
+        self._show_sessions(sessions)
+        if sessions and self.current_session is None:
+            await self._load_session(session_fields(sessions[0])[0])
+        await self.library.credits()
+        if resume:
+            await self.engine.start()
+
+    # -- generating ---------------------------------------------------------------------------
+    def generate(self) -> str | None:
+        bar = self.window.prompt_bar
+        if bar.blocking_reasons():
+            return None
+        state, prompt, sources = bar.request_parts()
+        request = EngineRequest(
+            prompt=prompt,
+            model=state.model,
+            aspect_ratio=state.aspect_ratio,
+            num_images=state.num_images,
+            resolution=state.resolution,
+            quality=state.quality,
+            attachments=tuple(sources),  # type: ignore[arg-type]
+            session_id=self.current_session,
+        )
+        if self.current_session is None and self._sessionless is not None:
+            # The first generation of a new session is still creating it: wait for its id
+            # so this one lands in the same session instead of starting another.
+            self.run(self._submit_after_session(request), "starting a generation")
+            return None
+        local_id: str = self.engine.submit(request)
+        if self.current_session is None:
+            self._sessionless = local_id
+        self.upload_target = local_id if sources else None
+        self.window.grid.scrollToTop()
+        return local_id
+
+    async def _submit_after_session(self, request: EngineRequest) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._session_waiters.append(future)
+        session_id = await future
+        self.engine.submit(dataclasses.replace(request, session_id=session_id))
+
+    def _session_known(self, session_id: str | None) -> None:
+        self._sessionless = None
+        waiters, self._session_waiters = self._session_waiters, []
+        for future in waiters:
+            if not future.done():
+                future.set_result(session_id)
+
+    def _visible(self, session_id: str | None) -> bool:
+        return session_id is None or self.current_session in (None, session_id)
+
+    def _on_started(self, event: GenerationStarted) -> None:
+        if self._visible(event.session_id):
+            self.window.generations.add_started(event)
+
+    def _on_progress(self, event: GenerationProgress) -> None:
+        model = self.window.generations
+        item = model.get(event.local_id)
+        if item is not None and event.session_id and self.current_session is None:
+            # The engine created the session for the first generation: it is now current.
+            self.current_session = event.session_id
+            self.window.sidebar.select(event.session_id)
+        if event.local_id == self._sessionless and event.session_id:
+            self._session_known(event.session_id)
+        model.apply_progress(event)
+        if event.local_id == self.upload_target and event.phase != Phase.UPLOADING:
+            self.window.prompt_bar.strip.clear_progress()
+
+    def _on_upload(self, event: UploadProgress) -> None:
+        if event.local_id == self.upload_target and event.total:
+            self.window.prompt_bar.strip.set_progress(event.index, event.sent / event.total)
+
+    def _on_completed(self, event: GenerationCompleted) -> None:
+        self.window.generations.apply_completed(event)
+        self._finished(event.local_id)
+
+    def _on_failed(self, event: GenerationFailed) -> None:
+        self.window.generations.apply_failed(event)
+        self.window.toasts.error(event.message)
+        self._finished(event.local_id)
+
+    def _finished(self, local_id: str) -> None:
+        if local_id == self._sessionless:
+            self._session_known(self.current_session)
+        self.reload_sessions()  # the session's preview and time changed
+        if local_id == self.upload_target:
+            self.window.prompt_bar.strip.clear_progress()
+            self.upload_target = None
+        self.run(self.library.credits(), "refreshing credits")
+
+    def _on_credits(self, event: CreditsChanged) -> None:
+        self.window.header.set_credits(event.available, event.reserved)
+        self.window.prompt_bar.set_available_credits(event.available)
+
+    def _on_connection(self, event: ConnectionChanged) -> None:
+        self.window.banner.set_online(event.online, event.message)
+
+    def _on_background_error(self, event: BackgroundError) -> None:
+        self.window.toasts.error(event.message)
+
+    def _save_settings(self, state: RequestState) -> None:
+        self.session.settings.save(
+            LastUsedSettings(
+                model=state.model,
+                aspect_ratio=state.aspect_ratio,
+                num_images=state.num_images,
+                resolution=state.resolution,
+                quality=state.quality,
+            )
+        )
+
+    # -- sessions ----------------------------------------------------------------------------
+    def reload_sessions(self) -> None:
+        self.run(self._reload_sessions(), "loading sessions")
+
+    async def _reload_sessions(self) -> None:
+        self._show_sessions(await self.library.sessions())
+
+    def _show_sessions(self, sessions: list[Any]) -> None:
+        self.session_titles = {session_fields(s)[0]: session_fields(s)[1] for s in sessions}
+        self.window.sidebar.set_sessions(sessions, self.current_session)
+        self.window.header.set_session_title(
+            self.session_titles.get(self.current_session or "", "")
+        )
+
+    def switch_session(self, session_id: str) -> None:
+        if session_id != self.current_session:
+            self.run(self._load_session(session_id), "opening a session")
+
+    async def _load_session(self, session_id: str) -> None:
+        self.current_session = session_id
+        self.window.sidebar.select(session_id)
+        self.window.header.set_session_title(self.session_titles.get(session_id, ""))
+        records = await self.library.generations(session_id)
+        if self.current_session != session_id:
+            return  # the user switched again while this loaded
+        in_flight = set(self.engine.in_flight())
+        keep = [
+            i
+            for i in self.window.generations.items()
+            if i.local_id in in_flight and i.session_id == session_id
+        ]
+        self.window.generations.set_records(records, keep)
+
+    def new_session(self) -> None:
+        self._session_known(None)
+        self.current_session = None
+        self.window.sidebar.select(None)
+        self.window.header.set_session_title("New session")
+        self.window.generations.set_records([])
+        self.window.prompt_bar.prompt.setFocus()
+
+    # -- grid actions ----------------------------------------------------------------------------
+    def _on_action(self, key: str, action: str) -> None:
+        item = self.window.generations.get(key)
+        if item is None:
+            return
+        if action == "copy":
+            QGuiApplication.clipboard().setText(item.prompt)
+            self.window.toasts.success("Prompt copied.")
+        elif action == "reuse":
+            self.reuse(item)
+        elif action == "download":
+            self.download_all(item)
+        elif action == "retry":
+            self.retry(item)
+
+    def reuse(self, item: GenerationItem) -> None:
+        bar = self.window.prompt_bar
+        base = bar.state
+        bar.set_state(
+            RequestState(
+                model=item.model,
+                aspect_ratio=item.aspect_ratio or base.aspect_ratio,
+                num_images=item.num_images,
+                resolution=item.resolution or base.resolution,
+                quality=item.quality or base.quality,
+            )
+        )
+        bar.set_prompt(item.prompt)
+        self.window.toasts.info("Settings and prompt copied into the prompt bar.")
+
+    def retry(self, item: GenerationItem) -> None:
+        if item.local_id:
+            try:
+                self.engine.retry(item.local_id)
+            except KeyError:
+                self._resubmit(item)
+        else:
+            self._resubmit(item)
+        self.window.generations.remove(item.key)
+
+    def _resubmit(self, item: GenerationItem) -> None:
+        self.engine.submit(
+            EngineRequest(
+                prompt=item.prompt,
+                model=item.model,
+                aspect_ratio=item.aspect_ratio,
+                num_images=item.num_images,
+                resolution=item.resolution,
+                quality=item.quality,
+                session_id=self.current_session,
+            )
+        )
+
+    def download_all(self, item: GenerationItem) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, "Save images to")
+        if folder:
+            self.run(self._save_all(item, Path(folder)), "saving images")
+
+    async def _save_all(self, item: GenerationItem, folder: Path) -> None:
+        for i, url in enumerate(item.images, start=1):
+            await self.fetcher.save_to(url, folder / f"imagegen-{item.key[:8]}-{i}.png")
+        self.window.toasts.success(f"Saved {len(item.images)} image(s) to {folder}.")
+
+    # -- carousel ---------------------------------------------------------------------------------
+    def open_carousel(self, key: str, index: int) -> CarouselDialog:
+        entries = self.window.generations.all_images()
+        start = next(
+            (n for n, (it, i, _u) in enumerate(entries) if it.key == key and i == index), 0
+        )
+        dialog = CarouselDialog(entries, start, self.window.cache, self.window)
+        dialog.saveRequested.connect(self._save_one)
+        dialog.useAsReference.connect(self._use_as_reference)
+        dialog.reuseSettings.connect(self.reuse)
+        dialog.notice.connect(self.window.toasts.show_toast)
+        dialog.resize(self.window.size())
+        self.carousel = dialog
+        dialog.finished.connect(lambda _r: setattr(self, "carousel", None))
+        dialog.open()
+        return dialog
+
+    def _save_one(self, url: str, name: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save image", name, "Images (*.png)")
+        if path:
+            self.run(self._save_to(url, Path(path)), "saving an image")
+
+    async def _save_to(self, url: str, path: Path) -> None:
+        await self.fetcher.save_to(url, path)
+        self.window.toasts.success(f"Saved {path.name}.")
+
+    def _use_as_reference(self, url: str) -> None:
+        bar = self.window.prompt_bar
+        if bar.strip.limit == 0:
+            # A model without references: move to the first one that takes them.
+            bar.choose_model("img-nano-banana-edit")
+        bar.strip.add_url(url)
+
+    # -- thumbnails and settings -----------------------------------------------------------------
+    def _fetch_thumbnail(self, url: str, edge: int) -> None:
+        self.run(self._fetch(url, edge), "loading an image")
+
+    async def _fetch(self, url: str, edge: int) -> None:
+        try:
+            data = await self.fetcher.fetch(url)
+        except Exception:
+            self.window.cache.deliver(url, edge, None)  # the tile shows it cannot load
+            raise
+        self.window.cache.deliver(url, edge, data)
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.session.config, self.window)
+        dialog.accepted.connect(lambda: self._settings_saved(dialog))
+        dialog.open()
+        return dialog
+
+    def _settings_saved(self, dialog: SettingsDialog) -> None:
+        from gui.engine.config import save_client_config
+        from gui.widgets import theme
+
+        save_client_config(dialog.result_config())
+        app = QGuiApplication.instance()
+        theme.apply_theme(app, dialog.selected_theme())  # type: ignore[arg-type]
+        self.window.toasts.success("Settings saved. Connection changes apply after a restart.")

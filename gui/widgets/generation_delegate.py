@@ -1,0 +1,301 @@
+"""Paints one generation as a card: header (prompt, model, time, actions) and its tiles.
+
+Loading tiles are skeletons with a moving shimmer and the live status line; failed ones are
+an error panel with the reason and Retry. Geometry comes from `card_layout`, shared by
+painting and hit-testing so clicks always land on what is drawn.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import (
+    QFont,
+    QFontMetrics,
+    QLinearGradient,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+)
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from catalog import MODELS
+from gui.widgets import icons, theme
+from gui.widgets.formatting import ratio_of, relative_time
+from gui.widgets.generation_model import GenerationItem, ItemRole
+from gui.widgets.thumbnail_cache import ThumbnailCache
+
+MARGIN = 8
+PAD = 16
+HEADER_H = 44
+TILE_H = 210
+GAP = 10
+CARD_H = 2 * MARGIN + 2 * PAD + HEADER_H + TILE_H
+THUMB_EDGE = 512
+_ACTIONS_DONE = (("copy", "Copy prompt"), ("reuse", "Reuse"), ("download", "Download"))
+
+
+@dataclass
+class CardLayout:
+    card: QRect
+    tiles: list[QRect]
+    buttons: dict[str, QRect]
+    error_panel: QRect | None = None
+    retry: QRect | None = None
+
+
+def _tile_rects(item: GenerationItem, area: QRect) -> list[QRect]:
+    n = max(1, len(item.images) if item.status == "done" else item.num_images)
+    r = ratio_of(item.aspect_ratio)
+    width = TILE_H * r
+    scale = min(1.0, (area.width() - GAP * (n - 1)) / max(1.0, width * n))
+    w, h = int(width * scale), int(TILE_H * scale)
+    return [QRect(area.left() + i * (w + GAP), area.top(), w, h) for i in range(n)]
+
+
+def card_layout(rect: QRect, item: GenerationItem, fm_width: int = 7) -> CardLayout:
+    card = rect.adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
+    area = QRect(card.left() + PAD, card.top() + PAD + HEADER_H, card.width() - 2 * PAD, TILE_H)
+    names = list(_ACTIONS_DONE) if item.status == "done" else [("copy", "Copy prompt")]
+    buttons: dict[str, QRect] = {}
+    x = card.right() - PAD
+    for key, label in reversed(names):
+        w = len(label) * fm_width + 22
+        x -= w
+        buttons[key] = QRect(x, card.top() + PAD + 2, w, 26)
+        x -= 6
+    if item.status == "error":
+        panel = QRect(area.left(), area.top(), min(area.width(), 560), TILE_H)
+        retry = QRect(panel.left() + 64, panel.bottom() - 52, 92, 32) if item.retryable else None
+        return CardLayout(card, [], buttons, panel, retry)
+    return CardLayout(card, _tile_rects(item, area), buttons)
+
+
+class GenerationDelegate(QStyledItemDelegate):
+    actionTriggered = Signal(str, str)  # key, action: copy | reuse | download | retry
+    imageClicked = Signal(str, int)  # key, image index
+
+    def __init__(self, cache: ThumbnailCache, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.cache = cache
+        self.now = time.time  # replaced by tests/screenshots for stable output
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        return QSize(max(320, option.rect.width()), CARD_H)
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        item: GenerationItem | None = index.data(ItemRole)
+        if item is None:
+            return
+        t = theme.current()
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        layout = card_layout(option.rect, item, self._fm_width(option))
+        painter.setPen(QPen(t.c("border"), 1))
+        painter.setBrush(t.c("surface"))
+        painter.drawRoundedRect(layout.card, 16, 16)
+        self._paint_header(painter, option, item, layout)
+        if item.status == "error" and layout.error_panel is not None:
+            self._paint_error(painter, option, item, layout)
+        else:
+            for i, tile in enumerate(layout.tiles):
+                url = item.images[i] if i < len(item.images) else None
+                self._paint_tile(painter, option, item, tile, url, first=i == 0)
+        painter.restore()
+
+    # -- pieces -----------------------------------------------------------------------------
+    def _fm_width(self, option: QStyleOptionViewItem) -> int:
+        font = QFont(option.font)
+        font.setPixelSize(12)
+        return max(6, QFontMetrics(font).averageCharWidth())
+
+    def _paint_header(
+        self, p: QPainter, option: QStyleOptionViewItem, item: GenerationItem, lay: CardLayout
+    ) -> None:
+        t = theme.current()
+        left = lay.card.left() + PAD
+        top = lay.card.top() + PAD
+        right_limit = min((r.left() for r in lay.buttons.values()), default=lay.card.right()) - 12
+        title = QFont(option.font)
+        title.setPixelSize(14)
+        title.setWeight(QFont.Weight.DemiBold)
+        p.setFont(title)
+        p.setPen(t.c("text"))
+        prompt = " ".join(item.prompt.split())
+        prompt = p.fontMetrics().elidedText(prompt, Qt.TextElideMode.ElideRight, right_limit - left)
+        p.drawText(QPoint(left, top + 14), prompt)
+        spec = MODELS.get(item.model)
+        if spec is not None:
+            p.drawPixmap(left, top + 24, icons.logo_pixmap(spec.logo, spec.company, 16))
+        meta = QFont(option.font)
+        meta.setPixelSize(12)
+        p.setFont(meta)
+        p.setPen(t.c("muted"))
+        bits = [item.model_label]
+        if item.aspect_ratio:
+            bits.append(item.aspect_ratio)
+        bits.append(relative_time(item.created_at, self.now()))
+        p.drawText(QPoint(left + 22, top + 37), "  ·  ".join(bits))
+        for key, rect in lay.buttons.items():
+            label = dict((*_ACTIONS_DONE, ("retry", "Retry")))[key]
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(t.c("accent") if key == "retry" else t.c("surface2"))
+            p.drawRoundedRect(rect, 13, 13)
+            p.setPen(t.c("accent_text") if key == "retry" else t.c("text"))
+            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, label)
+
+    def _paint_tile(
+        self,
+        p: QPainter,
+        option: QStyleOptionViewItem,
+        item: GenerationItem,
+        tile: QRect,
+        url: str | None,
+        first: bool,
+    ) -> None:
+        t = theme.current()
+        path = QPainterPath()
+        path.addRoundedRect(tile, 12, 12)
+        pixmap = self.cache.get(url, THUMB_EDGE) if url else None
+        p.save()
+        p.setClipPath(path)
+        if pixmap is not None and not pixmap.isNull():
+            # Cover the tile, centred (the image already has the tile's aspect ratio).
+            scaled = pixmap.size().scaled(
+                tile.size(), Qt.AspectRatioMode.KeepAspectRatioByExpanding
+            )
+            target = QRect(QPoint(0, 0), scaled)
+            target.moveCenter(tile.center())
+            p.drawPixmap(target, pixmap)
+        else:
+            p.fillRect(tile, t.c("skeleton"))
+            if item.loading or (url and not self.cache.is_failed(url)):
+                self._shimmer(p, tile)
+        p.restore()
+        if item.loading and first:
+            self._status(p, option, tile, item.detail or "Generating…")
+
+    def _shimmer(self, p: QPainter, tile: QRect) -> None:
+        t = theme.current()
+        phase = (self.now() * 0.7) % 1.6 - 0.3
+        x = tile.left() + phase * tile.width()
+        grad = QLinearGradient(x - tile.width() * 0.35, 0, x + tile.width() * 0.35, 0)
+        grad.setColorAt(0.0, t.c("skeleton_hi", 0))
+        grad.setColorAt(0.5, t.c("skeleton_hi", 200))
+        grad.setColorAt(1.0, t.c("skeleton_hi", 0))
+        p.fillRect(tile, grad)
+
+    def _status(self, p: QPainter, option: QStyleOptionViewItem, tile: QRect, text: str) -> None:
+        t = theme.current()
+        font = QFont(option.font)
+        font.setPixelSize(12)
+        font.setWeight(QFont.Weight.DemiBold)
+        p.setFont(font)
+        w = p.fontMetrics().horizontalAdvance(text) + 44
+        pill = QRect(0, 0, min(w, tile.width() - 16), 30)
+        pill.moveCenter(tile.center())
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(t.c("bg", 210))
+        p.drawRoundedRect(pill, 15, 15)
+        spin = QRect(pill.left() + 10, pill.top() + 8, 14, 14)
+        pen = QPen(t.c("accent"), 2.2)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        p.setPen(pen)
+        start = int(-(self.now() * 360 * 1.2) % 360 * 16)
+        p.drawArc(spin, start, 270 * 16)
+        p.setPen(t.c("text"))
+        text_rect = pill.adjusted(30, 0, -10, 0)
+        p.drawText(
+            text_rect,
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+            p.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, text_rect.width()),
+        )
+
+    def _paint_error(
+        self, p: QPainter, option: QStyleOptionViewItem, item: GenerationItem, lay: CardLayout
+    ) -> None:
+        t = theme.current()
+        panel = lay.error_panel
+        assert panel is not None
+        p.setPen(QPen(t.c("danger", 110), 1))
+        p.setBrush(t.c("danger", 26))
+        p.drawRoundedRect(panel, 12, 12)
+        badge = QRect(panel.left() + 20, panel.top() + 22, 30, 30)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(t.c("danger"))
+        p.drawEllipse(badge)
+        bold = QFont(option.font)
+        bold.setPixelSize(15)
+        bold.setBold(True)
+        p.setFont(bold)
+        p.setPen(t.c("accent_text"))
+        p.drawText(badge, Qt.AlignmentFlag.AlignCenter, "!")
+        p.setPen(t.c("text"))
+        p.drawText(QPoint(panel.left() + 64, panel.top() + 42), "Generation failed")
+        body = QFont(option.font)
+        body.setPixelSize(13)
+        p.setFont(body)
+        p.setPen(t.c("muted"))
+        text = QRect(panel.left() + 64, panel.top() + 56, panel.width() - 84, panel.height() - 120)
+        p.drawText(text, Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignTop, item.error)
+        if lay.retry is not None:
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(t.c("accent"))
+            p.drawRoundedRect(lay.retry, 10, 10)
+            p.setPen(t.c("accent_text"))
+            p.setFont(body)
+            p.drawText(lay.retry, Qt.AlignmentFlag.AlignCenter, "Try again")
+
+    # -- clicks -----------------------------------------------------------------------------
+    def hit(
+        self, option_rect: QRect, item: GenerationItem, pos: QPoint, fm: int = 7
+    ) -> tuple[str, int]:
+        """What is under `pos`: ("action", 0) with the action name, or ("image", index)."""
+        lay = card_layout(option_rect, item, fm)
+        for key, rect in lay.buttons.items():
+            if rect.contains(pos):
+                return key, -1
+        if lay.retry is not None and lay.retry.contains(pos):
+            return "retry", -1
+        for i, tile in enumerate(lay.tiles):
+            if tile.contains(pos) and i < len(item.images):
+                return "image", i
+        return "", -1
+
+    def editorEvent(self, event: QEvent, model, option: QStyleOptionViewItem, index) -> bool:
+        if event.type() != QEvent.Type.MouseButtonRelease:
+            return False
+        assert isinstance(event, QMouseEvent)
+        if event.button() != Qt.MouseButton.LeftButton:
+            return False
+        item: GenerationItem | None = index.data(ItemRole)
+        if item is None:
+            return False
+        what, i = self.hit(option.rect, item, event.position().toPoint(), self._fm_width(option))
+        if what == "image":
+            self.imageClicked.emit(item.key, i)
+            return True
+        if what:
+            self.actionTriggered.emit(item.key, what)
+            return True
+        return False

@@ -1,0 +1,249 @@
+"""The grid's data: one row per generation, newest first, keyed by a stable id.
+
+A generation started here is keyed by the engine's `local_id` from the first event (before
+any network), and learns its Convex `generation_id` later; one loaded from a session is
+keyed by that id. Both indexes are kept so events and records find the same row.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+
+from catalog import MODELS
+from gui.engine.events import (
+    GenerationCancelled,
+    GenerationCompleted,
+    GenerationFailed,
+    GenerationProgress,
+    GenerationStarted,
+    Phase,
+)
+
+ItemRole = Qt.ItemDataRole.UserRole + 1
+KeyRole = Qt.ItemDataRole.UserRole + 2
+StatusRole = Qt.ItemDataRole.UserRole + 3
+
+_PHASE_TEXT = {
+    Phase.VALIDATING: "Preparing…",
+    Phase.UPLOADING: "Uploading…",
+    Phase.RESERVING: "Reserving credits…",
+    Phase.SUBMITTING: "Starting…",
+    Phase.QUEUED: "In queue",
+    Phase.RUNNING: "Generating…",
+    Phase.SAVING: "Saving…",
+}
+
+
+@dataclass
+class GenerationItem:
+    key: str
+    prompt: str
+    model: str
+    aspect_ratio: str | None = None
+    num_images: int = 1
+    images: list[str] = field(default_factory=list)
+    status: str = "loading"  # loading | done | error | cancelled
+    detail: str = "Preparing…"
+    error: str = ""
+    retryable: bool = True
+    local_id: str | None = None
+    generation_id: str | None = None
+    session_id: str | None = None
+    created_at: float = field(default_factory=time.time)
+    resolution: str | None = None
+    quality: str | None = None
+
+    @property
+    def model_label(self) -> str:
+        spec = MODELS.get(self.model)
+        return spec.label if spec else self.model
+
+    @property
+    def loading(self) -> bool:
+        return self.status == "loading"
+
+
+def _attr(record: object, *names: str, default: object = None) -> object:
+    """Read a record field by any of its spellings (dataclass attribute or mapping key)."""
+    for name in names:
+        if isinstance(record, dict) and name in record:
+            return record[name]
+        if hasattr(record, name):
+            return getattr(record, name)
+    return default
+
+
+def item_from_record(record: object) -> GenerationItem:
+    """A row from a Library `GenerationRecord` (or the raw Convex document)."""
+    gen_id = str(_attr(record, "id", "generation_id", "_id", default=""))
+    images = _attr(record, "images", "image_urls", default=()) or ()
+    urls = [i if isinstance(i, str) else str(_attr(i, "url", default="")) for i in images]
+    error = _attr(record, "error", default=None)
+    loading = bool(_attr(record, "is_loading", "isLoading", default=False))
+    created = float(_attr(record, "created_at", "createdAt", default=0) or 0)
+    if created > 1e11:  # Convex stores milliseconds
+        created /= 1000
+    status = "error" if error else ("loading" if loading else "done")
+    return GenerationItem(
+        key=gen_id,
+        prompt=str(_attr(record, "prompt", default="")),
+        model=str(_attr(record, "model", default="")),
+        aspect_ratio=_attr(record, "aspect_ratio", "aspectRatio"),  # type: ignore[arg-type]
+        num_images=int(_attr(record, "num_images", "numImages", default=1) or 1),
+        images=[u for u in urls if u],
+        status=status,
+        detail="Generating…" if loading else "",
+        error=str(error or ""),
+        generation_id=gen_id or None,
+        created_at=created or time.time(),
+        quality=_attr(record, "quality"),  # type: ignore[arg-type]
+    )
+
+
+class GenerationListModel(QAbstractListModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._items: list[GenerationItem] = []
+
+    # -- Qt API ---------------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._items)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> object:
+        if not index.isValid() or index.row() >= len(self._items):
+            return None
+        item = self._items[index.row()]
+        if role == ItemRole:
+            return item
+        if role == KeyRole:
+            return item.key
+        if role == StatusRole:
+            return item.status
+        if role == Qt.ItemDataRole.DisplayRole:
+            return item.prompt
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return item.error or item.prompt
+        return None
+
+    # -- lookups --------------------------------------------------------------------------
+    def items(self) -> list[GenerationItem]:
+        return list(self._items)
+
+    def row_of(self, key: str) -> int:
+        for row, item in enumerate(self._items):
+            if key in (item.key, item.local_id, item.generation_id):
+                return row
+        return -1
+
+    def get(self, key: str) -> GenerationItem | None:
+        row = self.row_of(key)
+        return self._items[row] if row >= 0 else None
+
+    def has_loading(self) -> bool:
+        return any(i.loading for i in self._items)
+
+    def all_images(self) -> list[tuple[GenerationItem, int, str]]:
+        """Every image in display order: (generation, index within it, url)."""
+        return [(item, i, url) for item in self._items for i, url in enumerate(item.images)]
+
+    # -- updates --------------------------------------------------------------------------
+    def set_records(self, records: list[object], keep_local: list[GenerationItem] = ()) -> None:  # type: ignore[assignment]
+        """Replace every row with a session's records (newest first), plus in-flight rows."""
+        items = [item_from_record(r) for r in records]
+        items.sort(key=lambda i: i.created_at, reverse=True)
+        known = {i.generation_id for i in items}
+        extra = [i for i in keep_local if i.generation_id not in known or i.generation_id is None]
+        self.beginResetModel()
+        self._items = extra + items
+        self.endResetModel()
+
+    def add_started(self, event: GenerationStarted) -> None:
+        if self.row_of(event.local_id) >= 0:
+            self._update(event.local_id, status="loading", error="")
+            return
+        item = GenerationItem(
+            key=event.local_id,
+            local_id=event.local_id,
+            prompt=event.prompt,
+            model=event.model,
+            aspect_ratio=event.aspect_ratio,
+            num_images=event.num_images,
+            session_id=event.session_id,
+            detail="Resuming…" if event.resumed else "Preparing…",
+        )
+        self.beginInsertRows(QModelIndex(), 0, 0)
+        self._items.insert(0, item)
+        self.endInsertRows()
+
+    def _adopt(self, local_id: str, generation_id: str | None) -> int:
+        """The row of `local_id`; a row loaded from the session (same generation id) is
+        adopted, so a job resumed before the window subscribed still updates its tile."""
+        row = self.row_of(local_id)
+        if row < 0 and generation_id:
+            row = self.row_of(generation_id)
+            if row >= 0:
+                self._items[row].local_id = local_id
+        return row
+
+    def apply_progress(self, event: GenerationProgress) -> None:
+        row = self._adopt(event.local_id, event.generation_id)
+        if row < 0:
+            return
+        detail = event.detail or _PHASE_TEXT.get(event.phase, "Generating…")
+        if event.phase == Phase.QUEUED and not event.detail and event.queue_position:
+            detail = f"In queue #{event.queue_position}"
+        changes: dict[str, object] = {"detail": detail}
+        if event.generation_id:
+            self._drop_duplicate(event.generation_id, keep_row=row)
+            changes["generation_id"] = event.generation_id
+        if event.session_id:
+            changes["session_id"] = event.session_id
+        self._update(event.local_id, **changes)
+
+    def apply_completed(self, event: GenerationCompleted) -> None:
+        self._adopt(event.local_id, event.generation_id)
+        if event.generation_id:
+            self._drop_duplicate(event.generation_id, keep_row=self.row_of(event.local_id))
+        self._update(
+            event.local_id,
+            status="done",
+            detail="",
+            images=list(event.image_urls),
+            generation_id=event.generation_id,
+        )
+
+    def apply_failed(self, event: GenerationFailed) -> None:
+        self._update(event.local_id, status="error", error=event.message, retryable=event.retryable)
+
+    def apply_cancelled(self, event: GenerationCancelled) -> None:
+        self._update(event.local_id, status="error", error=event.reason, retryable=True)
+
+    def remove(self, key: str) -> None:
+        row = self.row_of(key)
+        if row >= 0:
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._items[row]
+            self.endRemoveRows()
+
+    def _drop_duplicate(self, generation_id: str, keep_row: int) -> None:
+        """A record loaded from the session and our live row are the same generation."""
+        for row, item in enumerate(self._items):
+            if row != keep_row and item.generation_id == generation_id and item.local_id is None:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                del self._items[row]
+                self.endRemoveRows()
+                return
+
+    def _update(self, key: str, **changes: object) -> None:
+        row = self.row_of(key)
+        if row < 0:
+            return
+        item = self._items[row]
+        for name, value in changes.items():
+            if value is not None or name in ("error",):
+                setattr(item, name, value)
+        index = self.index(row)
+        self.dataChanged.emit(index, index)

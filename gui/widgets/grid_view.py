@@ -1,0 +1,153 @@
+"""The generations feed: a uniform-height QListView over GenerationListModel.
+
+Uniform item sizes let Qt lay out thousands of rows without measuring each one; only the
+visible cards are painted. A timer repaints (about 30 fps) only while some row is loading,
+for the skeleton shimmer. Images can be dragged out (into the attachment strip, or other
+apps) carrying their store URL.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, QModelIndex, QPoint, Qt, QTimer, QUrl
+from PySide6.QtGui import QDrag, QMouseEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QLabel,
+    QListView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.widgets import icons, theme
+from gui.widgets.attachment_strip import URL_MIME
+from gui.widgets.generation_delegate import GenerationDelegate
+from gui.widgets.generation_model import GenerationItem, GenerationListModel, ItemRole
+from gui.widgets.thumbnail_cache import ThumbnailCache
+
+
+class EmptyState(QWidget):
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.setSpacing(10)
+        self.icon = QLabel()
+        self.icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title = QLabel("Create your first image")
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title.setStyleSheet("font-size: 20px; font-weight: 700;")
+        self.body = QLabel(
+            "Describe what you want to see in the prompt below, pick a model and press "
+            "Generate.\nDrop or paste images to edit them. Results of this session appear here."
+        )
+        self.body.setObjectName("Muted")
+        self.body.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.body.setWordWrap(True)
+        self.body.setMaximumWidth(460)
+        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.title)
+        layout.addWidget(self.body, 0, Qt.AlignmentFlag.AlignCenter)
+        self.restyle()
+
+    def restyle(self) -> None:
+        t = theme.current()
+        self.icon.setPixmap(icons.glyph_icon("image", 56, t.c("accent")).pixmap(56, 56))
+        self.icon.setStyleSheet(
+            f"background: {t.accent}1f; border-radius: 36px; min-width: 72px; min-height: 72px;"
+        )
+
+
+class GenerationGridView(QListView):
+    def __init__(
+        self, model: GenerationListModel, cache: ThumbnailCache, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.cache = cache
+        self.delegate = GenerationDelegate(cache, self)
+        self.setModel(model)
+        self.setItemDelegate(self.delegate)
+        self.setUniformItemSizes(True)
+        self.setViewMode(QListView.ViewMode.ListMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.verticalScrollBar().setSingleStep(24)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._press: QPoint | None = None
+        self.empty = EmptyState(self.viewport())
+        self._timer = QTimer(self)
+        self._timer.setInterval(33)
+        self._timer.timeout.connect(self._tick)
+        cache.thumbnailReady.connect(lambda _url: self.viewport().update())
+        cache.failed.connect(lambda _url: self.viewport().update())
+        for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.dataChanged):
+            signal.connect(self._model_changed)
+        self._model_changed()
+
+    def generation_model(self) -> GenerationListModel:
+        model = self.model()
+        assert isinstance(model, GenerationListModel)
+        return model
+
+    def _model_changed(self, *_args: object) -> None:
+        model = self.generation_model()
+        self.empty.setVisible(model.rowCount() == 0)
+        if model.has_loading():
+            if not self._timer.isActive():
+                self._timer.start()
+        else:
+            self._timer.stop()
+        self.viewport().update()
+
+    def _tick(self) -> None:
+        self.viewport().update()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.empty.setGeometry(self.viewport().rect())
+
+    def _image_at(self, pos: QPoint) -> tuple[GenerationItem, int] | None:
+        index: QModelIndex = self.indexAt(pos)
+        if not index.isValid():
+            return None
+        item: GenerationItem = index.data(ItemRole)
+        what, i = self.delegate.hit(self.visualRect(index), item, pos)
+        return (item, i) if what == "image" else None
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._press = event.position().toPoint()
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position().toPoint()
+        hit = self._image_at(pos)
+        self.viewport().setCursor(
+            Qt.CursorShape.PointingHandCursor if hit else Qt.CursorShape.ArrowCursor
+        )
+        if (
+            self._press is not None
+            and event.buttons() & Qt.MouseButton.LeftButton
+            and (pos - self._press).manhattanLength() >= QApplication.startDragDistance()
+        ):
+            start = self._image_at(self._press)
+            self._press = None
+            if start is not None:
+                self._start_drag(*start)
+                return
+        super().mouseMoveEvent(event)
+
+    def _start_drag(self, item: GenerationItem, index: int) -> None:
+        url = item.images[index]
+        mime = QMimeData()
+        mime.setData(URL_MIME, url.encode())
+        mime.setUrls([QUrl(url)])
+        mime.setText(url)
+        drag = QDrag(self)
+        drag.setMimeData(mime)
+        pixmap = self.cache.peek(url)
+        if pixmap is not None:
+            drag.setPixmap(pixmap.scaled(96, 96, Qt.AspectRatioMode.KeepAspectRatio))
+        drag.exec(Qt.DropAction.CopyAction)

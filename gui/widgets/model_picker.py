@@ -1,0 +1,276 @@
+"""The searchable model picker popup: logos, badges, price, full keyboard navigation.
+
+Typing goes to the search field (it keeps focus); Up/Down/PageUp/PageDown move through the
+list, Enter chooses, Esc closes. "Show all models" reveals the models the web picker hides.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QFont, QKeyEvent, QPainter
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from catalog import picker_models
+from catalog.pricing import price_table
+from catalog.spec import ModelSpec
+from gui.widgets import icons, theme
+
+ModelRole = Qt.ItemDataRole.UserRole + 1
+_ROW_H = 66
+_NAV_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown}
+
+
+def price_label(model: ModelSpec) -> str:
+    prices = sorted({row.cost_per_image for row in price_table(model.id)})
+    if len(prices) == 1:
+        return f"{prices[0]} cr / image"
+    return f"{prices[0]}–{prices[-1]} cr / image"
+
+
+def badges(model: ModelSpec) -> list[str]:
+    out = []
+    if model.is_new:
+        out.append("New")
+    if model.is_edit:
+        out.append("Edit")
+    if model.resolutions:
+        out.append(" · ".join(model.resolutions))
+    if model.qualities:
+        out.append(" / ".join(q.capitalize() for q in model.qualities))
+    if not model.in_picker:
+        out.append("Hidden")
+    return out
+
+
+def matches(model: ModelSpec, query: str) -> bool:
+    hay = f"{model.label} {model.company} {model.description} {model.id}".lower()
+    return all(token in hay for token in query.lower().split())
+
+
+class ModelListModel(QAbstractListModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._query = ""
+        self._show_all = False
+        self._rows: list[ModelSpec] = picker_models()
+
+    def set_filter(self, query: str, show_all: bool) -> None:
+        self.beginResetModel()
+        self._query, self._show_all = query, show_all
+        self._rows = [m for m in picker_models(show_all=show_all) if matches(m, query)]
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> object:
+        if not index.isValid():
+            return None
+        model = self._rows[index.row()]
+        if role == ModelRole:
+            return model
+        if role == Qt.ItemDataRole.DisplayRole:
+            return model.label
+        return None
+
+    def model_ids(self) -> list[str]:
+        return [m.id for m in self._rows]
+
+
+class ModelRowDelegate(QStyledItemDelegate):
+    def __init__(self, picker: ModelPicker) -> None:
+        super().__init__(picker)
+        self._picker = picker
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        return QSize(option.rect.width(), _ROW_H)
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        t = theme.current()
+        model: ModelSpec = index.data(ModelRole)
+        rect = option.rect.adjusted(6, 2, -6, -2)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        current = bool(option.state & QStyle.StateFlag.State_Selected)
+        chosen = model.id == self._picker.selected_model
+        if current or chosen:
+            painter.setPen(t.c("accent") if chosen else Qt.PenStyle.NoPen)
+            painter.setBrush(t.c("accent", 40) if current else t.c("surface2"))
+            painter.drawRoundedRect(rect, 10, 10)
+        painter.drawPixmap(
+            rect.left() + 10, rect.top() + 14, icons.logo_pixmap(model.logo, model.company, 32)
+        )
+        x = rect.left() + 54
+        title = QFont(option.font)
+        title.setBold(True)
+        title.setPixelSize(14)
+        painter.setFont(title)
+        painter.setPen(t.c("text"))
+        painter.drawText(QPoint(x, rect.top() + 24), model.label)
+        bx = x + painter.fontMetrics().horizontalAdvance(model.label) + 8
+        small = QFont(option.font)
+        small.setPixelSize(10)
+        small.setBold(True)
+        painter.setFont(small)
+        for badge in badges(model):
+            w = painter.fontMetrics().horizontalAdvance(badge) + 12
+            brect = QRect(bx, rect.top() + 11, w, 17)
+            accent = badge == "New"
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(t.c("accent") if accent else t.c("border"))
+            painter.drawRoundedRect(brect, 8, 8)
+            painter.setPen(t.c("accent_text") if accent else t.c("text"))
+            painter.drawText(brect, Qt.AlignmentFlag.AlignCenter, badge)
+            bx += w + 5
+        price = price_label(model)
+        body = QFont(option.font)
+        body.setPixelSize(12)
+        painter.setFont(body)
+        pw = painter.fontMetrics().horizontalAdvance(price)
+        painter.setPen(t.c("muted"))
+        painter.drawText(QPoint(rect.right() - pw - 12, rect.top() + 24), price)
+        desc = f"{model.company} · {model.description}"
+        avail = rect.right() - x - 12
+        desc = painter.fontMetrics().elidedText(desc, Qt.TextElideMode.ElideRight, avail)
+        painter.drawText(QPoint(x, rect.top() + 46), desc)
+        if chosen:
+            painter.setPen(t.c("accent"))
+            painter.drawText(QPoint(rect.right() - 22, rect.top() + 47), "✓")
+        painter.restore()
+
+
+class ModelPicker(QFrame):
+    """Popup listing models; emits `modelChosen(model_id)` and closes."""
+
+    modelChosen = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Popup | Qt.WindowType.FramelessWindowHint)
+        self.setObjectName("PickerPopup")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.selected_model = ""
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search models, companies, features…")
+        self.search.setClearButtonEnabled(True)
+        self.list_model = ModelListModel(self)
+        self.view = QListView()
+        self.view.setModel(self.list_model)
+        self.view.setItemDelegate(ModelRowDelegate(self))
+        self.view.setUniformItemSizes(True)
+        self.view.setMouseTracking(True)
+        self.view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.show_all = QCheckBox("Show all models")
+        self.show_all.setToolTip("Include models the web picker hides")
+        self.empty = QLabel("No model matches your search.")
+        self.empty.setObjectName("Muted")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 10, 10, 10)
+        layout.setSpacing(8)
+        layout.addWidget(self.search)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.show_all)
+        self.resize(560, 520)
+        self.search.textChanged.connect(self._refilter)
+        self.show_all.toggled.connect(self._refilter)
+        self.view.clicked.connect(self._choose_index)
+        self.search.installEventFilter(self)
+
+    def open_for(self, selected: str, anchor: QWidget | None = None) -> None:
+        self.selected_model = selected
+        self.search.clear()
+        hidden_selected = selected not in self.list_model.model_ids()
+        self.show_all.setChecked(self.show_all.isChecked() or hidden_selected)
+        self._refilter()
+        if anchor is not None:
+            pos = anchor.mapToGlobal(QPoint(0, 0))
+            self.move(pos.x(), max(0, pos.y() - self.height() - 8))
+        self.show()
+        self.search.setFocus()
+
+    def current_model_id(self) -> str | None:
+        index = self.view.currentIndex()
+        return index.data(ModelRole).id if index.isValid() else None
+
+    def visible_model_ids(self) -> list[str]:
+        return self.list_model.model_ids()
+
+    def _refilter(self) -> None:
+        self.list_model.set_filter(self.search.text(), self.show_all.isChecked())
+        ids = self.list_model.model_ids()
+        row = ids.index(self.selected_model) if self.selected_model in ids else 0
+        if ids:
+            self.view.setCurrentIndex(self.list_model.index(row))
+            self.view.scrollTo(self.view.currentIndex())
+        self.empty.setVisible(not ids)
+
+    def _choose_index(self, index: QModelIndex) -> None:
+        if index.isValid():
+            model_id = index.data(ModelRole).id
+            self.selected_model = model_id
+            self.hide()
+            self.modelChosen.emit(model_id)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.search and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            return self._handle_key(event)
+        return False
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if not self._handle_key(event):
+            super().keyPressEvent(event)
+
+    def _handle_key(self, event: QKeyEvent) -> bool:
+        key = event.key()
+        if key in _NAV_KEYS:
+            self._move(key)
+            return True
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._choose_index(self.view.currentIndex())
+            return True
+        if key == Qt.Key.Key_Escape:
+            self.hide()
+            return True
+        return False
+
+    def _move(self, key: Qt.Key) -> None:
+        count = self.list_model.rowCount()
+        if not count:
+            return
+        row = self.view.currentIndex().row()
+        step = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -6}.get(key, 6)
+        row = max(0, min(count - 1, (row if row >= 0 else 0) + step))
+        self.view.setCurrentIndex(self.list_model.index(row))
+        self.view.scrollTo(self.view.currentIndex())

@@ -1,0 +1,277 @@
+"""The prompt bar: prompt text, references, options, live cost and the Generate button.
+
+It owns the request being composed (a `RequestState`, the prompt and the attachments) and
+keeps it valid as the user switches models. It never talks to the engine: it emits
+`generateRequested` and the window submits `request_parts()`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QShortcut,
+)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from catalog import MODELS
+from catalog.validation import KLING_MODEL_ID, MAX_PROMPT_CHARS
+from gui.widgets import icons, theme
+from gui.widgets.attachment_strip import AttachmentStrip
+from gui.widgets.model_picker import ModelPicker
+from gui.widgets.option_controls import OptionControls
+from gui.widgets.request_state import (
+    RequestState,
+    after_attachments_changed,
+    blocking_reasons,
+    fit_to_model,
+    renumber_mentions,
+    switch_model,
+)
+
+
+def attachment_limit(state: RequestState) -> int:
+    """How many references may be added now (a base model adds into its edit variant)."""
+    spec = state.spec
+    if spec.attachments.accepted:
+        return spec.attachments.max
+    if spec.edit_variant and spec.edit_variant in MODELS:
+        return MODELS[spec.edit_variant].attachments.max
+    return 0
+
+
+class PromptBar(QFrame):
+    generateRequested = Signal()
+    notice = Signal(str, str)  # text, kind ("info" | "error")
+    stateChanged = Signal(object)  # RequestState (to persist last-used settings)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("PromptCard")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setAcceptDrops(True)
+        self._credits: int | None = None
+        self._drag_over = False
+        self.strip = AttachmentStrip()
+        self.strip.hide()
+        self.prompt = QPlainTextEdit()
+        self.prompt.setObjectName("Prompt")
+        self.prompt.setPlaceholderText(
+            "Describe the image you want…  (Ctrl+Enter to generate, Ctrl+V to paste a reference)"
+        )
+        self.prompt.setTabChangesFocus(True)
+        self.prompt.setFixedHeight(74)
+        self.prompt.installEventFilter(self)
+        self.controls = OptionControls()
+        self.attach_button = QToolButton()
+        self.attach_button.setObjectName("Chip")
+        self.attach_button.setIcon(icons.glyph_icon("image", 16))
+        self.attach_button.setToolTip("Add reference images (or drop / paste them)")
+        self.counter = QLabel()
+        self.counter.setObjectName("Muted")
+        self.cost_label = QLabel()
+        self.cost_label.setObjectName("Muted")
+        self.generate_button = QPushButton("  Generate")
+        self.generate_button.setObjectName("Primary")
+        self.generate_button.setIcon(icons.glyph_icon("spark", 14))
+        self.generate_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.picker = ModelPicker(self)
+        self.drop_hint = QLabel("Drop images to use them as references", self)
+        self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_hint.hide()
+
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        row.addWidget(self.attach_button)
+        row.addWidget(self.controls, 1)
+        row.addWidget(self.counter)
+        row.addSpacing(6)
+        row.addWidget(self.cost_label)
+        row.addSpacing(6)
+        row.addWidget(self.generate_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 12, 14, 12)
+        layout.setSpacing(8)
+        layout.addWidget(self.strip)
+        layout.addWidget(self.prompt)
+        layout.addLayout(row)
+
+        self.prompt.textChanged.connect(self._on_text)
+        self.controls.stateChanged.connect(self._on_controls)
+        self.controls.modelChipClicked.connect(self.open_picker)
+        self.picker.modelChosen.connect(self.choose_model)
+        self.attach_button.clicked.connect(self._browse)
+        self.generate_button.clicked.connect(self._generate)
+        self.strip.attachmentsChanged.connect(self._on_attachments)
+        self.strip.rejected.connect(lambda text: self.notice.emit(text, "error"))
+        self.strip.removedIndex.connect(self._on_removed)
+        self.strip.mentionRequested.connect(self.insert_mention)
+        QShortcut(QKeySequence("Ctrl+M"), self, self.open_picker)
+        self.set_state(RequestState())
+
+    # -- public API ------------------------------------------------------------------------
+    @property
+    def state(self) -> RequestState:
+        return self.controls.state
+
+    def set_state(self, state: RequestState) -> None:
+        state = fit_to_model(state, state.model)
+        self.controls.set_state(state)
+        self.strip.set_limit(attachment_limit(state), state.spec.label)
+        self.strip.set_mentions(state.model == KLING_MODEL_ID)
+        self._refresh()
+
+    def text(self) -> str:
+        return self.prompt.toPlainText()
+
+    def set_prompt(self, text: str) -> None:
+        self.prompt.setPlainText(text[:MAX_PROMPT_CHARS])
+
+    def set_available_credits(self, available: int | None) -> None:
+        self._credits = available
+        self._refresh()
+
+    def request_parts(self) -> tuple[RequestState, str, tuple[object, ...]]:
+        return self.state, self.text().strip(), self.strip.sources()
+
+    def blocking_reasons(self) -> list[str]:
+        return blocking_reasons(self.state, self.text(), self.strip.count(), self._credits)
+
+    def open_picker(self) -> None:
+        self.picker.open_for(self.state.model, self.controls.model_chip)
+
+    def choose_model(self, model_id: str) -> None:
+        switch = switch_model(self.state, model_id, self.strip.count())
+        if switch.keep_attachments < self.strip.count():
+            self.strip.trim_to(switch.keep_attachments)
+        self.set_state(switch.state)
+        self.stateChanged.emit(self.state)
+        if switch.notice:
+            self.notice.emit(switch.notice, "info")
+
+    def insert_mention(self, n: int) -> None:
+        cursor = self.prompt.textCursor()
+        before = self.text()[: cursor.position()]
+        pad = "" if not before or before.endswith(" ") else " "
+        cursor.insertText(f"{pad}@Image{n} ")
+        self.prompt.setFocus()
+
+    def paste_from_clipboard(self) -> bool:
+        """Add the clipboard's image or image files; False when it holds only text."""
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is None:
+            return False
+        files = mime.hasUrls() and any(u.isLocalFile() for u in mime.urls())
+        if not (mime.hasImage() or files):
+            return False
+        self.strip.add_mime(mime)
+        return True
+
+    def clear_after_submit(self) -> None:
+        """Keep the prompt and options (users iterate on them); drop nothing."""
+        self._refresh()
+
+    # -- internals ---------------------------------------------------------------------------
+    def _on_text(self) -> None:
+        text = self.text()
+        if len(text) > MAX_PROMPT_CHARS:
+            cursor = self.prompt.textCursor()
+            self.prompt.blockSignals(True)
+            self.prompt.setPlainText(text[:MAX_PROMPT_CHARS])
+            self.prompt.blockSignals(False)
+            cursor.setPosition(min(cursor.position(), MAX_PROMPT_CHARS))
+            self.prompt.setTextCursor(cursor)
+        self._refresh()
+
+    def _on_controls(self, state: RequestState) -> None:
+        self._refresh()
+        self.stateChanged.emit(state)
+
+    def _on_attachments(self) -> None:
+        state = after_attachments_changed(self.state, self.strip.count())
+        if state != self.state:
+            self.set_state(state)
+            self.stateChanged.emit(state)
+        else:
+            self._refresh()
+
+    def _on_removed(self, n: int) -> None:
+        if self.state.model == KLING_MODEL_ID:
+            renumbered = renumber_mentions(self.text(), n)
+            if renumbered != self.text():
+                self.set_prompt(renumbered)
+
+    def _refresh(self) -> None:
+        t = theme.current()
+        n = len(self.text())
+        self.counter.setText(f"{n:,} / {MAX_PROMPT_CHARS:,}")
+        near = n > MAX_PROMPT_CHARS * 0.9
+        self.counter.setStyleSheet(f"color: {t.danger};" if near else "")
+        self.counter.setVisible(n > 0)
+        cost = self.state.cost
+        self.cost_label.setText(f"{cost} credit{'s' if cost != 1 else ''}")
+        reasons = self.blocking_reasons()
+        self.generate_button.setEnabled(not reasons)
+        self.generate_button.setToolTip(
+            "\n".join(reasons) if reasons else f"Generate ({cost} credits) — Ctrl+Enter"
+        )
+
+    def _generate(self) -> None:
+        if not self.blocking_reasons():
+            self.generateRequested.emit()
+
+    def _browse(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Add reference images", "", "Images (*.png *.jpg *.jpeg *.webp *.gif *.bmp)"
+        )
+        self.strip.add_files([Path(p) for p in paths])
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.prompt and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+            if ctrl and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self._generate()
+                return True
+            if event.matches(QKeySequence.StandardKey.Paste) and self.paste_from_clipboard():
+                return True
+        return False
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if AttachmentStrip.can_accept(event.mimeData()):
+            event.acceptProposedAction()
+            self._show_drop_hint(True)
+
+    def dragLeaveEvent(self, event) -> None:
+        self._show_drop_hint(False)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self._show_drop_hint(False)
+        self.strip.add_mime(event.mimeData())
+        event.acceptProposedAction()
+
+    def _show_drop_hint(self, on: bool) -> None:
+        t = theme.current()
+        self.drop_hint.setStyleSheet(
+            f"background: {t.accent}22; border: 2px dashed {t.accent}; border-radius: 16px;"
+            f"color: {t.accent}; font-weight: 700; font-size: 14px;"
+        )
+        self.drop_hint.setGeometry(self.rect())
+        self.drop_hint.setVisible(on)
+        self.drop_hint.raise_()

@@ -1,0 +1,139 @@
+"""The prompt bar's request as plain data, and the rules that keep it valid.
+
+Qt-free on purpose: every model's control rules (ratios, count, resolution, quality,
+attachments) are tested here directly, and the widgets only render this state.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from catalog import MODELS, cost, edit_variant_for, validate
+from catalog.spec import ModelSpec
+
+DEFAULT_MODEL = "img-nano-banana"
+_MENTION = re.compile(r"@image(\d+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RequestState:
+    model: str = DEFAULT_MODEL
+    aspect_ratio: str | None = "1:1"
+    num_images: int = 1
+    resolution: str | None = None
+    quality: str | None = None
+
+    @property
+    def spec(self) -> ModelSpec:
+        return MODELS[self.model]
+
+    @property
+    def cost(self) -> int:
+        return cost(
+            self.model,
+            self.num_images,
+            aspect_ratio=self.aspect_ratio,
+            resolution=self.resolution,
+            quality=self.quality,
+        )
+
+
+def fit_to_model(state: RequestState, model_id: str) -> RequestState:
+    """`state` moved onto `model_id`: keep what the model allows, replace what it does not."""
+    model = MODELS.get(model_id) or MODELS[DEFAULT_MODEL]
+    ratio = state.aspect_ratio if state.aspect_ratio in model.aspect_ratios else None
+    resolution = state.resolution if state.resolution in model.resolutions else None
+    quality = state.quality if state.quality in model.qualities else None
+    return RequestState(
+        model=model.id,
+        aspect_ratio=ratio or model.default_aspect_ratio,
+        num_images=max(1, min(state.num_images, model.max_images)),
+        resolution=resolution or model.default_resolution,
+        quality=quality or model.default_quality,
+    )
+
+
+@dataclass(frozen=True)
+class ModelSwitch:
+    state: RequestState
+    keep_attachments: int  # how many of the current attachments the new model keeps
+    notice: str = ""  # a sentence for a toast when something had to be dropped
+
+
+def switch_model(state: RequestState, model_id: str, n_attachments: int) -> ModelSwitch:
+    """Choose `model_id` with `n_attachments` attached, as the web picker does.
+
+    A base model with attachments becomes its edit variant; attachments beyond the new
+    model's maximum are trimmed (with a notice naming how many).
+    """
+    target = edit_variant_for(model_id, n_attachments) if n_attachments else model_id
+    new_state = fit_to_model(state, target)
+    rule = new_state.spec.attachments
+    keep = min(n_attachments, rule.max)
+    notice = ""
+    if keep < n_attachments:
+        dropped = n_attachments - keep
+        if rule.max == 0:
+            notice = (
+                f"{new_state.spec.label} does not take reference images, so "
+                f"{_images(dropped)} {'was' if dropped == 1 else 'were'} removed."
+            )
+        else:
+            notice = (
+                f"{new_state.spec.label} takes at most {_images(rule.max)}; "
+                f"removed the last {_images(dropped)}."
+            )
+    return ModelSwitch(new_state, keep, notice)
+
+
+def after_attachments_changed(state: RequestState, n_attachments: int) -> RequestState:
+    """Follow the base/edit pairing when attachments appear or all disappear."""
+    target = edit_variant_for(state.model, n_attachments)
+    return state if target == state.model else fit_to_model(state, target)
+
+
+def blocking_reasons(
+    state: RequestState, prompt: str, n_attachments: int, available_credits: int | None
+) -> list[str]:
+    """Why Generate cannot run now (empty list: it can), as sentences for the tooltip."""
+    body = {
+        "prompt": prompt,
+        "model": state.model,
+        "aspectRatio": state.aspect_ratio,
+        "numImages": state.num_images,
+        "attachmentCount": n_attachments,
+        "resolution": state.resolution,
+        "quality": state.quality,
+    }
+    reasons = [p.message for p in validate(body)]
+    if available_credits is not None and not reasons:
+        needed = state.cost
+        if needed > available_credits:
+            reasons.append(f"This needs {needed} credits; you have {available_credits} available.")
+    return reasons
+
+
+def renumber_mentions(prompt: str, removed: int) -> str:
+    """The prompt after attachment number `removed` (1-based) is taken away.
+
+    Its own mentions go (with one adjoining space), later ones shift down by one, so
+    "@Image1 next to @Image3" with image 2 removed reads "@Image1 next to @Image2".
+    """
+
+    def shift(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        if n == removed:
+            return ""
+        return f"@Image{n - 1}" if n > removed else match.group(0)
+
+    text = _MENTION.sub(shift, prompt)
+    return re.sub(r"[ \t]{2,}", " ", text).strip(" ") if text != prompt else prompt
+
+
+def _images(n: int) -> str:
+    return "1 image" if n == 1 else f"{n} images"
+
+
+def with_count(state: RequestState, n: int) -> RequestState:
+    return replace(state, num_images=max(1, min(n, state.spec.max_images)))

@@ -1,0 +1,175 @@
+"""Sessions sidebar: previews, titles and relative times; new session; switch session."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QPainter, QPainterPath
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.widgets import icons, theme
+from gui.widgets.formatting import relative_time
+from gui.widgets.generation_model import _attr
+from gui.widgets.thumbnail_cache import ThumbnailCache
+
+_ROLE = Qt.ItemDataRole.UserRole + 20
+_ROW_H = 60
+
+
+def session_fields(session: object) -> tuple[str, str, str | None, float]:
+    """(id, title, preview url, updated time in seconds) of a SessionSummary or document."""
+    sid = str(_attr(session, "id", "session_id", "_id", default=""))
+    title = str(_attr(session, "title", default="") or "Untitled session")
+    preview = _attr(session, "preview", "preview_url", default=None)
+    when = float(
+        _attr(session, "updated_at", "updatedAt", "created_at", "createdAt", default=0) or 0
+    )
+    if when > 1e11:
+        when /= 1000
+    return sid, title, (str(preview) if preview else None), when or time.time()
+
+
+class _SessionDelegate(QStyledItemDelegate):
+    def __init__(self, cache: ThumbnailCache, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.cache = cache
+        self.now = time.time
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        return QSize(option.rect.width(), _ROW_H)
+
+    def paint(
+        self,
+        p: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        t = theme.current()
+        _sid, title, preview, when = index.data(_ROLE)
+        r = option.rect.adjusted(8, 3, -8, -3)
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if option.state & QStyle.StateFlag.State_Selected:
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(t.c("accent", 45))
+            p.drawRoundedRect(r, 10, 10)
+        elif option.state & QStyle.StateFlag.State_MouseOver:
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(t.c("surface2"))
+            p.drawRoundedRect(r, 10, 10)
+        thumb = QRect(r.left() + 8, r.top() + 8, 38, 38)
+        path = QPainterPath()
+        path.addRoundedRect(thumb, 8, 8)
+        p.setClipPath(path)
+        pixmap = self.cache.get(preview, 128) if preview else None
+        if pixmap is not None:
+            scaled = pixmap.size().scaled(
+                thumb.size(), Qt.AspectRatioMode.KeepAspectRatioByExpanding
+            )
+            target = QRect(QPoint(0, 0), scaled)
+            target.moveCenter(thumb.center())
+            p.drawPixmap(target, pixmap)
+        else:
+            p.fillRect(thumb, t.c("skeleton"))
+            p.drawPixmap(
+                thumb.left() + 11,
+                thumb.top() + 11,
+                icons.glyph_icon("image", 16, t.c("muted")).pixmap(16, 16),
+            )
+        p.setClipping(False)
+        x = thumb.right() + 12
+        font = QFont(option.font)
+        font.setPixelSize(13)
+        font.setWeight(QFont.Weight.DemiBold)
+        p.setFont(font)
+        p.setPen(t.c("text"))
+        text = p.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight, r.right() - x - 8)
+        p.drawText(QPoint(x, r.top() + 24), text)
+        font.setWeight(QFont.Weight.Normal)
+        font.setPixelSize(11)
+        p.setFont(font)
+        p.setPen(t.c("muted"))
+        p.drawText(QPoint(x, r.top() + 42), relative_time(when, self.now()))
+        p.restore()
+
+
+class SessionsSidebar(QFrame):
+    sessionSelected = Signal(str)
+    newSessionRequested = Signal()
+
+    def __init__(self, cache: ThumbnailCache, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Sidebar")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setFixedWidth(260)
+        self.new_button = QPushButton("  New session")
+        self.new_button.setIcon(icons.glyph_icon("plus", 14))
+        self.new_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        title = QLabel("SESSIONS")
+        title.setObjectName("SectionTitle")
+        self.list = QListWidget()
+        self.delegate = _SessionDelegate(cache, self.list)
+        self.list.setItemDelegate(self.delegate)
+        self.list.setUniformItemSizes(True)
+        self.list.setMouseTracking(True)
+        self.list.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
+        self.placeholder = QLabel("No sessions yet.\nYour first generation starts one.")
+        self.placeholder.setObjectName("Muted")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 16, 10, 12)
+        layout.setSpacing(10)
+        layout.addWidget(self.new_button)
+        layout.addSpacing(6)
+        layout.addWidget(title)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.placeholder)
+        layout.addStretch(0)
+        self._selecting = False
+        self.new_button.clicked.connect(self.newSessionRequested.emit)
+        self.list.currentItemChanged.connect(self._on_current)
+        cache.thumbnailReady.connect(lambda _u: self.list.viewport().update())
+        self.set_sessions([])
+
+    def set_sessions(self, sessions: list[object], selected: str | None = None) -> None:
+        self._selecting = True
+        try:
+            self.list.clear()
+            for session in sessions:
+                fields = session_fields(session)
+                item = QListWidgetItem(fields[1])
+                item.setData(_ROLE, fields)
+                item.setSizeHint(QSize(200, _ROW_H))
+                self.list.addItem(item)
+            self.placeholder.setVisible(not sessions)
+            self.select(selected)
+        finally:
+            self._selecting = False
+
+    def session_ids(self) -> list[str]:
+        return [self.list.item(i).data(_ROLE)[0] for i in range(self.list.count())]
+
+    def select(self, session_id: str | None) -> None:
+        ids = self.session_ids()
+        blocked = self._selecting
+        self._selecting = True
+        self.list.setCurrentRow(ids.index(session_id) if session_id in ids else -1)
+        self._selecting = blocked
+
+    def _on_current(self, current: QListWidgetItem | None, _previous: object) -> None:
+        if current is not None and not self._selecting:
+            self.sessionSelected.emit(current.data(_ROLE)[0])

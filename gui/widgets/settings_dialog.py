@@ -1,0 +1,175 @@
+"""Settings: the backend (embedded or a deployment), sign-in, uploads, data folder, theme."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.engine.config import ClientConfig
+
+THEMES = (("system", "Follow the system"), ("dark", "Dark"), ("light", "Light"))
+
+
+def stored_theme() -> str:
+    value = QSettings("imagegen-desktop", "imagegen").value("theme", "system")
+    return str(value) if value in dict(THEMES) else "system"
+
+
+def store_theme(mode: str) -> None:
+    QSettings("imagegen-desktop", "imagegen").setValue("theme", mode)
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, config: ClientConfig, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(560)
+        self._config = config
+
+        title = QLabel("Settings")
+        title.setObjectName("Title")
+        subtitle = QLabel("Connection changes take effect the next time Imagegen starts.")
+        subtitle.setObjectName("Muted")
+
+        backend = QGroupBox("BACKEND")
+        self.embedded = QRadioButton("Built-in backend (runs on this computer, no account needed)")
+        self.deployment = QRadioButton("A deployment")
+        group = QButtonGroup(self)
+        group.addButton(self.embedded)
+        group.addButton(self.deployment)
+        self.api_url = QLineEdit(config.api_base_url or "")
+        self.api_url.setPlaceholderText("https://your-app.example.com")
+        self.convex_url = QLineEdit(config.convex_url or "")
+        self.convex_url.setPlaceholderText("https://your-deployment.convex.cloud")
+        self.email = QLineEdit(config.email or "")
+        self.email.setPlaceholderText("you@example.com")
+        self.clerk_url = QLineEdit(config.clerk_frontend_url or "")
+        self.clerk_url.setPlaceholderText("https://clerk.your-app.example.com")
+        self.token = QLineEdit(config.static_token or "")
+        self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token.setPlaceholderText("or paste a session token (kept only for this run)")
+        self.deployment_form = QWidget()
+        form = QFormLayout(self.deployment_form)
+        form.setContentsMargins(22, 4, 0, 0)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.addRow("API URL", self.api_url)
+        form.addRow("Convex URL", self.convex_url)
+        form.addRow("Sign-in URL", self.clerk_url)
+        form.addRow("Email", self.email)
+        form.addRow("Token", self.token)
+        box = QVBoxLayout(backend)
+        box.addWidget(self.embedded)
+        box.addWidget(self.deployment)
+        box.addWidget(self.deployment_form)
+
+        general = QGroupBox("GENERAL")
+        self.long_edge = QSpinBox()
+        self.long_edge.setRange(256, 8192)
+        self.long_edge.setSingleStep(256)
+        self.long_edge.setSuffix(" px")
+        self.long_edge.setValue(config.upload_long_edge)
+        self.data_dir = QLineEdit(str(config.data_dir))
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._browse)
+        data_row = QHBoxLayout()
+        data_row.addWidget(self.data_dir, 1)
+        data_row.addWidget(browse)
+        self.theme = QComboBox()
+        for key, label in THEMES:
+            self.theme.addItem(label, key)
+        self.theme.setCurrentIndex([k for k, _ in THEMES].index(stored_theme()))
+        gform = QFormLayout(general)
+        gform.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        gform.addRow("Upload long edge", self.long_edge)
+        gform.addRow("Data folder", data_row)
+        gform.addRow("Theme", self.theme)
+
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #ff5d73;")
+        self.error.hide()
+        cancel = QPushButton("Cancel")
+        save = QPushButton("Save")
+        save.setObjectName("Primary")
+        save.setDefault(True)
+        cancel.clicked.connect(self.reject)
+        save.clicked.connect(self._save)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.error, 1)
+        buttons.addWidget(cancel)
+        buttons.addWidget(save)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(12)
+        layout.addWidget(title)
+        layout.addWidget(subtitle)
+        layout.addWidget(backend)
+        layout.addWidget(general)
+        layout.addLayout(buttons)
+        (self.deployment if config.mode == "deployment" else self.embedded).setChecked(True)
+        self.deployment.toggled.connect(self._sync)
+        self._sync()
+
+    def _sync(self) -> None:
+        self.deployment_form.setEnabled(self.deployment.isChecked())
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Data folder", self.data_dir.text())
+        if folder:
+            self.data_dir.setText(folder)
+
+    def result_config(self) -> ClientConfig:
+        """The edited configuration (valid once `problem()` is empty)."""
+        mode = "deployment" if self.deployment.isChecked() else "embedded"
+        return self._config.model_copy(
+            update={
+                "mode": mode,
+                "api_base_url": self.api_url.text().strip().rstrip("/") or None,
+                "convex_url": self.convex_url.text().strip().rstrip("/") or None,
+                "clerk_frontend_url": self.clerk_url.text().strip() or None,
+                "email": self.email.text().strip() or None,
+                "static_token": self.token.text().strip() or None,
+                "upload_long_edge": self.long_edge.value(),
+                "data_dir": Path(self.data_dir.text().strip()).expanduser(),
+            }
+        )
+
+    def selected_theme(self) -> str:
+        return str(self.theme.currentData())
+
+    def problem(self) -> str:
+        if not self.data_dir.text().strip():
+            return "Choose a data folder."
+        if self.deployment.isChecked():
+            for name, field in (("API URL", self.api_url), ("Convex URL", self.convex_url)):
+                text = field.text().strip()
+                if not text.startswith(("http://", "https://")):
+                    return f"The {name} must start with http:// or https://."
+            if not (self.token.text().strip() or self.email.text().strip()):
+                return "Enter an email to sign in with, or a token."
+        return ""
+
+    def _save(self) -> None:
+        problem = self.problem()
+        self.error.setText(problem)
+        self.error.setVisible(bool(problem))
+        if not problem:
+            store_theme(self.selected_theme())
+            self.accept()

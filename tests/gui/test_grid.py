@@ -1,0 +1,163 @@
+"""The generations model (keyed by stable ids), the delegate's states and the thumbnails."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QStyleOptionViewItem
+
+from gui.engine.events import (
+    GenerationCompleted,
+    GenerationFailed,
+    GenerationProgress,
+    GenerationStarted,
+    Phase,
+)
+from gui.widgets.generation_delegate import card_layout
+from gui.widgets.generation_model import GenerationListModel, StatusRole
+from gui.widgets.grid_view import GenerationGridView
+from gui.widgets.thumbnail_cache import ThumbnailCache
+
+
+def _png(color: str, size: tuple[int, int] = (300, 300)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "PNG")
+    return out.getvalue()
+
+
+def _started(local_id: str, n: int = 2, ratio: str = "1:1") -> GenerationStarted:
+    return GenerationStarted(local_id, f"prompt {local_id}", "img-nano-banana", ratio, n, None)
+
+
+def test_rows_are_inserted_newest_first_and_updated_by_id() -> None:
+    model = GenerationListModel()
+    model.add_started(_started("a"))
+    model.add_started(_started("b"))
+    assert [i.key for i in model.items()] == ["b", "a"]
+    model.apply_progress(GenerationProgress("a", Phase.QUEUED, queue_position=4))
+    assert model.get("a").detail == "In queue #4"
+    model.apply_progress(
+        GenerationProgress("a", Phase.UPLOADING, "Uploading 2/3", generation_id="g1")
+    )
+    assert model.get("g1") is model.get("a") and model.get("a").detail == "Uploading 2/3"
+    model.apply_completed(GenerationCompleted("a", "g1", "s1", ("u1", "u2")))
+    assert model.data(model.index(1), StatusRole) == "done"
+    model.apply_failed(GenerationFailed("b", "The provider said no."))
+    assert model.get("b").status == "error" and model.get("b").error == "The provider said no."
+    assert [(i.key, n, u) for i, n, u in model.all_images()] == [("a", 0, "u1"), ("a", 1, "u2")]
+
+
+def test_session_records_and_resumed_jobs_share_rows() -> None:
+    model = GenerationListModel()
+    records = [
+        {
+            "_id": "g1",
+            "prompt": "old",
+            "model": "img-reve",
+            "images": [{"url": "x"}],
+            "isLoading": False,
+            "createdAt": 1_700_000_000_000,
+        },
+        {
+            "_id": "g2",
+            "prompt": "running",
+            "model": "img-reve",
+            "images": [],
+            "isLoading": True,
+            "createdAt": 1_700_000_100_000,
+        },
+    ]
+    model.set_records(records)
+    assert [i.key for i in model.items()] == ["g2", "g1"]
+    assert model.get("g2").loading and model.get("g1").images == ["x"]
+    # A job resumed before the window subscribed reports by local id + generation id.
+    model.apply_completed(GenerationCompleted("L9", "g2", "s1", ("y",)))
+    assert model.rowCount() == 2
+    assert model.get("L9") is model.get("g2") and model.get("g2").images == ["y"]
+
+
+def _view(qtbot, cache: ThumbnailCache) -> tuple[GenerationGridView, GenerationListModel]:
+    model = GenerationListModel()
+    view = GenerationGridView(model, cache)
+    qtbot.addWidget(view)
+    view.resize(1000, 900)
+    view.show()
+    return view, model
+
+
+def test_delegate_paints_skeleton_error_and_image_states(qtbot) -> None:
+    cache = ThumbnailCache()
+    cache.fetch = lambda url, edge: cache.deliver(url, edge, _png("#00ff00"))
+    view, model = _view(qtbot, cache)
+    assert view.empty.isVisible()
+    model.add_started(_started("done", 1))
+    model.apply_completed(GenerationCompleted("done", "g", None, ("http://x/green",)))
+    model.add_started(_started("fail", 1))
+    model.apply_failed(GenerationFailed("fail", "Nope."))
+    model.add_started(_started("load", 2))
+    model.apply_progress(GenerationProgress("load", Phase.RUNNING))
+    assert not view.empty.isVisible()
+    assert view._timer.isActive()  # shimmer animates while something loads
+    qtbot.waitUntil(lambda: cache.peek("http://x/green") is not None)
+    image = view.viewport().grab().toImage()
+    rows = {model.items()[r].key: view.visualRect(model.index(r)) for r in range(3)}
+    done_tile = card_layout(rows["done"], model.get("done")).tiles[0]
+    assert image.pixelColor(done_tile.center()) == QColor("#00ff00")
+    error = card_layout(rows["fail"], model.get("fail"))
+    assert error.error_panel is not None and error.retry is not None
+    assert image.pixelColor(error.error_panel.topLeft() + QPoint(6, 40)).red() > 40
+    loading_tile = card_layout(rows["load"], model.get("load")).tiles[1]
+    assert image.pixelColor(loading_tile.center()) != QColor("#00ff00")
+
+
+def test_clicks_hit_actions_and_images(qtbot) -> None:
+    cache = ThumbnailCache()
+    view, model = _view(qtbot, cache)
+    model.add_started(_started("a", 2))
+    model.apply_completed(GenerationCompleted("a", "g", None, ("u1", "u2")))
+    rect = view.visualRect(model.index(0))
+    layout = card_layout(rect, model.get("a"), view.delegate._fm_width(_opt(view)))
+    left = Qt.MouseButton.LeftButton
+    with qtbot.waitSignal(view.delegate.imageClicked) as clicked:
+        qtbot.mouseClick(view.viewport(), left, pos=layout.tiles[1].center())
+    assert clicked.args == ["a", 1]
+    with qtbot.waitSignal(view.delegate.actionTriggered) as action:
+        qtbot.mouseClick(view.viewport(), left, pos=layout.buttons["reuse"].center())
+    assert action.args == ["a", "reuse"]
+
+
+def _opt(view: GenerationGridView) -> QStyleOptionViewItem:
+    option = QStyleOptionViewItem()
+    view.initViewItemOption(option)
+    return option
+
+
+def test_thumbnail_cache_is_a_byte_bounded_lru_with_disk(qtbot, tmp_path) -> None:
+    cache = ThumbnailCache(tmp_path, budget_bytes=300 * 300 * 4 * 2)
+    fetched: list[str] = []
+
+    def fetch(url: str, edge: int) -> None:
+        fetched.append(url)
+        cache.deliver(url, edge, _png("red"))
+
+    cache.fetch = fetch
+    for name in ("a", "b", "c"):
+        assert cache.get(f"http://x/{name}", 300) is None
+        qtbot.waitUntil(lambda n=name: cache.peek(f"http://x/{n}") is not None)
+    assert cache.used_bytes <= 300 * 300 * 4 * 2
+    assert cache.peek("http://x/a") is None  # evicted, least recently used
+    assert cache.get("http://x/a", 300) is None
+    qtbot.waitUntil(lambda: cache.peek("http://x/a") is not None)
+    assert fetched == ["http://x/a", "http://x/b", "http://x/c"]  # the disk copy served it
+
+
+def test_failed_fetch_marks_the_url(qtbot) -> None:
+    cache = ThumbnailCache()
+    cache.fetch = lambda url, edge: cache.deliver(url, edge, None)
+    with qtbot.waitSignal(cache.failed):
+        cache.get("http://x/broken")
+    assert cache.is_failed("http://x/broken")
+    assert cache.get("http://x/broken") is None

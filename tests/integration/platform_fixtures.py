@@ -1,0 +1,112 @@
+"""Fixtures for the platform tests: a real redis-server, a moto S3 server, and the local
+object store served by uvicorn. Import the fixtures you need into a test module."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from fastapi import FastAPI
+
+from backend.errors import install_error_handlers
+from backend.runner import ThreadedServer, free_port
+from backend.store.local import LocalObjectStore
+
+REDIS_BINARY = shutil.which("redis-server")
+SECRET = b"platform-tests-secret-0123456789"
+
+
+def _wait_until(check: object, what: str, timeout_s: float = 10.0) -> None:
+    """Poll a readiness check (not a timing assertion: only a startup deadline)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if check():  # type: ignore[operator]
+                return
+        except Exception:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not start in time")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A throwaway redis-server on a free loopback port (no persistence)."""
+    if REDIS_BINARY is None:
+        pytest.skip("redis-server is not installed (.ci/run installs it)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            REDIS_BINARY,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        _wait_until(client.ping, "redis-server")
+        client.close()
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on a free loopback port (one per test module)."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@dataclass
+class LocalStoreServer:
+    store: LocalObjectStore
+    server: ThreadedServer
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+
+@pytest.fixture(scope="module")
+def local_store_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStoreServer]:
+    """The local store's /files routes on a real uvicorn server (one per test module;
+    tests use fresh keys, so they do not see each other's files)."""
+    root = tmp_path_factory.mktemp("local-store")
+    store = LocalObjectStore(root / "files", "http://placeholder", SECRET)
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(store.router())
+    server = ThreadedServer(app)
+    store.base_url = server.base_url  # known only now, like the embedded backend
+    server.start()
+    try:
+        yield LocalStoreServer(store, server)
+    finally:
+        server.stop()

@@ -1,0 +1,153 @@
+"""Failure paths through the real engine: slot limit, cancellation at each step, provider
+failure. After each, the Convex invariants hold and no credit was spent."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from backend.server import EmbeddedBackend
+from gui.engine.events import (
+    EngineEvent,
+    GenerationCancelled,
+    GenerationCompleted,
+    GenerationFailed,
+    GenerationProgress,
+    Phase,
+)
+from gui.engine.request import EngineRequest
+from tests.integration.engine_support import engine_for, image_bytes
+
+SLOT_MESSAGE = "You already have 4 generations running. Wait for one to finish."
+
+
+async def test_eight_at_once_hit_the_slot_limit_cleanly(
+    backend: EmbeddedBackend, tmp_path: Path
+) -> None:
+    async with engine_for(backend, tmp_path) as h:
+        before = await h.breakdown()
+        ids = [
+            h.engine.submit(EngineRequest(prompt=f"cat {i}", model="img-nano-banana"))
+            for i in range(8)
+        ]
+        await h.engine.wait_idle()
+        results = [h.terminal(i) for i in ids]
+        done = [r for r in results if isinstance(r, GenerationCompleted)]
+        refused = [r for r in results if isinstance(r, GenerationFailed)]
+        assert len(done) == 4 and len(refused) == 4, results
+        assert {r.message for r in refused} == {SLOT_MESSAGE}
+        assert {r.code for r in refused} == {"slot_limit"}
+        after = await h.breakdown()
+        assert before.total - after.total == 4 * 3  # only the four that ran were charged
+        assert after.reserved == 0
+        assert h.invariants() == []
+
+
+CANCEL_PHASES = [Phase.VALIDATING, Phase.UPLOADING, Phase.RESERVING, Phase.SUBMITTING, Phase.QUEUED]
+
+
+@pytest.mark.parametrize("phase", CANCEL_PHASES, ids=[p.value for p in CANCEL_PHASES])
+async def test_cancel_at_each_step_undoes_everything_once(
+    backend: EmbeddedBackend, tmp_path: Path, phase: Phase
+) -> None:
+    async with engine_for(backend, tmp_path) as h:
+        before = await h.breakdown()
+        cancels: list[asyncio.Task[None]] = []
+
+        def on_event(event: EngineEvent) -> None:
+            if isinstance(event, GenerationProgress) and event.phase == phase and not cancels:
+                cancels.append(asyncio.ensure_future(h.engine.cancel(event.local_id)))
+
+        h.engine.events.subscribe(on_event)
+        local_id = h.engine.submit(
+            EngineRequest(
+                prompt="a boat",
+                model="img-nano-banana-edit",
+                attachments=((image_bytes(), "boat.png"),),
+            )
+        )
+        await h.engine.wait_idle()
+        await asyncio.gather(*cancels)
+        assert cancels, f"phase {phase} was never reached"
+        outcome = h.terminal(local_id)
+        assert isinstance(outcome, GenerationCancelled), outcome
+        ends = [
+            e
+            for e in h.events
+            if getattr(e, "local_id", None) == local_id
+            and isinstance(e, GenerationCancelled | GenerationFailed | GenerationCompleted)
+        ]
+        assert len(ends) == 1  # exactly one outcome
+        after = await h.breakdown()
+        assert (after.total, after.reserved) == (before.total, 0)
+        assert h.invariants() == []
+        row = h.engine.journal.get(local_id)
+        if row is not None:
+            assert row.state == "cancelled"
+            log = h.engine.journal.step_log(local_id)
+            for step in ("released", "slot_failed", "error_saved"):
+                assert log.count((step, "end")) <= 1
+            if row.generation_id:
+                gens = await h.gateway.get_session_generations(row.session_id or "")
+                assert [(g.is_loading, g.error) for g in gens] == [(False, "Cancelled.")]
+
+
+async def test_cancel_after_images_are_ready_is_too_late(
+    backend: EmbeddedBackend, tmp_path: Path
+) -> None:
+    async with engine_for(backend, tmp_path) as h:
+        cancels: list[asyncio.Task[None]] = []
+
+        def on_event(event: EngineEvent) -> None:
+            if isinstance(event, GenerationProgress) and event.phase == Phase.SAVING:
+                cancels.append(asyncio.ensure_future(h.engine.cancel(event.local_id)))
+
+        h.engine.events.subscribe(on_event)
+        result = await h.run(EngineRequest(prompt="a kite", model="img-imagen4-preview"))
+        await asyncio.gather(*cancels)
+        assert cancels and isinstance(result, GenerationCompleted)
+        assert h.invariants() == []
+
+
+@pytest.mark.parametrize("model", ["img-imagen4-preview", "img-nano-banana"])
+async def test_provider_failure_is_reported_and_refunded(
+    backend: EmbeddedBackend, tmp_path: Path, model: str
+) -> None:
+    async with engine_for(backend, tmp_path) as h:
+        before = await h.breakdown()
+        result = await h.run(EngineRequest(prompt="this will [fail]", model=model))
+        assert isinstance(result, GenerationFailed), result
+        assert result.message and result.message[0].isupper() and result.retryable
+        after = await h.breakdown()
+        assert (after.total, after.reserved) == (before.total, 0)
+        row = h.engine.journal.all()[0]
+        assert row.state == "failed"
+        gens = await h.gateway.get_session_generations(row.session_id or "")
+        assert len(gens) == 1 and not gens[0].is_loading and gens[0].error == result.message
+        assert h.invariants() == []
+
+
+async def test_invalid_request_fails_before_any_network(
+    backend: EmbeddedBackend, tmp_path: Path
+) -> None:
+    async with engine_for(backend, tmp_path) as h:
+        result = await h.run(
+            EngineRequest(prompt="x", model="img-gpt-image-1", aspect_ratio="16:9")
+        )
+        assert isinstance(result, GenerationFailed)
+        assert "16:9" in result.message and not result.retryable
+        assert h.engine.journal.all() == []  # nothing was started
+        assert await h.gateway.get_user_sessions() == []
+
+
+async def test_not_enough_credits_is_clear_and_releases_the_slot(
+    backend_factory: object, tmp_path: Path
+) -> None:
+    backend = backend_factory(starting_credits=5)  # type: ignore[operator]
+    async with engine_for(backend, tmp_path) as h:
+        result = await h.run(EngineRequest(prompt="x", model="img-gpt-image-1-5", quality="high"))
+        assert isinstance(result, GenerationFailed)
+        assert "credits" in result.message.lower() and result.code == "credits"
+        assert h.invariants() == []

@@ -1,0 +1,96 @@
+"""Racing for the last slot / the last credits: exactly the available ones are granted.
+
+Each mutation is one ``BEGIN IMMEDIATE`` transaction, so this holds between threads of one
+host and between processes sharing the SQLite file.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from backend.auth.identity import Identity
+from backend.convex_host.database import ConvexDatabase
+from backend.convex_host.invariants import check_invariants
+from backend.convex_host.registry import run_function
+
+USER = Identity("racer", {"iss": "test"})
+
+
+def _hammer(db: ConvexDatabase, barrier: Any, path: str, args: dict[str, Any], tries: int) -> int:
+    """Wait for every racer, then call `path` `tries` times; count the wins."""
+    barrier.wait()
+    wins = 0
+    for _ in range(tries):
+        result = run_function(db, "mutation", path, args, USER)
+        wins += bool(result.get("ok") or result.get("success"))
+    return wins
+
+
+def _process_worker(db_path: str, barrier: Any, queue: Any) -> None:
+    # Runs in a child process: its own connection to the same file.
+    with ConvexDatabase(Path(db_path), starting_credits=5, slot_limit=3) as db:
+        slots = _hammer(db, barrier, "generations:acquireGenerationSlot", {"type": "image"}, 3)
+        credits = _hammer(db, barrier, "users:reserveCredits", {"amount": 1}, 3)
+    queue.put((slots, credits))
+
+
+def test_threads_race_for_last_slot_and_last_credits(tmp_path: Path) -> None:
+    racers = 12
+    with ConvexDatabase(tmp_path / "c.sqlite3", starting_credits=7, slot_limit=4) as db:
+        barrier = threading.Barrier(racers)
+        with ThreadPoolExecutor(racers) as pool:
+            slot_wins = list(
+                pool.map(
+                    lambda _: _hammer(
+                        db, barrier, "generations:acquireGenerationSlot", {"type": "image"}, 2
+                    ),
+                    range(racers),
+                )
+            )
+        assert sum(slot_wins) == 4
+
+        # 12 racers, 7 credits, 2 credits each: exactly 3 reservations fit.
+        barrier = threading.Barrier(racers)
+        with ThreadPoolExecutor(racers) as pool:
+            credit_wins = list(
+                pool.map(
+                    lambda _: _hammer(db, barrier, "users:reserveCredits", {"amount": 2}, 1),
+                    range(racers),
+                )
+            )
+        assert sum(credit_wins) == 3
+        breakdown = run_function(db, "query", "users:getUserCreditsBreakdown", {}, USER)
+        assert breakdown == {"total": 7, "reserved": 6, "available": 1}
+        with db.read() as conn:
+            assert conn.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 1
+            active = conn.execute("SELECT COUNT(*) FROM generations").fetchone()[0]
+        assert active == 4
+        assert len(check_invariants(db, "racer")) == 5  # 4 open slots + the reservation
+
+
+def test_processes_race_for_last_slot_and_last_credits(tmp_path: Path) -> None:
+    db_path = tmp_path / "shared.sqlite3"
+    ConvexDatabase(db_path, starting_credits=5, slot_limit=3).close()
+    ctx = multiprocessing.get_context("spawn")
+    processes = 4
+    barrier = ctx.Barrier(processes)
+    queue = ctx.Queue()
+    workers = [
+        ctx.Process(target=_process_worker, args=(str(db_path), barrier, queue))
+        for _ in range(processes)
+    ]
+    for w in workers:
+        w.start()
+    results = [queue.get(timeout=60) for _ in workers]
+    for w in workers:
+        w.join(30)
+        assert w.exitcode == 0
+    assert sum(slots for slots, _ in results) == 3
+    assert sum(credits for _, credits in results) == 5
+    with ConvexDatabase(db_path, starting_credits=5, slot_limit=3) as db:
+        breakdown = run_function(db, "query", "users:getUserCreditsBreakdown", {}, USER)
+        assert breakdown == {"total": 5, "reserved": 5, "available": 0}
