@@ -17,7 +17,7 @@ from bench.harness import BENCH_LIMITS
 
 def main(argv: list[str]) -> int:
     # Thousands of held connections need as many descriptors.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     backend = EmbeddedBackend(
         Path(argv[0]),

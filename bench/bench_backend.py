@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from urllib.parse import urlencode
 
 from bench.clients import QUEUED_MODEL
@@ -54,7 +53,9 @@ class RawHttp:
                 length = int(value)
         return status, await self.reader.readexactly(length)
 
-    async def call(self, method: str, path: str, token: str, body: bytes = b"") -> tuple[int, bytes]:
+    async def call(
+        self, method: str, path: str, token: str, body: bytes = b""
+    ) -> tuple[int, bytes]:
         self.send(method, path, token, body)
         return await self.response()
 
@@ -77,13 +78,13 @@ def _hwm_mb(pid: int) -> float:
 
 
 async def _settle(pid: int, limit_s: float = 120.0) -> None:
-    """Wait until the server is idle (all polls parked), measured by its CPU time."""
+    """Wait until the server is idle (all polls parked): under 5% CPU for 0.3 s."""
     deadline = time.monotonic() + limit_s
     last = _cpu_seconds(pid)
     while time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.3)
         now = _cpu_seconds(pid)
-        if now - last < 0.03:
+        if now - last < 0.015:
             return
         last = now
 
@@ -139,7 +140,9 @@ async def _hold(port: int, pid: int, token: str, ids: list[str]) -> tuple[float,
     return rss, peak, answered, probe_ms
 
 
-async def _throughput(port: int, token: str, request_id: str, seconds: float, conns: int = 16) -> float:
+async def _throughput(
+    port: int, token: str, request_id: str, seconds: float, conns: int = 16
+) -> float:
     stop = time.monotonic() + seconds
     done = 0
 
@@ -161,7 +164,7 @@ async def _throughput(port: int, token: str, request_id: str, seconds: float, co
 
 async def _measure(port: int, pid: int, polls: int, seconds: float) -> dict[str, float]:
     conn = await RawHttp.open(port)
-    status, data = await conn.call("POST", "/api/dev/token", "", b'{"userId": "bench-polls"}')
+    _status, data = await conn.call("POST", "/api/dev/token", "", b'{"userId": "bench-polls"}')
     conn.close()
     token = json.loads(data)["token"]
     ids = await _make_jobs(port, token, polls)

@@ -18,8 +18,13 @@ from urllib.parse import parse_qs
 
 from bench.clients import QUEUED_MODEL, JobDurations, close_engine, make_engine, make_reference
 from bench.harness import Result, Stack, percentile
-from gui.engine.events import EngineEvent, GenerationFailed, GenerationProgress, GenerationStarted
-from gui.engine.events import Phase
+from gui.engine.events import (
+    EngineEvent,
+    GenerationFailed,
+    GenerationProgress,
+    GenerationStarted,
+    Phase,
+)
 from gui.engine.request import EngineRequest
 
 STATUS_PATH = "/api/generate-images/status"
@@ -32,7 +37,9 @@ def durations(n: int, low: float, high: float, seed: int = 8) -> list[float]:
     return spread
 
 
-async def _ours(stack: Stack, work: Path, token: str, jobs: list[float], tag: str) -> dict[str, float]:
+async def _ours(
+    stack: Stack, work: Path, token: str, jobs: list[float], tag: str
+) -> dict[str, float]:
     """prompt -> time.time() the engine knew the images."""
     engine = make_engine(stack, work, token)
     prompt_of: dict[str, str] = {}
@@ -50,7 +57,9 @@ async def _ours(stack: Stack, work: Path, token: str, jobs: list[float], tag: st
     engine.events.subscribe(on_event)
     try:
         for i, duration in enumerate(jobs):
-            engine.submit(EngineRequest(prompt=f"{tag} {i} [dur {duration:.2f}]", model=QUEUED_MODEL))
+            engine.submit(
+                EngineRequest(prompt=f"{tag} {i} [dur {duration:.2f}]", model=QUEUED_MODEL)
+            )
         await engine.wait_idle()
     finally:
         await close_engine(engine)
@@ -63,10 +72,7 @@ async def _reference(stack: Stack, token: str, jobs: list[float], tag: str) -> d
     client = make_reference(stack, token)
     try:
         runs = await asyncio.gather(
-            *(
-                client.generate(f"{tag} {i} [dur {d:.2f}]", QUEUED_MODEL)
-                for i, d in enumerate(jobs)
-            )
+            *(client.generate(f"{tag} {i} [dur {d:.2f}]", QUEUED_MODEL) for i, d in enumerate(jobs))
         )
     finally:
         await client.aclose()

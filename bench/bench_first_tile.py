@@ -25,6 +25,7 @@ TARGET_MS = 16.0
 
 
 async def _ours(stack: Stack, work: Path, rounds: int, warmup: int) -> dict[str, Any]:
+    from bench.clients import SYNC_MODEL
     from gui.app import open_engine
     from gui.engine.config import ClientConfig
     from gui.widgets.controller import WindowController
@@ -42,6 +43,7 @@ async def _ours(stack: Stack, work: Path, rounds: int, warmup: int) -> dict[str,
     controller = WindowController(window, session)
     window.show()
     await controller.start(resume=False)
+    window.prompt_bar.choose_model(SYNC_MODEL)  # nothing to poll after each round
     painted = paint_probe(window.grid.viewport())
     rows: list[float] = []
     window.generations.rowsInserted.connect(lambda *_: rows.append(time.monotonic()))
@@ -80,7 +82,7 @@ async def _ours(stack: Stack, work: Path, rounds: int, warmup: int) -> dict[str,
 
 
 async def _reference(stack: Stack, rounds: int) -> list[float]:
-    from bench.clients import QUEUED_MODEL, make_reference
+    from bench.clients import SYNC_MODEL, make_reference
 
     client = make_reference(stack, stack.token())
     shown: list[float] = []
@@ -90,8 +92,8 @@ async def _reference(stack: Stack, rounds: int) -> list[float]:
             t0 = time.monotonic()
             await client.generate(
                 f"reference tile {i}",
-                QUEUED_MODEL,
-                on_step=lambda name: marks.setdefault(name, time.monotonic()),
+                SYNC_MODEL,
+                on_step=lambda name, marks=marks: marks.setdefault(name, time.monotonic()),
             )
             if i > 0:
                 shown.append((marks["loading_row"] - t0) * 1000)

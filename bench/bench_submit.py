@@ -13,7 +13,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from bench.clients import QUEUED_MODEL, close_engine, make_engine, make_reference, now
+from bench.clients import SYNC_MODEL, close_engine, make_engine, make_reference, now
 from bench.harness import Result, Stack, median
 from bench.proxy import LatencyProxy
 from gui.engine.request import EngineRequest
@@ -26,9 +26,9 @@ TARGET_FACTOR = 2.2
 SETTLE_S = 0.3
 
 
-async def _wait_generate_after(proxy: LatencyProxy, t0: float, timeout: float = 30.0) -> float:
+async def _wait_generate_after(proxy: LatencyProxy, t0: float, limit_s: float = 30.0) -> float:
     """Seconds from ``t0`` until the proxy forwarded a generate call that started after t0."""
-    deadline = now() + timeout
+    deadline = now() + limit_s
     while now() < deadline:
         for seen in reversed(proxy.stats.requests):
             if seen.path == GENERATE_PATH and seen.at >= t0:
@@ -37,7 +37,9 @@ async def _wait_generate_after(proxy: LatencyProxy, t0: float, timeout: float = 
     raise TimeoutError("the generate call never reached the backend")
 
 
-async def _measure(stack: Stack, work: Path, rounds: int, warmup: int) -> tuple[list[float], list[float]]:
+async def _measure(
+    stack: Stack, work: Path, rounds: int, warmup: int
+) -> tuple[list[float], list[float]]:
     token = stack.token()
     engine = make_engine(stack, work, token)
     reference = make_reference(stack, token)
@@ -45,7 +47,7 @@ async def _measure(stack: Stack, work: Path, rounds: int, warmup: int) -> tuple[
     ref: list[float] = []
     try:
         for i in range(warmup + rounds):
-            request = EngineRequest(prompt=f"submit overhead {i}", model=QUEUED_MODEL)
+            request = EngineRequest(prompt=f"submit overhead {i}", model=SYNC_MODEL)
             t0 = now()
             engine.submit(request)
             took = await _wait_generate_after(stack.proxy, t0)
@@ -55,7 +57,7 @@ async def _measure(stack: Stack, work: Path, rounds: int, warmup: int) -> tuple[
                 ours.append(took)
 
             t0 = now()
-            task = asyncio.create_task(reference.generate(f"reference submit {i}", QUEUED_MODEL))
+            task = asyncio.create_task(reference.generate(f"reference submit {i}", SYNC_MODEL))
             took = await _wait_generate_after(stack.proxy, t0)
             await task
             await asyncio.sleep(SETTLE_S)
@@ -71,10 +73,7 @@ def run(smoke: bool = False) -> list[Result]:
     rounds, warmup = (2, 1) if smoke else (15, 3)
     with tempfile.TemporaryDirectory(prefix="bench-submit-") as tmp:
         work = Path(tmp)
-        # Jobs finish quickly so each round starts with nothing in flight.
-        with Stack(
-            work / "backend", delay_s=ADDED_LATENCY_S, local_queue_s=0.05, local_run_s=0.05
-        ) as stack:
+        with Stack(work / "backend", delay_s=ADDED_LATENCY_S) as stack:
             ours, ref = asyncio.run(_measure(stack, work, rounds, warmup))
     ours_ms, ref_ms = median(ours) * 1000, median(ref) * 1000
     added_ms = ADDED_LATENCY_S * 1000

@@ -33,7 +33,6 @@ CACHE_DIR = Path(tempfile.gettempdir()) / "imagegen-bench-photos"
 
 def _photo(path: Path, size: tuple[int, int], seed: int, rotate: bool) -> None:
     rng = random.Random(seed)
-    w, h = size
 
     def field(cw: int, ch: int) -> Image.Image:
         data = bytes(rng.randrange(256) for _ in range(cw * ch * 3))

@@ -19,6 +19,9 @@ from gui.engine.journal import Journal
 from gui.engine.tokens import StaticTokenProvider
 
 QUEUED_MODEL = "img-nano-banana"  # a queued model with a quick 1024x1024 render
+# A sync model: the flow up to the generate call is the same, and nothing is polled after,
+# so rounds that only measure the way to the generate call stay short.
+SYNC_MODEL = "img-imagen4-preview"
 
 
 def make_engine(stack: Stack, work_dir: Path, token: str) -> GenerationEngine:

@@ -41,20 +41,22 @@ def emit(result: dict[str, Any]) -> None:
 
 def paint_probe(widget: Any) -> list[float]:
     """Install a filter on ``widget``; returns the list it appends to: the monotonic time at
-    which each paint event *finished* (the filter paints the widget itself, inside the same
-    paint cycle, then stops the event)."""
-    from PySide6.QtCore import QEvent, QObject
+    which each paint event *finished*. The filter (the first one called, being the last
+    installed) re-sends the event through the remaining filters and the widget, inside the
+    same paint cycle, notes the time, and stops the original. Re-sending matters: a scroll
+    area's viewport is painted by the area's own event filter, not by ``widget.event``."""
+    from PySide6.QtCore import QCoreApplication, QEvent, QObject
 
     painted: list[float] = []
 
     class _Probe(QObject):
         inside = False
 
-        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
             if obj is widget and event.type() == QEvent.Type.Paint and not self.inside:
                 self.inside = True
                 try:
-                    widget.event(event)
+                    QCoreApplication.sendEvent(widget, event)
                 finally:
                     self.inside = False
                 painted.append(time.monotonic())

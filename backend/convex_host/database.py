@@ -130,11 +130,13 @@ class ConvexDatabase:
     def write(self) -> Iterator[sqlite3.Connection]:
         """One serialized read-write transaction; rolled back if the body raises."""
         conn = self._connection()
-        conn.execute("SELECT 1")
+        conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
         except BaseException:
+            conn.execute("ROLLBACK")
             raise
+        conn.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

@@ -59,23 +59,35 @@ def lookup(kind: FunctionKind, path: object) -> FunctionSpec:
     return spec
 
 
-def decode_value(raw: Any) -> Any:
+# Convex refuses values nested deeper than this; it also keeps decoding off Python's
+# recursion limit.
+MAX_NESTING = 64
+
+
+def decode_value(raw: Any, depth: int = 0) -> Any:
     """Convex JSON -> Python values. Plain JSON integers (sent by `format: "json"`
     clients) are numbers, i.e. floats, exactly as Convex reads them."""
     if isinstance(raw, bool) or raw is None or isinstance(raw, str | float):
         return raw
     if isinstance(raw, int):
-        return float(raw)
+        try:
+            return float(raw)  # as JSON.parse does: a big integer becomes a lossy float
+        except OverflowError as exc:
+            raise ArgumentValidationError(f"Number {str(raw)[:40]}... is too large.") from exc
+    if depth >= MAX_NESTING:
+        raise ArgumentValidationError(f"Value is nested more than {MAX_NESTING} levels deep.")
     if isinstance(raw, list):
-        return [decode_value(x) for x in raw]
+        return [decode_value(x, depth + 1) for x in raw]
     if isinstance(raw, dict):
-        if len(raw) == 1 and next(iter(raw)).startswith("$"):
+        if len(raw) == 1 and str(next(iter(raw))).startswith("$"):
             try:
                 return json_to_convex(raw)
-            except (ValueError, TypeError, KeyError) as exc:
-                raise ArgumentValidationError(f"Invalid encoded value {raw!r}: {exc}") from exc
-        return {str(k): decode_value(val) for k, val in raw.items()}
-    raise ArgumentValidationError(f"Unsupported value {raw!r}.")
+            except Exception as exc:  # struct.error, binascii.Error, ValueError...
+                raise ArgumentValidationError(
+                    f"Invalid encoded value {str(raw)[:80]}: {exc}"
+                ) from exc
+        return {str(k): decode_value(val, depth + 1) for k, val in raw.items()}
+    raise ArgumentValidationError(f"Unsupported value {str(raw)[:80]}.")
 
 
 def encode_value(value: Any) -> Any:

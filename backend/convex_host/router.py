@@ -28,6 +28,8 @@ from backend.errors import ApiError
 log = logging.getLogger(__name__)
 
 FORMATS = ("json", "convex_encoded_json")
+# Convex caps function arguments at 16 MiB; anything bigger is refused before parsing.
+MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 def _request_error(status: int, code: str, message: str) -> JSONResponse:
@@ -51,9 +53,13 @@ def _call(db: ConvexDatabase, kind: FunctionKind, request: Request, body: dict[s
 
 def _handler(db: ConvexDatabase, kind: FunctionKind) -> Any:
     async def handle(request: Request) -> JSONResponse:
+        raw = await request.body()
+        if len(raw) > MAX_BODY_BYTES:
+            return _request_error(413, "TooLarge", "The request body is larger than 16 MiB.")
         try:
-            body = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError):
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: a "[[[[..." nesting bomb is malformed input, not a crash.
             return _request_error(400, "BadJsonBody", "The request body is not valid JSON.")
         if not isinstance(body, dict) or not isinstance(body.get("path"), str):
             return _request_error(

@@ -48,6 +48,7 @@ class CrashResult:
     backend_kills: int = 0
     cut_steps: dict[str, int] = field(default_factory=dict)  # step -> runs cut mid-step
     driver_runs: int = 0
+    completed: int = 0
     summary: str = ""
     problems: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
@@ -118,6 +119,7 @@ def _final_run(api: str, journal: Path, plan: Path, result: CrashResult) -> None
 
 def _finish(result: CrashResult, report: AuditReport, started: float) -> CrashResult:
     result.summary = report.summary()
+    result.completed = len(report.completed_tags)
     result.problems += report.problems
     result.orphans = report.orphan_jobs
     result.duplicate_jobs = report.duplicate_jobs
@@ -132,8 +134,15 @@ def _prepare(work: Path, generations: int, seed: int) -> tuple[Path, dict[int, f
     return plan_path, {i: float(item["cost"]) for i, item in enumerate(plan)}
 
 
-def run_client_kills(work: Path, generations: int, kills: int, seed: int) -> CrashResult:
-    """The backend lives in this process; the client is killed ``kills`` times."""
+def run_client_kills(
+    work: Path,
+    generations: int,
+    kills: int,
+    seed: int,
+    kill_window: tuple[float, float] = (0.8, 4.0),
+) -> CrashResult:
+    """The backend lives in this process; the client is killed ``kills`` times, each at a
+    random moment ``kill_window`` seconds after it was started (it needs ~0.6 s to boot)."""
     started = time.monotonic()
     rng = random.Random(seed)
     plan_path, costs = _prepare(work, generations, seed)
@@ -152,7 +161,7 @@ def run_client_kills(work: Path, generations: int, kills: int, seed: int) -> Cra
             proc = _driver(backend.base_url, journal, plan_path)
             result.driver_runs += 1
             try:
-                proc.wait(rng.uniform(0.8, 4.0))
+                proc.wait(rng.uniform(*kill_window))
             except subprocess.TimeoutExpired:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()

@@ -53,6 +53,9 @@ async def run_one(
         token_provider=tokens,
         poll_policy=policy,
     )
+    # One call first, so the user exists before the engine's concurrent first mutations
+    # (that race is test_convex_hostile.py's subject, not this file's).
+    await kit.gateway.release_reserved_credits(0)
     try:
         local_id = kit.engine.submit(request)
         await kit.engine.wait_idle()
@@ -155,14 +158,32 @@ async def test_dropped_generate_call_charges_nothing(
     assert len(jobs) == (0 if action is DROP_BEFORE else 1)
 
 
+def _engine_bug(reason: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason="BUG gui/engine/flow.py: " + reason)
+
+
 @pytest.mark.parametrize(
     "function",
     [
-        "users:captureReservedCredits",
         "generations:updateGenerationStatus",
         "sessions:updateGeneration",
-        "users:reserveCredits",
-        "generations:acquireGenerationSlot",
+        "sessions:createSession",
+        pytest.param(
+            "sessions:addGenerationToSession",
+            marks=_engine_bug("a lost addGenerationToSession answer: the row stays loading."),
+        ),
+        pytest.param(
+            "users:captureReservedCredits",
+            marks=_engine_bug("Steps.complete retries a lost capture blindly: charged twice."),
+        ),
+        pytest.param(
+            "users:reserveCredits",
+            marks=_engine_bug("a lost reserve answer fails the run; the reservation stays."),
+        ),
+        pytest.param(
+            "generations:acquireGenerationSlot",
+            marks=_engine_bug("a lost acquire answer fails the run; the slot stays active."),
+        ),
     ],
 )
 async def test_lost_convex_answers_never_charge_twice(

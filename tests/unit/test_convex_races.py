@@ -22,7 +22,7 @@ USER = Identity("racer", {"iss": "test"})
 
 def _hammer(db: ConvexDatabase, barrier: Any, path: str, args: dict[str, Any], tries: int) -> int:
     """Wait for every racer, then call `path` `tries` times; count the wins."""
-    barrier.wait()
+    barrier.wait(timeout=30)  # a crashed racer must fail the test, not hang it
     wins = 0
     for _ in range(tries):
         result = run_function(db, "mutation", path, args, USER)
@@ -32,9 +32,14 @@ def _hammer(db: ConvexDatabase, barrier: Any, path: str, args: dict[str, Any], t
 
 def _process_worker(db_path: str, barrier: Any, queue: Any) -> None:
     # Runs in a child process: its own connection to the same file.
-    with ConvexDatabase(Path(db_path), starting_credits=5, slot_limit=3) as db:
-        slots = _hammer(db, barrier, "generations:acquireGenerationSlot", {"type": "image"}, 3)
-        credits = _hammer(db, barrier, "users:reserveCredits", {"amount": 1}, 3)
+    try:
+        with ConvexDatabase(Path(db_path), starting_credits=5, slot_limit=3) as db:
+            slots = _hammer(db, barrier, "generations:acquireGenerationSlot", {"type": "image"}, 3)
+            credits = _hammer(db, barrier, "users:reserveCredits", {"amount": 1}, 3)
+    except BaseException as exc:
+        barrier.abort()  # release the other racers at once
+        queue.put(repr(exc))
+        return
     queue.put((slots, credits))
 
 
@@ -80,15 +85,20 @@ def test_processes_race_for_last_slot_and_last_credits(tmp_path: Path) -> None:
     barrier = ctx.Barrier(processes)
     queue = ctx.Queue()
     workers = [
-        ctx.Process(target=_process_worker, args=(str(db_path), barrier, queue))
+        ctx.Process(target=_process_worker, args=(str(db_path), barrier, queue), daemon=True)
         for _ in range(processes)
     ]
-    for w in workers:
-        w.start()
-    results = [queue.get(timeout=60) for _ in workers]
-    for w in workers:
-        w.join(30)
-        assert w.exitcode == 0
+    try:
+        for w in workers:
+            w.start()
+        results = [queue.get(timeout=60) for _ in workers]
+    finally:
+        for w in workers:
+            w.join(10)
+            if w.is_alive():
+                w.terminate()
+                w.join()
+    assert all(isinstance(r, tuple) for r in results), results
     assert sum(slots for slots, _ in results) == 3
     assert sum(credits for _, credits in results) == 5
     with ConvexDatabase(db_path, starting_credits=5, slot_limit=3) as db:
