@@ -121,7 +121,5 @@ class BackendConfig:
             azure_api_key=_env("AZURE_API_KEY", "AZURE_OPENAI_API_KEY"),
             azure_base_url=_env("AZURE_BASE_URL"),
             azure_image_edits_url=_env("AZURE_IMAGE_EDITS_URL"),
-            attachment_allow_list=tuple(
-                p.strip() for p in (allow or "").split(",") if p.strip()
-            ),
+            attachment_allow_list=tuple(p.strip() for p in (allow or "").split(",") if p.strip()),
         )

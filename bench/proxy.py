@@ -243,10 +243,12 @@ class LatencyProxy:
         proc, self._proc = self._proc, None
         if proc is None:
             return
+        # SIGTERM first: the process has nothing to flush, and ending it before its stdin
+        # closes spares the log its half-open connections being torn down one by one.
+        proc.terminate()
         with contextlib.suppress(OSError):
             assert proc.stdin is not None
             proc.stdin.close()
-        proc.terminate()
         try:
             proc.wait(5)
         except subprocess.TimeoutExpired:

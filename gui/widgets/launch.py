@@ -48,6 +48,15 @@ async def _run(app: QApplication) -> int:
     return 0
 
 
+def _display_available() -> bool:
+    """Qt aborts the process when no platform can start; say why before it does."""
+    import os
+
+    if sys.platform != "linux" or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run_window(argv: Sequence[str] | None = None) -> int:
     import qasync
 
@@ -55,6 +64,16 @@ def run_window(argv: Sequence[str] | None = None) -> int:
     from gui.widgets.settings_dialog import stored_theme
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # One line per HTTP request drowns what matters; failures still surface as warnings.
+    for noisy in ("httpx", "httpcore", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not _display_available():
+        print(
+            "imagegen: no display found (DISPLAY / WAYLAND_DISPLAY unset). Run it from a desktop"
+            " session, under `xvfb-run imagegen`, or use `imagegen generate` headless.",
+            file=sys.stderr,
+        )
+        return 2
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     assert isinstance(app, QApplication)
     app.setApplicationName("Imagegen")
