@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request
 
+from backend.capped_body import read_capped
 from backend.errors import ApiError
 
 MAX_JSON_BODY_BYTES = 1024 * 1024  # generation and presign bodies are a few KB at most
@@ -22,18 +23,7 @@ async def read_json_object(
     request: Request, *, limit: int = MAX_JSON_BODY_BYTES, allow_empty: bool = False
 ) -> dict[str, Any]:
     """The body as a JSON object; 413 past ``limit`` bytes, 400 for anything not an object."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise body_too_large(limit)
-    chunks: list[bytes] = []
-    total = 0
-    # Count while streaming: a chunked body has no Content-Length to check up front.
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            raise body_too_large(limit)
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    raw = await read_capped(request, limit, body_too_large(limit))
     if not raw.strip():
         if allow_empty:
             return {}

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
+from backend.capped_body import read_capped
 from backend.errors import ApiError
 from backend.store.base import (
     ALLOWED_CONTENT_TYPES,
@@ -176,7 +177,7 @@ class LocalObjectStore:
                     "unsupported_type",
                     f"The upload must be sent as {signed_ct} (got {sent_ct or 'no type'}).",
                 )
-            data = await _read_capped(request, max_size)
+            data = await read_capped(request, max_size, _too_large(max_size))
             if sniff_image_type(data) != signed_ct:
                 raise ApiError(
                     415, "unsupported_type", f"The uploaded bytes are not a {signed_ct}."
@@ -202,18 +203,3 @@ class LocalObjectStore:
 def _too_large(max_size: int) -> ApiError:
     mb = max_size / (1024 * 1024)
     return ApiError(413, "too_large", f"The file is larger than the {mb:.1f} MB this link allows.")
-
-
-async def _read_capped(request: Request, max_size: int) -> bytes:
-    """Read the body, refusing as soon as it is known to exceed ``max_size``."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_size:
-        raise _too_large(max_size)
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > max_size:
-            raise _too_large(max_size)
-        chunks.append(chunk)
-    return b"".join(chunks)
