@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import platformdirs
 
+from gui.engine.urls import local_store_url
+
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
 
 
@@ -32,8 +34,12 @@ class ImageFetcher:
         cache_dir: Path | None = None,
         client: httpx.AsyncClient | None = None,
         max_concurrent: int = 6,
+        local_base: str | None = None,
     ) -> None:
         self.cache_dir = cache_dir or default_cache_dir()
+        # The embedded backend's base URL: its store URLs saved under an older port are
+        # fetched from it (see gui.engine.urls). None for a deployment.
+        self.local_base = local_base
         self._client = client
         self._own_client = client is None
         self._limit = asyncio.Semaphore(max_concurrent)
@@ -54,7 +60,7 @@ class ImageFetcher:
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._inflight[url] = future
         try:
-            data = await self._download(url)
+            data = await self._download(local_store_url(url, self.local_base))
             await asyncio.to_thread(self._store, path, data)
             future.set_result(data)
             return data

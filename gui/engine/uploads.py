@@ -17,11 +17,21 @@ from gui.engine.attachments import (
     prepare_attachment_async,
 )
 from gui.engine.events import EventBus, UploadProgress
+from gui.engine.urls import local_store_url
 
 
 class Uploader:
-    def __init__(self, api: ApiClient, bus: EventBus, long_edge: int = DEFAULT_LONG_EDGE) -> None:
+    def __init__(
+        self,
+        api: ApiClient,
+        bus: EventBus,
+        long_edge: int = DEFAULT_LONG_EDGE,
+        local_base: str | None = None,
+    ) -> None:
         self._api = api
+        # The embedded backend's base URL: an image of our store saved under an older port
+        # is sent as the current one, or the backend would refuse it as foreign.
+        self._local_base = local_base
         self._bus = bus
         self._long_edge = long_edge
         # content hash -> the upload of that content (shared by concurrent callers)
@@ -44,7 +54,7 @@ class Uploader:
     async def _upload_once(self, local_id: str, index: int, item: PreparedAttachment) -> str:
         if item.url is not None:
             self._bus.publish(UploadProgress(local_id, index, 1, 1))
-            return item.url
+            return local_store_url(item.url, self._local_base)
         task = self._uploads.get(item.content_hash)
         if task is None or (task.done() and (task.cancelled() or task.exception())):
             task = asyncio.ensure_future(self._upload(local_id, index, item))

@@ -16,42 +16,12 @@ import respx
 from backend.providers.base import ProviderError, ProviderRequest
 from backend.providers.fal import FalProvider
 from catalog import get_model
-
-KEY = "fal-test-key-123:secret456"
-QUEUE = "https://queue.fal.run"
-OUT_URL = "https://v3.fal.media/files/out/1.png"
-U = [f"https://store.test/files/u/{i}.png" for i in range(3)]
+from tests.unit.fal_support import KEY, OUT_URL, QUEUE, app_base, queued_answer
+from tests.unit.fal_support import req as fal_req
 
 
 def req(model_id: str, *, n: int = 1, urls: int = 0) -> ProviderRequest:
-    model = get_model(model_id)
-    assert model is not None
-    return ProviderRequest(
-        prompt="a red fox",
-        model=model,
-        aspect_ratio="1:1",
-        num_images=n,
-        attachment_urls=tuple(U[:urls]),
-    )
-
-
-def app_base(endpoint: str) -> str:
-    owner, alias = endpoint.split("/")[:2]
-    return f"{QUEUE}/{owner}/{alias}"
-
-
-def queued_answer(endpoint: str, rid: str) -> httpx.Response:
-    base = f"{app_base(endpoint)}/requests/{rid}"
-    return httpx.Response(
-        200,
-        json={
-            "request_id": rid,
-            "response_url": base,
-            "status_url": f"{base}/status",
-            "cancel_url": f"{base}/cancel",
-            "queue_position": 0,
-        },
-    )
+    return fal_req(model_id, ratio="1:1", n=n, urls=urls)
 
 
 # (model id, request, endpoint, exact JSON body) for all 20 Fal models.
