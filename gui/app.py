@@ -21,6 +21,7 @@ from gui.engine.config import ClientConfig
 from gui.engine.convex_gateway import ConvexGateway
 from gui.engine.engine import GenerationEngine
 from gui.engine.events import BackgroundError
+from gui.engine.images import ImageFetcher
 from gui.engine.journal import Journal
 from gui.engine.library import Library
 from gui.engine.settings import SettingsStore
@@ -82,12 +83,15 @@ class EngineSession:
     tokens: TokenProvider
     _client: httpx.AsyncClient
     _journal: Journal
+    images: ImageFetcher | None = None
 
     async def close(self) -> None:
         """Stop the engine (unfinished work stays journaled), then the backend."""
         try:
             await self.engine.close()
         finally:
+            if self.images is not None:
+                await self.images.close()
             self._journal.close()
             await self._client.aclose()
             if self.backend is not None:
@@ -118,7 +122,11 @@ async def open_engine(config: ClientConfig, *, resume: bool = True) -> EngineSes
     api = ApiClient(api_url, tokens, client=client)
     gateway = ConvexGateway(convex_url, tokens, client=client)
     journal = Journal(journal_path(config))
-    engine = GenerationEngine(api, gateway, journal, long_edge=config.upload_long_edge)
+    # Store URLs saved while the embedded backend had another port are rewritten to this one.
+    local_base = backend.base_url if backend is not None else None
+    engine = GenerationEngine(
+        api, gateway, journal, long_edge=config.upload_long_edge, local_store_base=local_base
+    )
     session = EngineSession(
         engine=engine,
         library=Library(gateway, engine.events),
@@ -128,6 +136,7 @@ async def open_engine(config: ClientConfig, *, resume: bool = True) -> EngineSes
         tokens=tokens,
         _client=client,
         _journal=journal,
+        images=ImageFetcher(config.data_dir / "cache" / "images", local_base=local_base),
     )
     if resume:
         try:

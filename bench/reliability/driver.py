@@ -36,8 +36,9 @@ def request_from_plan(item: dict[str, Any]) -> EngineRequest:
     )
 
 
-# Failures that mean "the backend was not there": a user would press Retry.
-UNREACHABLE_CODES = ("network", "convex_unavailable", "sign_in")
+# Failures that mean "the backend was not there" or "too many running": a user would
+# press Retry a moment later.
+RETRY_CODES = ("network", "convex_unavailable", "sign_in", "slot_limit")
 MAX_RETRIES_PER_GENERATION = 20
 RETRY_DELAY_S = 0.5
 
@@ -57,38 +58,41 @@ async def drive(args: argparse.Namespace, plan: list[dict[str, Any]]) -> int:
     kit.engine.events.subscribe(_emit)
     loop = asyncio.get_running_loop()
     retries: dict[str, int] = {}
+    # Work waiting for a free place: plan items, or local ids to retry (a user pressing
+    # Retry after "backend down" or "too many running"), all under one concurrency cap.
+    queue: list[dict[str, Any] | str] = []
+    waiting: set[str] = set()  # retries whose delay has not passed yet
 
-    def retry_unreachable(event: EngineEvent) -> None:
-        if not isinstance(event, GenerationFailed) or event.code not in UNREACHABLE_CODES:
+    def retry_later(event: EngineEvent) -> None:
+        if not isinstance(event, GenerationFailed) or event.code not in RETRY_CODES:
             return
-        count = retries.pop(event.local_id, 0)
-        if count >= MAX_RETRIES_PER_GENERATION:
+        if retries.get(event.local_id, 0) >= MAX_RETRIES_PER_GENERATION:
             return
+        waiting.add(event.local_id)
 
-        def again() -> None:
-            retries[kit.engine.retry(event.local_id)] = count + 1
+        def ready() -> None:
+            waiting.discard(event.local_id)
+            queue.append(event.local_id)
 
-        loop.call_later(RETRY_DELAY_S, again)
-        pending.add(event.local_id)
-        loop.call_later(RETRY_DELAY_S, pending.discard, event.local_id)
+        loop.call_later(RETRY_DELAY_S, ready)
 
-    pending: set[str] = set()
     if args.retry_unreachable:
-        kit.engine.events.subscribe(retry_unreachable)
+        kit.engine.events.subscribe(retry_later)
     try:
         resumed = await kit.engine.start()
         print(json.dumps({"event": "resumed", "count": len(resumed)}), flush=True)
         seen = {tag_of(row.request.get("prompt", "")) for row in kit.journal.all()}
-        todo = [item for item in plan if tag_of(item["prompt"]) not in seen]
-        for item in todo:
-            # The engine exposes no completion signal per run; a short poll is enough here.
-            while len(kit.engine.in_flight()) >= args.concurrency:  # noqa: ASYNC110
+        queue.extend(item for item in plan if tag_of(item["prompt"]) not in seen)
+        # The engine exposes no completion signal per run; a short poll is enough here.
+        while queue or waiting or kit.engine.in_flight():
+            if not queue or len(kit.engine.in_flight()) >= args.concurrency:
                 await asyncio.sleep(0.02)
-            kit.engine.submit(request_from_plan(item))
-        await kit.engine.wait_idle()
-        while pending:  # a retry is scheduled: it will start a new run
-            await asyncio.sleep(RETRY_DELAY_S)
-            await kit.engine.wait_idle()
+                continue
+            work = queue.pop(0)
+            if isinstance(work, str):
+                retries[kit.engine.retry(work)] = retries.pop(work, 0) + 1
+            else:
+                kit.engine.submit(request_from_plan(work))
         print(json.dumps({"event": "idle"}), flush=True)
     finally:
         await kit.close()
@@ -106,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--retry-unreachable",
         action="store_true",
-        help="retry generations that failed because the backend was down (like a user would)",
+        help="retry generations that failed because the backend was down or all slots were "
+        "taken (like a user would)",
     )
     args = parser.parse_args(argv)
     return asyncio.run(drive(args, json.loads(Path(args.plan).read_text())))

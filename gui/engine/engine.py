@@ -75,13 +75,14 @@ class GenerationEngine:
         bus: EventBus | None = None,
         long_edge: int = DEFAULT_LONG_EDGE,
         poll_policy: PollPolicy | None = None,
+        local_store_base: str | None = None,
     ) -> None:
         self.events = bus or EventBus()
         self.api = api
         self.gateway = gateway
         self.journal = journal
         self.steps = Steps(api, gateway, journal)
-        self.uploader = Uploader(api, self.events, long_edge)
+        self.uploader = Uploader(api, self.events, long_edge, local_store_base)
         self.poller = Poller(api, poll_policy)
         self._runs: dict[str, GenerationRun] = {}
         self._background: set[asyncio.Task[None]] = set()

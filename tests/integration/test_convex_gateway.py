@@ -6,21 +6,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 import respx
-from fastapi import FastAPI
 
 from backend.auth.dev_keys import DevKeyPair
-from backend.auth.verifier import JwtVerifier
-from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.invariants import check_invariants
-from backend.convex_host.router import build_convex_router
-from backend.errors import install_error_handlers
-from backend.runner import ThreadedServer, free_port
+from backend.runner import free_port
 from gui.engine.convex_gateway import (
     ConvexAuthError,
     ConvexError,
@@ -29,13 +22,7 @@ from gui.engine.convex_gateway import (
     readable_error,
 )
 from gui.engine.convex_types import CreditResult, SlotResult
-
-
-@dataclass
-class Host:
-    url: str
-    keys: DevKeyPair
-    db: ConvexDatabase
+from tests.integration.convex_support import Host, convex_host
 
 
 class DevTokens:
@@ -65,16 +52,10 @@ class BadTokens:
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
-    root: Path = tmp_path_factory.mktemp("gateway-host")
-    keys = DevKeyPair.load_or_create(root)
-    db = ConvexDatabase(root / "convex.sqlite3", starting_credits=100, slot_limit=2)
-    app = FastAPI()
-    install_error_handlers(app)
-    app.state.verifier = JwtVerifier.from_dev_keys(keys)
-    app.include_router(build_convex_router(db), prefix="/convex")
-    with ThreadedServer(app) as server:
-        yield Host(server.base_url + "/convex", keys, db)
-    db.close()
+    with convex_host(
+        tmp_path_factory.mktemp("gateway-host"), starting_credits=100, slot_limit=2
+    ) as h:
+        yield h
 
 
 @pytest.fixture

@@ -6,48 +6,22 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 from convex import ConvexError
 from convex.http_client import ConvexExecutionError, ConvexHttpClient
-from fastapi import FastAPI
 
 from backend.auth.dev_keys import DevKeyPair
-from backend.auth.verifier import JwtVerifier
-from backend.convex_host.database import ConvexDatabase
-from backend.convex_host.router import build_convex_router
-from backend.errors import install_error_handlers
-from backend.runner import ThreadedServer
-
-
-@dataclass
-class Host:
-    url: str  # the Convex URL: {base}/convex
-    keys: DevKeyPair
-    db: ConvexDatabase
-
-    def client(self, sub: str | None = None) -> ConvexHttpClient:
-        client = ConvexHttpClient(self.url)
-        if sub is not None:
-            client.set_auth(self.keys.issue_token(sub, ttl_s=60))
-        return client
+from tests.integration.convex_support import Host, convex_host
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
-    root: Path = tmp_path_factory.mktemp("convex-host")
-    keys = DevKeyPair.load_or_create(root)
-    db = ConvexDatabase(root / "convex.sqlite3", starting_credits=200, slot_limit=4)
-    app = FastAPI()
-    install_error_handlers(app)
-    app.state.verifier = JwtVerifier.from_dev_keys(keys)
-    app.include_router(build_convex_router(db), prefix="/convex")
-    with ThreadedServer(app) as server:
-        yield Host(server.base_url + "/convex", keys, db)
-    db.close()
+    with convex_host(
+        tmp_path_factory.mktemp("convex-host"), starting_credits=200, slot_limit=4
+    ) as h:
+        yield h
 
 
 def new_sub() -> str:

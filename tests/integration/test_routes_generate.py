@@ -18,6 +18,7 @@ from tests.integration.routes_support import (
     api_client,
     assert_error,
     image_size,
+    shared_backend_client,
     upload,
 )
 
@@ -25,18 +26,10 @@ SYNC_MODEL = "img-imagen4-preview"
 QUEUED_MODEL = "img-flux-2-max"
 
 
-@pytest.fixture
-def client(backend: EmbeddedBackend) -> Iterator[httpx.Client]:
-    with api_client(backend.base_url, dev_token(backend)) as c:
-        yield c
-
-
 @pytest.fixture(scope="module")
 def shared_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    """One backend for the many read-only bad-input cases (starting one costs ~0.3 s)."""
-    with EmbeddedBackend(tmp_path_factory.mktemp("shared"), rate_limit_generate=10_000) as backend:
-        with api_client(backend.base_url, dev_token(backend)) as c:
-            yield c
+    with shared_backend_client(tmp_path_factory.mktemp("shared"), rate_limit_generate=10_000) as c:
+        yield c
 
 
 def test_sync_model_answers_with_images_in_our_store(

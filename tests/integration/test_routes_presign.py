@@ -12,21 +12,19 @@ from backend.server import EmbeddedBackend
 from backend.store.base import new_key
 from backend.turnstile import DUMMY_TOKEN
 from tests.conftest import BackendFactory, dev_token
-from tests.integration.routes_support import PRESIGN_PATH, api_client, assert_error, png_bytes
-
-
-@pytest.fixture
-def client(backend: EmbeddedBackend) -> Iterator[httpx.Client]:
-    with api_client(backend.base_url, dev_token(backend)) as c:
-        yield c
+from tests.integration.routes_support import (
+    PRESIGN_PATH,
+    api_client,
+    assert_error,
+    png_bytes,
+    shared_backend_client,
+)
 
 
 @pytest.fixture(scope="module")
 def shared_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    """One backend for the read-only cases (each backend start costs a few tenths)."""
-    with EmbeddedBackend(tmp_path_factory.mktemp("shared"), rate_limit_presign=10_000) as backend:
-        with api_client(backend.base_url, dev_token(backend)) as c:
-            yield c
+    with shared_backend_client(tmp_path_factory.mktemp("shared"), rate_limit_presign=10_000) as c:
+        yield c
 
 
 def _presign(client: httpx.Client, content_type: str = "image/png", **extra: object) -> dict:

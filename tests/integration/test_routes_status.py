@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from backend.server import EmbeddedBackend
 from tests.conftest import BackendFactory, dev_token
@@ -20,12 +18,6 @@ from tests.integration.routes_support import (
 )
 
 MODEL = "img-flux-2-max"
-
-
-@pytest.fixture
-def client(backend: EmbeddedBackend) -> Iterator[httpx.Client]:
-    with api_client(backend.base_url, dev_token(backend)) as c:
-        yield c
 
 
 def _submit(client: httpx.Client, prompt: str = "a mountain", model: str = MODEL) -> str:
