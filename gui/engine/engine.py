@@ -104,6 +104,11 @@ class GenerationEngine:
         run = self._runs.get(local_id)
         if run is None or run.task is None or run.task.done() or run.saving:
             return
+        # A task cancelled before its first step never enters `_run`, so nothing would be
+        # settled or published (the tile would stay "Cancelling…"): let it start first.
+        await asyncio.sleep(0)
+        if run.task.done() or run.saving:
+            return
         run.task.cancel()
         await asyncio.wait([run.task])
 

@@ -15,12 +15,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog
 
 from gui.engine.events import (
     BackgroundError,
     ConnectionChanged,
     CreditsChanged,
+    GenerationCancelled,
     GenerationCompleted,
     GenerationFailed,
     GenerationProgress,
@@ -34,7 +34,7 @@ from gui.engine.settings import LastUsedSettings
 from gui.engine.tasks import spawn
 from gui.widgets.bridge import EngineBridge
 from gui.widgets.carousel import CarouselDialog
-from gui.widgets.generation_model import GenerationItem
+from gui.widgets.grid_actions import GridActions
 from gui.widgets.main_window import MainWindow
 from gui.widgets.request_state import RequestState
 from gui.widgets.sessions_sidebar import session_fields
@@ -58,10 +58,10 @@ class WindowController(QObject):
         self.current_session: str | None = None
         self.session_titles: dict[str, str] = {}
         self.upload_target: str | None = None  # local id whose uploads the strip shows
-        self.carousel: CarouselDialog | None = None
         self._sessionless: str | None = None  # local id creating the current session
         self._session_waiters: list[asyncio.Future[str | None]] = []
         window.cache.fetch = self._fetch_thumbnail
+        self.actions = GridActions(self)
         self._connect()
 
     # -- wiring ------------------------------------------------------------------------------
@@ -72,7 +72,7 @@ class WindowController(QObject):
         b.uploadProgress.connect(self._on_upload)
         b.generationCompleted.connect(self._on_completed)
         b.generationFailed.connect(self._on_failed)
-        b.generationCancelled.connect(w.generations.apply_cancelled)
+        b.generationCancelled.connect(self._on_cancelled)
         b.sessionsChanged.connect(self.reload_sessions)
         b.creditsChanged.connect(self._on_credits)
         b.connectionChanged.connect(self._on_connection)
@@ -82,8 +82,6 @@ class WindowController(QObject):
         w.sidebar.sessionSelected.connect(self.switch_session)
         w.sidebar.newSessionRequested.connect(self.new_session)
         w.header.settingsRequested.connect(self.open_settings)
-        w.grid.delegate.actionTriggered.connect(self._on_action)
-        w.grid.delegate.imageClicked.connect(self.open_carousel)
         w.on_close.append(self.bridge.detach)
 
     def run(self, coro: Coroutine[Any, Any, Any], where: str) -> None:
@@ -184,6 +182,10 @@ class WindowController(QObject):
         self.window.toasts.error(event.message)
         self._finished(event.local_id)
 
+    def _on_cancelled(self, event: GenerationCancelled) -> None:
+        self.window.generations.apply_cancelled(event)
+        self._finished(event.local_id)
+
     def _finished(self, local_id: str) -> None:
         if local_id == self._sessionless:
             self._session_known(self.current_session)
@@ -255,101 +257,9 @@ class WindowController(QObject):
         self.window.generations.set_records([])
         self.window.prompt_bar.prompt.setFocus()
 
-    # -- grid actions ----------------------------------------------------------------------------
-    def _on_action(self, key: str, action: str) -> None:
-        item = self.window.generations.get(key)
-        if item is None:
-            return
-        if action == "copy":
-            QGuiApplication.clipboard().setText(item.prompt)
-            self.window.toasts.success("Prompt copied.")
-        elif action == "reuse":
-            self.reuse(item)
-        elif action == "download":
-            self.download_all(item)
-        elif action == "retry":
-            self.retry(item)
-
-    def reuse(self, item: GenerationItem) -> None:
-        bar = self.window.prompt_bar
-        base = bar.state
-        bar.set_state(
-            RequestState(
-                model=item.model,
-                aspect_ratio=item.aspect_ratio or base.aspect_ratio,
-                num_images=item.num_images,
-                resolution=item.resolution or base.resolution,
-                quality=item.quality or base.quality,
-            )
-        )
-        bar.set_prompt(item.prompt)
-        self.window.toasts.info("Settings and prompt copied into the prompt bar.")
-
-    def retry(self, item: GenerationItem) -> None:
-        if item.local_id:
-            try:
-                self.engine.retry(item.local_id)
-            except KeyError:
-                self._resubmit(item)
-        else:
-            self._resubmit(item)
-        self.window.generations.remove(item.key)
-
-    def _resubmit(self, item: GenerationItem) -> None:
-        self.engine.submit(
-            EngineRequest(
-                prompt=item.prompt,
-                model=item.model,
-                aspect_ratio=item.aspect_ratio,
-                num_images=item.num_images,
-                resolution=item.resolution,
-                quality=item.quality,
-                session_id=self.current_session,
-            )
-        )
-
-    def download_all(self, item: GenerationItem) -> None:
-        folder = QFileDialog.getExistingDirectory(self.window, "Save images to")
-        if folder:
-            self.run(self._save_all(item, Path(folder)), "saving images")
-
-    async def _save_all(self, item: GenerationItem, folder: Path) -> None:
-        for i, url in enumerate(item.images, start=1):
-            await self.fetcher.save_to(url, folder / f"imagegen-{item.key[:8]}-{i}.png")
-        self.window.toasts.success(f"Saved {len(item.images)} image(s) to {folder}.")
-
-    # -- carousel ---------------------------------------------------------------------------------
+    # -- grid actions (gui.widgets.grid_actions) ----------------------------------------------
     def open_carousel(self, key: str, index: int) -> CarouselDialog:
-        entries = self.window.generations.all_images()
-        start = next(
-            (n for n, (it, i, _u) in enumerate(entries) if it.key == key and i == index), 0
-        )
-        dialog = CarouselDialog(entries, start, self.window.cache, self.window)
-        dialog.saveRequested.connect(self._save_one)
-        dialog.useAsReference.connect(self._use_as_reference)
-        dialog.reuseSettings.connect(self.reuse)
-        dialog.notice.connect(self.window.toasts.show_toast)
-        dialog.resize(self.window.size())
-        self.carousel = dialog
-        dialog.finished.connect(lambda _r: setattr(self, "carousel", None))
-        dialog.open()
-        return dialog
-
-    def _save_one(self, url: str, name: str) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save image", name, "Images (*.png)")
-        if path:
-            self.run(self._save_to(url, Path(path)), "saving an image")
-
-    async def _save_to(self, url: str, path: Path) -> None:
-        await self.fetcher.save_to(url, path)
-        self.window.toasts.success(f"Saved {path.name}.")
-
-    def _use_as_reference(self, url: str) -> None:
-        bar = self.window.prompt_bar
-        if bar.strip.limit == 0:
-            # A model without references: move to the first one that takes them.
-            bar.choose_model("img-nano-banana-edit")
-        bar.strip.add_url(url)
+        return self.actions.open_carousel(key, index)
 
     # -- thumbnails and settings -----------------------------------------------------------------
     def _fetch_thumbnail(self, url: str, edge: int) -> None:

@@ -1,14 +1,15 @@
 """Paints one generation as a card: header (prompt, model, time, actions) and its tiles.
 
-Loading tiles are skeletons with a moving shimmer and the live status line; failed ones are
-an error panel with the reason and Retry. Geometry comes from `card_layout`, shared by
-painting and hit-testing so clicks always land on what is drawn.
+Loading tiles are skeletons with a moving shimmer and the live status line (and the card
+offers Cancel); failed or cancelled ones are a panel with the reason and Retry; each image
+carries a favourite heart. Geometry comes from `card_layout`, shared by painting and
+hit-testing so clicks always land on what is drawn.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import (
     QEvent,
@@ -21,6 +22,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import (
+    QColor,
     QFont,
     QFontMetrics,
     QLinearGradient,
@@ -45,6 +47,8 @@ GAP = 10
 CARD_H = 2 * MARGIN + 2 * PAD + HEADER_H + TILE_H
 THUMB_EDGE = 512
 _ACTIONS_DONE = (("copy", "Copy prompt"), ("reuse", "Reuse"), ("download", "Download"))
+_LABELS = dict((*_ACTIONS_DONE, ("retry", "Retry"), ("cancel", "Cancel")))
+HEART = 26
 
 
 @dataclass
@@ -54,6 +58,7 @@ class CardLayout:
     buttons: dict[str, QRect]
     error_panel: QRect | None = None
     retry: QRect | None = None
+    hearts: list[QRect] = field(default_factory=list)  # favourite toggles, one per image
 
 
 def _tile_rects(item: GenerationItem, area: QRect) -> list[QRect]:
@@ -68,7 +73,11 @@ def _tile_rects(item: GenerationItem, area: QRect) -> list[QRect]:
 def card_layout(rect: QRect, item: GenerationItem, fm_width: int = 7) -> CardLayout:
     card = rect.adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
     area = QRect(card.left() + PAD, card.top() + PAD + HEADER_H, card.width() - 2 * PAD, TILE_H)
-    names = list(_ACTIONS_DONE) if item.status == "done" else [("copy", "Copy prompt")]
+    names = [("copy", "Copy prompt")]
+    if item.status == "done":
+        names = list(_ACTIONS_DONE)
+    elif item.cancellable:
+        names.append(("cancel", "Cancel"))
     buttons: dict[str, QRect] = {}
     x = card.right() - PAD
     for key, label in reversed(names):
@@ -76,15 +85,22 @@ def card_layout(rect: QRect, item: GenerationItem, fm_width: int = 7) -> CardLay
         x -= w
         buttons[key] = QRect(x, card.top() + PAD + 2, w, 26)
         x -= 6
-    if item.status == "error":
+    if item.status in ("error", "cancelled"):
         panel = QRect(area.left(), area.top(), min(area.width(), 560), TILE_H)
-        retry = QRect(panel.left() + 64, panel.bottom() - 52, 92, 32) if item.retryable else None
+        # Badge, title, up to three lines of reason and the button, centred as one block.
+        retry = QRect(panel.left() + 64, panel.top() + 134, 92, 32) if item.retryable else None
         return CardLayout(card, [], buttons, panel, retry)
-    return CardLayout(card, _tile_rects(item, area), buttons)
+    tiles = _tile_rects(item, area)
+    hearts = [
+        QRect(t.right() - HEART - 7, t.top() + 8, HEART, HEART)
+        for t in tiles[: len(item.images) if item.status == "done" else 0]
+    ]
+    return CardLayout(card, tiles, buttons, hearts=hearts)
 
 
 class GenerationDelegate(QStyledItemDelegate):
-    actionTriggered = Signal(str, str)  # key, action: copy | reuse | download | retry
+    actionTriggered = Signal(str, str)  # key, action: copy | reuse | download | retry | cancel
+    favoriteToggled = Signal(str, int)  # key, image index
     imageClicked = Signal(str, int)  # key, image index
 
     def __init__(self, cache: ThumbnailCache, parent: QWidget | None = None) -> None:
@@ -115,12 +131,14 @@ class GenerationDelegate(QStyledItemDelegate):
         painter.setBrush(t.c("surface"))
         painter.drawRoundedRect(layout.card, 16, 16)
         self._paint_header(painter, option, item, layout)
-        if item.status == "error" and layout.error_panel is not None:
+        if layout.error_panel is not None:
             self._paint_error(painter, option, item, layout)
         else:
             for i, tile in enumerate(layout.tiles):
                 url = item.images[i] if i < len(item.images) else None
                 self._paint_tile(painter, option, item, tile, url, first=i == 0)
+            for url, heart in zip(item.images, layout.hearts, strict=False):
+                self._heart(painter, heart, url in item.favorites)
         painter.restore()
 
     # -- pieces -----------------------------------------------------------------------------
@@ -157,12 +175,22 @@ class GenerationDelegate(QStyledItemDelegate):
         bits.append(relative_time(item.created_at, self.now()))
         p.drawText(QPoint(left + 22, top + 37), "  ·  ".join(bits))
         for key, rect in lay.buttons.items():
-            label = dict((*_ACTIONS_DONE, ("retry", "Retry")))[key]
             p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(t.c("accent") if key == "retry" else t.c("surface2"))
+            p.setBrush(t.c("surface2"))
             p.drawRoundedRect(rect, 13, 13)
-            p.setPen(t.c("accent_text") if key == "retry" else t.c("text"))
-            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, label)
+            p.setPen(t.c("danger") if key == "cancel" else t.c("text"))
+            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, _LABELS[key])
+
+    def _heart(self, p: QPainter, rect: QRect, on: bool) -> None:
+        t = theme.current()
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(0, 0, 0, 110))
+        p.drawEllipse(rect)
+        font = QFont(p.font())
+        font.setPixelSize(15)
+        p.setFont(font)
+        p.setPen(t.c("danger") if on else QColor(255, 255, 255, 230))
+        p.drawText(rect.adjusted(0, 1, 0, 0), Qt.AlignmentFlag.AlignCenter, "♥" if on else "♡")
 
     def _paint_tile(
         self,
@@ -237,26 +265,30 @@ class GenerationDelegate(QStyledItemDelegate):
         t = theme.current()
         panel = lay.error_panel
         assert panel is not None
-        p.setPen(QPen(t.c("danger", 110), 1))
-        p.setBrush(t.c("danger", 26))
+        failed = item.status == "error"
+        tone = "danger" if failed else "muted"
+        p.setPen(QPen(t.c(tone, 110), 1))
+        p.setBrush(t.c(tone, 26))
         p.drawRoundedRect(panel, 12, 12)
-        badge = QRect(panel.left() + 20, panel.top() + 22, 30, 30)
+        top = panel.top() + 36
+        badge = QRect(panel.left() + 20, top - 1, 30, 30)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(t.c("danger"))
+        p.setBrush(t.c(tone))
         p.drawEllipse(badge)
         bold = QFont(option.font)
         bold.setPixelSize(15)
         bold.setBold(True)
         p.setFont(bold)
         p.setPen(t.c("accent_text"))
-        p.drawText(badge, Qt.AlignmentFlag.AlignCenter, "!")
+        p.drawText(badge, Qt.AlignmentFlag.AlignCenter, "!" if failed else "×")
         p.setPen(t.c("text"))
-        p.drawText(QPoint(panel.left() + 64, panel.top() + 42), "Generation failed")
+        title = "Generation failed" if failed else "Generation cancelled"
+        p.drawText(QPoint(panel.left() + 64, top + 20), title)
         body = QFont(option.font)
         body.setPixelSize(13)
         p.setFont(body)
         p.setPen(t.c("muted"))
-        text = QRect(panel.left() + 64, panel.top() + 56, panel.width() - 84, panel.height() - 120)
+        text = QRect(panel.left() + 64, top + 30, panel.width() - 84, 58)
         p.drawText(text, Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignTop, item.error)
         if lay.retry is not None:
             p.setPen(Qt.PenStyle.NoPen)
@@ -277,6 +309,9 @@ class GenerationDelegate(QStyledItemDelegate):
                 return key, -1
         if lay.retry is not None and lay.retry.contains(pos):
             return "retry", -1
+        for i, heart in enumerate(lay.hearts):
+            if heart.contains(pos):
+                return "favorite", i
         for i, tile in enumerate(lay.tiles):
             if tile.contains(pos) and i < len(item.images):
                 return "image", i
@@ -294,6 +329,9 @@ class GenerationDelegate(QStyledItemDelegate):
         what, i = self.hit(option.rect, item, event.position().toPoint(), self._fm_width(option))
         if what == "image":
             self.imageClicked.emit(item.key, i)
+            return True
+        if what == "favorite":
+            self.favoriteToggled.emit(item.key, i)
             return True
         if what:
             self.actionTriggered.emit(item.key, what)

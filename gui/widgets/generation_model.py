@@ -55,6 +55,7 @@ class GenerationItem:
     created_at: float = field(default_factory=time.time)
     resolution: str | None = None
     quality: str | None = None
+    favorites: set[str] = field(default_factory=set)  # image URLs marked as favourites
 
     @property
     def model_label(self) -> str:
@@ -64,6 +65,11 @@ class GenerationItem:
     @property
     def loading(self) -> bool:
         return self.status == "loading"
+
+    @property
+    def cancellable(self) -> bool:
+        """Only a generation this client runs (it has a local id) can be cancelled."""
+        return self.loading and self.local_id is not None
 
 
 def _attr(record: object, *names: str, default: object = None) -> object:
@@ -100,6 +106,7 @@ def item_from_record(record: object) -> GenerationItem:
         generation_id=gen_id or None,
         created_at=created or time.time(),
         quality=_attr(record, "quality"),  # type: ignore[arg-type]
+        favorites=set(_attr(record, "favorite_image_urls", "favoriteImageUrls", default=()) or ()),  # type: ignore[arg-type]
     )
 
 
@@ -219,7 +226,16 @@ class GenerationListModel(QAbstractListModel):
         self._update(event.local_id, status="error", error=event.message, retryable=event.retryable)
 
     def apply_cancelled(self, event: GenerationCancelled) -> None:
-        self._update(event.local_id, status="error", error=event.reason, retryable=True)
+        self._update(event.local_id, status="cancelled", error=event.reason, retryable=True)
+
+    def set_detail(self, key: str, detail: str) -> None:
+        self._update(key, detail=detail)
+
+    def set_favorite(self, key: str, url: str, on: bool) -> None:
+        item = self.get(key)
+        if item is not None:
+            favorites = item.favorites | {url} if on else item.favorites - {url}
+            self._update(key, favorites=favorites)
 
     def remove(self, key: str) -> None:
         row = self.row_of(key)

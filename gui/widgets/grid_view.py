@@ -49,12 +49,13 @@ class EmptyState(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.body, 0, Qt.AlignmentFlag.AlignCenter)
         self.restyle()
+        theme.on_change(self.restyle)
 
     def restyle(self) -> None:
         t = theme.current()
         self.icon.setPixmap(icons.glyph_icon("image", 56, t.c("accent")).pixmap(56, 56))
         self.icon.setStyleSheet(
-            f"background: {t.accent}1f; border-radius: 36px; min-width: 72px; min-height: 72px;"
+            f"background: {t.rgba('accent', 31)}; border-radius: 36px; min-width: 72px; min-height: 72px;"
         )
 
 
@@ -123,7 +124,9 @@ class GenerationGridView(QListView):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position().toPoint()
-        hit = self._image_at(pos)
+        index = self.indexAt(pos)
+        item = index.data(ItemRole) if index.isValid() else None
+        hit = item is not None and self.delegate.hit(self.visualRect(index), item, pos)[0]
         self.viewport().setCursor(
             Qt.CursorShape.PointingHandCursor if hit else Qt.CursorShape.ArrowCursor
         )

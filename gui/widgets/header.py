@@ -37,6 +37,7 @@ class Header(QFrame):
         layout.addWidget(self.settings_button)
         self.settings_button.clicked.connect(self.settingsRequested.emit)
         self.restyle()
+        theme.on_change(self.restyle)
 
     def restyle(self) -> None:
         t = theme.current()

@@ -39,6 +39,9 @@ from gui.widgets import icons, theme
 
 ModelRole = Qt.ItemDataRole.UserRole + 1
 _ROW_H = 66
+# The list is exactly this many rows tall, so a scroll position on a row boundary never
+# leaves half a row under the search field, even at the end of the list.
+_VISIBLE_ROWS = 6
 _NAV_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown}
 
 
@@ -105,7 +108,7 @@ class ModelRowDelegate(QStyledItemDelegate):
         self._picker = picker
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
-        return QSize(option.rect.width(), _ROW_H)
+        return QSize(0, _ROW_H)  # as wide as the viewport (ListMode stretches rows)
 
     def paint(
         self,
@@ -184,15 +187,19 @@ class ModelPicker(QFrame):
         self.view.setModel(self.list_model)
         self.view.setItemDelegate(ModelRowDelegate(self))
         self.view.setUniformItemSizes(True)
+        self.view.setResizeMode(QListView.ResizeMode.Adjust)  # rows follow the width
         self.view.setMouseTracking(True)
         self.view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.view.setFrameShape(QFrame.Shape.NoFrame)
+        self.view.setFixedHeight(_VISIBLE_ROWS * _ROW_H)
         self.show_all = QCheckBox("Show all models")
         self.show_all.setToolTip("Include models the web picker hides")
         self.empty = QLabel("No model matches your search.")
         self.empty.setObjectName("Muted")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setFixedHeight(_VISIBLE_ROWS * _ROW_H)  # the popup keeps its size
         self.empty.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 10, 10, 10)
@@ -201,7 +208,7 @@ class ModelPicker(QFrame):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.empty)
         layout.addWidget(self.show_all)
-        self.resize(560, 520)
+        self.resize(560, self.sizeHint().height())
         self.search.textChanged.connect(self._refilter)
         self.show_all.toggled.connect(self._refilter)
         self.view.clicked.connect(self._choose_index)
@@ -217,6 +224,7 @@ class ModelPicker(QFrame):
             pos = anchor.mapToGlobal(QPoint(0, 0))
             self.move(pos.x(), max(0, pos.y() - self.height() - 8))
         self.show()
+        self._reveal(center=True)  # the view has its real size only once shown
         self.search.setFocus()
 
     def current_model_id(self) -> str | None:
@@ -232,7 +240,8 @@ class ModelPicker(QFrame):
         row = ids.index(self.selected_model) if self.selected_model in ids else 0
         if ids:
             self.view.setCurrentIndex(self.list_model.index(row))
-            self.view.scrollTo(self.view.currentIndex())
+            self._reveal(center=True)
+        self.view.setVisible(bool(ids))
         self.empty.setVisible(not ids)
 
     def _choose_index(self, index: QModelIndex) -> None:
@@ -273,4 +282,20 @@ class ModelPicker(QFrame):
         step = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -6}.get(key, 6)
         row = max(0, min(count - 1, (row if row >= 0 else 0) + step))
         self.view.setCurrentIndex(self.list_model.index(row))
-        self.view.scrollTo(self.view.currentIndex())
+        self._reveal(center=False)
+
+    def _reveal(self, center: bool) -> None:
+        """Scroll so the current row is fully visible (centred when the popup opens), with
+        the list's top on a row boundary: no row is ever cut off under the search field."""
+        row = self.view.currentIndex().row()
+        if row < 0:
+            return
+        bar = self.view.verticalScrollBar()
+        top = bar.value() // _ROW_H
+        if center:
+            top = row - (_VISIBLE_ROWS - 1) // 2
+        elif row < top:
+            top = row
+        elif row >= top + _VISIBLE_ROWS:
+            top = row - _VISIBLE_ROWS + 1
+        bar.setValue(max(0, min(top * _ROW_H, bar.maximum())))

@@ -95,6 +95,10 @@ class OptionControls(QWidget):
         finally:
             self._updating = False
 
+    def restyle(self) -> None:
+        for i in range(self.ratio.count()):
+            self.ratio.setItemIcon(i, icons.ratio_icon(self.ratio.itemData(i)))
+
     def ratio_options(self) -> list[str]:
         return [self.ratio.itemData(i) for i in range(self.ratio.count())]
 

@@ -81,7 +81,6 @@ class PromptBar(QFrame):
         self.controls = OptionControls()
         self.attach_button = QToolButton()
         self.attach_button.setObjectName("Chip")
-        self.attach_button.setIcon(icons.glyph_icon("image", 16))
         self.attach_button.setToolTip("Add reference images (or drop / paste them)")
         self.counter = QLabel()
         self.counter.setObjectName("Muted")
@@ -124,6 +123,14 @@ class PromptBar(QFrame):
         self.strip.mentionRequested.connect(self.insert_mention)
         QShortcut(QKeySequence("Ctrl+M"), self, self.open_picker)
         self.set_state(RequestState())
+        self._restyle()
+        theme.on_change(self._restyle)
+
+    def _restyle(self) -> None:
+        """Icons drawn in the theme's colours are redrawn when it changes."""
+        self.attach_button.setIcon(icons.glyph_icon("image", 16))
+        self.controls.restyle()
+        self._refresh()
 
     # -- public API ------------------------------------------------------------------------
     @property
@@ -269,7 +276,7 @@ class PromptBar(QFrame):
     def _show_drop_hint(self, on: bool) -> None:
         t = theme.current()
         self.drop_hint.setStyleSheet(
-            f"background: {t.accent}22; border: 2px dashed {t.accent}; border-radius: 16px;"
+            f"background: {t.rgba('accent', 34)}; border: 2px dashed {t.accent}; border-radius: 16px;"
             f"color: {t.accent}; font-weight: 700; font-size: 14px;"
         )
         self.drop_hint.setGeometry(self.rect())

@@ -117,7 +117,8 @@ class SessionsSidebar(QFrame):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setFixedWidth(260)
         self.new_button = QPushButton("  New session")
-        self.new_button.setIcon(icons.glyph_icon("plus", 14))
+        self._restyle()
+        theme.on_change(self._restyle)
         self.new_button.setCursor(Qt.CursorShape.PointingHandCursor)
         title = QLabel("SESSIONS")
         title.setObjectName("SectionTitle")
@@ -144,6 +145,9 @@ class SessionsSidebar(QFrame):
         self.list.currentItemChanged.connect(self._on_current)
         cache.thumbnailReady.connect(lambda _u: self.list.viewport().update())
         self.set_sessions([])
+
+    def _restyle(self) -> None:
+        self.new_button.setIcon(icons.glyph_icon("plus", 14))
 
     def set_sessions(self, sessions: list[object], selected: str | None = None) -> None:
         self._selecting = True

@@ -7,9 +7,10 @@ painted tiles and styled widgets always agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -30,6 +31,12 @@ class Theme:
     success: str
     skeleton: str
     skeleton_hi: str
+
+    def rgba(self, name: str, alpha: int) -> str:
+        """A style-sheet colour with alpha (0-255). Not "#rrggbbaa": Qt reads eight hex
+        digits as #aarrggbb, which turns a translucent accent into a different colour."""
+        color = QColor(getattr(self, name))
+        return f"rgba({color.red()}, {color.green()}, {color.blue()}, {alpha})"
 
     def c(self, name: str, alpha: int | None = None) -> QColor:
         """A QColor for one of the named colours, optionally with alpha (0-255)."""
@@ -76,8 +83,25 @@ LIGHT = Theme(
 _current: Theme = DARK
 
 
+class _Notifier(QObject):
+    changed = Signal()
+
+
+_notifier: _Notifier | None = None
+
+
 def current() -> Theme:
     return _current
+
+
+def on_change(slot: Callable[[], None]) -> None:
+    """Call ``slot`` after every `apply_theme`, for colours baked into icons and per-widget
+    style sheets (the app style sheet and painted delegates follow by themselves). Pass a
+    bound method of a QObject: Qt drops the connection when that object is destroyed."""
+    global _notifier
+    if _notifier is None:
+        _notifier = _Notifier()
+    _notifier.changed.connect(slot)
 
 
 def system_prefers_dark() -> bool:
@@ -191,6 +215,8 @@ def apply_theme(app: QApplication, mode: str = "system") -> Theme:
     font.setFamilies(["Inter", "Segoe UI", "SF Pro Text", "Cantarell", "Noto Sans", "DejaVu Sans"])
     app.setFont(font)
     app.setStyleSheet(style_sheet(_current))
+    if _notifier is not None:
+        _notifier.changed.emit()
     return _current
 
 

@@ -6,14 +6,20 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import qasync
 from PIL import Image
 from PySide6.QtWidgets import QApplication
 
+import gui.app
+from backend.server import EmbeddedBackend
 from gui.widgets import theme
+from tests.gui.support import Scenario
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -34,3 +40,32 @@ def make_png(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return make
+
+
+@pytest.fixture
+def backend_timings() -> dict[str, Any]:
+    """The local provider's queue and run times (a test module may override this)."""
+    return {"local_queue_s": 0.2, "local_run_s": 0.3}
+
+
+@pytest.fixture
+def run_qasync(
+    qapp: QApplication, monkeypatch: pytest.MonkeyPatch, backend_timings: dict[str, Any]
+) -> Iterator[Callable[[Scenario], None]]:
+    """Run a scenario on a qasync loop (Qt events and asyncio interleave, as in the app)."""
+    monkeypatch.setattr(
+        gui.app,
+        "start_embedded_backend",
+        lambda data_dir, **kw: EmbeddedBackend(Path(data_dir), **{**backend_timings, **kw}).start(),
+    )
+    # Closing a window must not quit the application (it would stop the loop mid-test).
+    qapp.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+
+    def run(scenario: Scenario) -> None:
+        loop.run_until_complete(asyncio.wait_for(scenario(), 90))
+
+    yield run
+    asyncio.set_event_loop(None)
+    loop.close()

@@ -6,80 +6,16 @@ app). Waits poll a condition (`until`), never a fixed sleep.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-import qasync
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 
-import gui.app
-from backend.server import EmbeddedBackend
-from gui.app import EngineSession, open_engine
-from gui.engine.config import ClientConfig
-from gui.widgets.controller import WindowController
 from gui.widgets.main_window import MainWindow
 from gui.widgets.request_state import RequestState
-
-FAST = {"local_queue_s": 0.2, "local_run_s": 0.3}
-Scenario = Callable[[], Coroutine[Any, Any, None]]
-
-
-@pytest.fixture
-def run_qasync(
-    qapp: QApplication, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[[Scenario], None]]:
-    monkeypatch.setattr(
-        gui.app,
-        "start_embedded_backend",
-        lambda data_dir, **kw: EmbeddedBackend(Path(data_dir), **{**FAST, **kw}).start(),
-    )
-    # Closing a window must not quit the application (it would stop the loop mid-test).
-    qapp.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-
-    def run(scenario: Scenario) -> None:
-        loop.run_until_complete(asyncio.wait_for(scenario(), 90))
-
-    yield run
-    asyncio.set_event_loop(None)
-    loop.close()
-
-
-async def until(predicate: Callable[[], bool], limit_s: float = 30.0) -> None:
-    deadline = time.monotonic() + limit_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-async def _open(
-    data_dir: Path, resume: bool = True
-) -> tuple[EngineSession, MainWindow, WindowController]:
-    session = await open_engine(ClientConfig(data_dir=data_dir), resume=False)
-    window = MainWindow(thumb_dir=data_dir / "thumbs")
-    window.resize(1200, 800)
-    window.show()
-    controller = WindowController(window, session)
-    await controller.start(resume=resume)
-    return session, window, controller
-
-
-def _type_and_generate(window: MainWindow, prompt: str, state: RequestState) -> None:
-    bar = window.prompt_bar
-    bar.set_state(state)
-    bar.prompt.clear()
-    bar.prompt.setFocus()
-    for ch in prompt:  # typed like a user
-        bar.prompt.insertPlainText(ch)
-    assert bar.generate_button.isEnabled(), bar.generate_button.toolTip()
-    bar.generate_button.click()
+from tests.gui.support import open_window as _open
+from tests.gui.support import type_and_generate as _type_and_generate
+from tests.gui.support import until
 
 
 def test_generate_end_to_end_then_switch_sessions(run_qasync, tmp_path: Path) -> None:

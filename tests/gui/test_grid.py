@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 
 from PIL import Image
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QStyleOptionViewItem
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QMouseEvent
+from PySide6.QtWidgets import QApplication, QStyleOptionViewItem
 
 from gui.engine.events import (
+    GenerationCancelled,
     GenerationCompleted,
     GenerationFailed,
     GenerationProgress,
@@ -161,3 +162,56 @@ def test_failed_fetch_marks_the_url(qtbot) -> None:
         cache.get("http://x/broken")
     assert cache.is_failed("http://x/broken")
     assert cache.get("http://x/broken") is None
+
+
+def test_loading_cards_offer_cancel_and_cancelled_cards_retry(qtbot) -> None:
+    view, model = _view(qtbot, ThumbnailCache())
+    model.add_started(_started("run", 1))
+    fm = view.delegate._fm_width(_opt(view))
+    layout = card_layout(view.visualRect(model.index(0)), model.get("run"), fm)
+    left = Qt.MouseButton.LeftButton
+    with qtbot.waitSignal(view.delegate.actionTriggered) as action:
+        qtbot.mouseClick(view.viewport(), left, pos=layout.buttons["cancel"].center())
+    assert action.args == ["run", "cancel"]
+    model.apply_cancelled(GenerationCancelled("run", "Cancelled."))
+    item = model.get("run")
+    assert item.status == "cancelled" and not model.has_loading()
+    layout = card_layout(view.visualRect(model.index(0)), item, fm)
+    assert "cancel" not in layout.buttons and layout.retry is not None
+    with qtbot.waitSignal(view.delegate.actionTriggered) as action:
+        qtbot.mouseClick(view.viewport(), left, pos=layout.retry.center())
+    assert action.args == ["run", "retry"]
+    # A loading row loaded from a session (no local id) cannot be cancelled from here.
+    model.set_records([{"_id": "g1", "prompt": "p", "model": "img-reve", "isLoading": True}])
+    assert "cancel" not in card_layout(view.visualRect(model.index(0)), model.get("g1")).buttons
+
+
+def test_image_tiles_have_a_heart_that_toggles_favourites(qtbot) -> None:
+    cache = ThumbnailCache()
+    cache.fetch = lambda url, edge: cache.deliver(url, edge, _png("#2040ff"))
+    view, model = _view(qtbot, cache)
+    model.add_started(_started("a", 2))
+    model.apply_completed(GenerationCompleted("a", "g", None, ("u1", "u2")))
+    layout = card_layout(view.visualRect(model.index(0)), model.get("a"))
+    assert len(layout.hearts) == 2
+    with qtbot.waitSignal(view.delegate.favoriteToggled) as toggled:
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=layout.hearts[1].center())
+    assert toggled.args == ["a", 1]
+    qtbot.waitUntil(lambda: cache.peek("u1") is not None)
+    heart = layout.hearts[0]
+    before = view.viewport().grab().toImage().pixelColor(heart.center())
+    model.set_favorite("a", "u1", True)
+    assert model.get("a").favorites == {"u1"}
+    after = view.viewport().grab().toImage().pixelColor(heart.center())
+    assert after != before and after.red() > after.blue()  # a filled (danger) heart
+    # The pointer becomes a hand over the heart.
+    move = QMouseEvent(
+        QEvent.Type.MouseMove,
+        QPointF(heart.center()),
+        QPointF(view.viewport().mapToGlobal(heart.center())),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(view.viewport(), move)
+    assert view.viewport().cursor().shape() == Qt.CursorShape.PointingHandCursor

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from catalog import MODELS, picker_models
 from gui.widgets.model_picker import ModelPicker, badges, price_label
@@ -77,3 +77,35 @@ def test_badges_and_prices_come_from_the_catalog() -> None:
     assert badges(MODELS["img-gpt-image-1-5"]) == ["New", "Medium / High"]
     assert price_label(MODELS["img-gpt-image-1-5"]) == "4–16 cr / image"
     assert price_label(MODELS["img-reve"]) == "3 cr / image"
+
+
+def _assert_rows_aligned(picker: ModelPicker) -> None:
+    view = picker.view
+    top = view.indexAt(QPoint(10, 1))
+    assert top.isValid() and view.visualRect(top).top() == 0  # no half row at the top
+    current = view.visualRect(view.currentIndex())
+    # The current row is fully visible.
+    assert 0 <= current.top() and current.bottom() < view.viewport().height()
+    assert current.right() < view.viewport().width()  # prices and ticks are not cut off
+
+
+def test_opens_with_the_selected_model_centred_and_no_row_cut_off(qtbot) -> None:
+    picker = ModelPicker()
+    qtbot.addWidget(picker)
+    ids = [m.id for m in picker_models()]
+    selected = ids[len(ids) - 4]  # far enough down that the list must scroll
+    picker.open_for(selected)
+    qtbot.waitUntil(picker.isVisible)
+    assert picker.current_model_id() == selected
+    assert picker.view.verticalScrollBar().value() > 0
+    _assert_rows_aligned(picker)
+    middle = picker.view.viewport().height() / 2
+    assert abs(picker.view.visualRect(picker.view.currentIndex()).center().y() - middle) < 70
+    for _ in range(len(ids)):  # down to the end, then back to the top, row by row
+        qtbot.keyClick(picker.search, Qt.Key.Key_Down)
+        _assert_rows_aligned(picker)
+    assert picker.current_model_id() == ids[-1]
+    for _ in range(len(ids)):
+        qtbot.keyClick(picker.search, Qt.Key.Key_Up)
+        _assert_rows_aligned(picker)
+    assert picker.view.verticalScrollBar().value() == 0
