@@ -10,8 +10,9 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,13 @@ def install_error_handlers(app: FastAPI) -> None:
             405: "This method is not allowed here.",
         }.get(exc.status_code, str(exc.detail))
         return JSONResponse(error_body(message, code), exc.status_code)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, _: ClientDisconnect) -> Response:
+        # The client hung up while sending its body: nobody is left to answer and nothing
+        # went wrong on our side, so this is neither a 500 nor worth more than a debug line.
+        log.debug("client disconnected during %s %s", request.method, request.url.path)
+        return Response(status_code=400)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

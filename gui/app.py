@@ -30,6 +30,7 @@ from gui.engine.tokens import (
     EmbeddedTokenProvider,
     StaticTokenProvider,
     TokenProvider,
+    needs_sign_in,
 )
 
 if TYPE_CHECKING:
@@ -85,6 +86,29 @@ class EngineSession:
     _journal: Journal
     images: ImageFetcher | None = None
 
+    @property
+    def needs_sign_in(self) -> bool:
+        """A deployment signed in through Clerk that has no sign-in stored yet."""
+        return needs_sign_in(self.tokens)
+
+    def sign_in_provider(self, frontend_api_url: str, email: str) -> ClerkTokenProvider:
+        """Who signs in as ``email`` at ``frontend_api_url``: the session's own provider when it
+        is that account (the running app uses it at once), else a new one whose sign-in the
+        keyring keeps for the next start."""
+        if isinstance(self.tokens, ClerkTokenProvider) and self.tokens.matches(
+            frontend_api_url, email
+        ):
+            return self.tokens
+        return ClerkTokenProvider(frontend_api_url, email, client=self._client)
+
+    async def resume(self) -> None:
+        """Resume the journal; a failure is published, never raised (the app must open)."""
+        try:
+            await self.engine.start()
+        except Exception as exc:
+            log.exception("resuming unfinished generations failed")
+            self.engine.events.publish(BackgroundError("resume", str(exc) or type(exc).__name__))
+
     async def close(self) -> None:
         """Stop the engine (unfinished work stays journaled), then the backend."""
         try:
@@ -139,11 +163,7 @@ async def open_engine(config: ClientConfig, *, resume: bool = True) -> EngineSes
         images=ImageFetcher(config.data_dir / "cache" / "images", local_base=local_base),
     )
     if resume:
-        try:
-            await engine.start()
-        except Exception as exc:  # the window must open even if resuming cannot run now
-            log.exception("resuming unfinished generations failed")
-            engine.events.publish(BackgroundError("resume", str(exc) or type(exc).__name__))
+        await session.resume()
     return session
 
 

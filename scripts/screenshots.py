@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import qasync  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 from PySide6.QtGui import QPainter  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget  # noqa: E402
 
 import gui.app  # noqa: E402
 from backend.server import EmbeddedBackend  # noqa: E402
@@ -133,6 +133,10 @@ async def scenario(app: QApplication, work: Path) -> None:
         model = window.generations
         await until(lambda: all(not i.loading for i in model.items()))
         await until(lambda: images_loaded(window))
+        fox = model.items()[0]
+        controller.actions.toggle_favorite(fox.key, 1)
+        await until(lambda: bool(model.items()[0].favorites))
+        window.toasts.clear()  # the [fail] toast would cover the first card's actions
         await settle()
         save(window, "gallery")
 
@@ -142,6 +146,7 @@ async def scenario(app: QApplication, work: Path) -> None:
             RequestState(model="img-seedream-v45", num_images=4),
         )
         await until(lambda: model.items()[0].detail.startswith(("In queue", "Generating")))
+        window.toasts.clear()
         await settle(0.5)
         save(window, "generating")
         await until(lambda: not model.items()[0].loading)
@@ -160,7 +165,7 @@ async def scenario(app: QApplication, work: Path) -> None:
         save(window, "edit-with-attachments")
 
         fail_row = next(r for r, i in enumerate(model.items()) if i.status == "error")
-        window.grid.scrollTo(model.index(fail_row))
+        window.grid.scrollTo(model.index(fail_row), QAbstractItemView.ScrollHint.PositionAtTop)
         await settle()
         save(window, "error-tile")
         window.grid.scrollToTop()
@@ -172,6 +177,20 @@ async def scenario(app: QApplication, work: Path) -> None:
         await settle()
         save(dialog, "carousel")
         dialog.reject()
+
+        settings = controller.settings.open()
+        settings.deployment.setChecked(True)
+        settings.api_url.setText("https://images.example.com")
+        settings.convex_url.setText("https://happy-otter-123.convex.cloud")
+        settings.clerk_url.setText("https://clerk.images.example.com")
+        settings.email.setText("ada@example.com")
+        settings.password.setText("correct horse")
+        settings.set_message(
+            "Sign in to continue: enter the password for ada@example.com and press Sign in."
+        )
+        await settle()
+        save(settings, "settings")
+        settings.reject()
 
         window.close()
         theme.apply_theme(app, "light")

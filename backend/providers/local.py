@@ -92,8 +92,9 @@ class LocalProvider:
         self.jobs = JobQueue(db_path, clock)
         # One lock per job being finished, so concurrent status calls render it once.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        # Renders survive a cancelled status call (client hung up); keep them referenced.
-        self._renders: set[asyncio.Task[JobState]] = set()
+        # Renders survive a cancelled status call (client hung up); keep them referenced,
+        # by job, so a later call in this process joins the render instead of waiting.
+        self._renders: dict[str, asyncio.Task[JobState]] = {}
 
     # -- Provider ---------------------------------------------------------------------
     async def submit(self, request: ProviderRequest) -> SubmitResult:
@@ -141,6 +142,10 @@ class LocalProvider:
             until_due = job.due_at - self._clock()
             nap = until_due + _WAKE_MARGIN_S if until_due > 0 else _RECHECK_S
             await asyncio.sleep(min(remaining, nap))
+
+    async def aclose(self) -> None:
+        """Shutdown: stop renewing render claims (a cancelled render released its own)."""
+        self.jobs.close()
 
     # -- internals --------------------------------------------------------------------
     def _failure_reason(self, prompt: str) -> str | None:
@@ -229,14 +234,16 @@ class LocalProvider:
             settled = self._settled_state(fresh)
             if settled is not None:
                 return settled
-            if not await asyncio.to_thread(self.jobs.claim_render, job.id):
-                # Another process is rendering it right now.
-                return JobState(status="IN_PROGRESS")
-            task = asyncio.create_task(self._render_job(fresh))
-            self._renders.add(task)
-            task.add_done_callback(self._renders.discard)
-            # Shielded: a caller that goes away must not leave the job half-finished.
-            return await asyncio.shield(task)
+            task = self._renders.get(job.id)
+            if task is None:
+                if not await asyncio.to_thread(self.jobs.claim_render, job.id):
+                    # Another live process is rendering it right now.
+                    return JobState(status="IN_PROGRESS")
+                task = asyncio.create_task(self._render_job(fresh))
+                self._renders[job.id] = task
+                task.add_done_callback(lambda _: self._renders.pop(job.id, None))
+        # Shielded: a caller that goes away must not leave the job half-finished.
+        return await asyncio.shield(task)
 
     async def _render_job(self, job: JobRow) -> JobState:
         model = MODELS.get(job.model_id)
@@ -253,6 +260,11 @@ class LocalProvider:
         except ProviderError as exc:
             await asyncio.to_thread(self.jobs.fail, job.id, exc.message)
             return JobState(status="FAILED", error=exc.message)
+        except asyncio.CancelledError:
+            # The server is shutting down mid-render: hand the job back at once (blocking,
+            # but one short UPDATE) so the next backend renders it without waiting a lease.
+            self.jobs.release(job.id)
+            raise
         except Exception:
             log.exception("local provider: rendering job %s failed", job.id)
             message = "The provider could not generate this image: rendering failed."

@@ -90,8 +90,11 @@ class ProviderRegistry:
         raise ApiError(400, "unknown_provider", "This request names an unknown provider.")
 
     async def aclose(self) -> None:
-        """Close the real providers' HTTP clients, where they have any."""
-        for provider in self._providers.values():
+        """Close the real providers' HTTP clients, where they have any, and the local one."""
+        providers: list[Any] = list(self._providers.values())
+        if self._local is not None:
+            providers.append(self._local)
+        for provider in providers:
             closer: Any = getattr(provider, "aclose", None)
             if closer is not None:
                 await closer()

@@ -60,7 +60,9 @@ class CrashResult:
         return not self.problems
 
 
-def _driver(api: str, journal: Path, plan: Path, retry: bool = False) -> subprocess.Popen[str]:
+def _driver(
+    api: str, journal: Path, plan: Path, retry: bool = False, deadline_s: float | None = None
+) -> subprocess.Popen[str]:
     cmd = [
         sys.executable,
         "-m",
@@ -78,6 +80,8 @@ def _driver(api: str, journal: Path, plan: Path, retry: bool = False) -> subproc
     ]
     if retry:
         cmd.append("--retry-unreachable")
+    if deadline_s is not None:
+        cmd += ["--deadline", str(deadline_s)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, text=True)
 
 
@@ -107,10 +111,12 @@ def _journaled_job_ids(journal_path: Path) -> set[str]:
     return {i for i in ids if i}
 
 
-def _final_run(api: str, journal: Path, plan: Path, result: CrashResult) -> None:
+def _final_run(
+    api: str, journal: Path, plan: Path, result: CrashResult, deadline_s: float | None = None
+) -> None:
     """Clean runs until the driver ends by itself: it resumes and finishes everything."""
     for _ in range(2):
-        proc = _driver(api, journal, plan)
+        proc = _driver(api, journal, plan, deadline_s=deadline_s)
         result.driver_runs += 1
         proc.wait(FINAL_RUN_TIMEOUT_S)
         if proc.returncode != 0:
@@ -181,8 +187,13 @@ def run_client_kills(
     return _finish(result, report, started)
 
 
-def run_backend_kills(work: Path, generations: int, kills: int, seed: int) -> CrashResult:
-    """The backend runs in a subprocess and is killed ``kills`` times mid-queue."""
+def run_backend_kills(
+    work: Path, generations: int, kills: int, seed: int, deadline_s: float | None = None
+) -> CrashResult:
+    """The backend runs in a subprocess and is killed ``kills`` times mid-queue.
+
+    A kill while a job renders leaves it claimed for ``STALE_RENDER_S`` (2 min) in the
+    local provider; ``deadline_s`` lets a short run give up on such a job instead."""
     started = time.monotonic()
     rng = random.Random(seed + 1)
     plan_path, costs = _prepare(work, generations, seed)
@@ -196,7 +207,7 @@ def run_backend_kills(work: Path, generations: int, kills: int, seed: int) -> Cr
         credits=CREDITS,
     ).start()
     try:
-        proc = _driver(server.base_url, journal, plan_path, retry=True)
+        proc = _driver(server.base_url, journal, plan_path, retry=True, deadline_s=deadline_s)
         result.driver_runs += 1
         while server.kills < kills and proc.poll() is None:
             time.sleep(rng.uniform(0.5, 2.5))
@@ -205,7 +216,7 @@ def run_backend_kills(work: Path, generations: int, kills: int, seed: int) -> Cr
             server.start()
         result.backend_kills = server.kills
         proc.wait(FINAL_RUN_TIMEOUT_S)
-        _final_run(server.base_url, journal, plan_path, result)
+        _final_run(server.base_url, journal, plan_path, result, deadline_s)
         report = audit(
             work / "backend",
             USER,

@@ -15,11 +15,12 @@ import argparse
 import asyncio
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from bench.reliability.audit import tag_of
-from bench.reliability.engine_kit import build_engine
+from bench.reliability.engine_kit import FAST_POLL, build_engine
 from gui.engine.events import EngineEvent, GenerationCompleted, GenerationFailed
 from gui.engine.request import EngineRequest
 
@@ -54,7 +55,8 @@ def _emit(event: EngineEvent) -> None:
 
 
 async def drive(args: argparse.Namespace, plan: list[dict[str, Any]]) -> int:
-    kit = build_engine(args.api, args.convex, Path(args.journal), args.user)
+    policy = replace(FAST_POLL, deadline_s=args.deadline)
+    kit = build_engine(args.api, args.convex, Path(args.journal), args.user, poll_policy=policy)
     kit.engine.events.subscribe(_emit)
     loop = asyncio.get_running_loop()
     retries: dict[str, int] = {}
@@ -107,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--user", required=True)
     parser.add_argument("--plan", required=True)
     parser.add_argument("--concurrency", type=int, default=3)
+    parser.add_argument(
+        "--deadline", type=float, default=FAST_POLL.deadline_s, help="poll deadline, seconds"
+    )
     parser.add_argument(
         "--retry-unreachable",
         action="store_true",

@@ -4,16 +4,22 @@ Progress goes to stderr, results to stdout (image URLs, or file paths with ``--o
 one JSON object with ``--json``). On failure the error sentence goes to stderr and the exit
 status is 1 (2 for bad usage or configuration). Without ``--wait`` a queued generation is
 left to the journal once submitted; the next start of the app or CLI finishes it.
+
+A deployment that signs in with Clerk (``--clerk-url`` and ``--email``) uses the sign-in kept
+in the keyring; without one it asks for the password (getpass on a terminal, else the
+IMAGEGEN_PASSWORD environment variable).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import mimetypes
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +36,7 @@ from gui.engine.events import (
     UploadProgress,
 )
 from gui.engine.request import EngineRequest
+from gui.engine.tokens import ClerkTokenProvider, SignInError, TokenProvider
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -51,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-url", help="deployment API base URL (default: embedded backend)")
     p.add_argument("--convex-url", help="deployment Convex URL")
     p.add_argument("--token", help="Bearer token for the deployment")
+    p.add_argument("--clerk-url", help="Clerk frontend API URL to sign in with")
+    p.add_argument("--email", help="the account's email for --clerk-url")
     return p
 
 
@@ -63,7 +72,39 @@ def _config(args: argparse.Namespace) -> ClientConfig:
         update["convex_url"] = args.convex_url.rstrip("/")
     if args.token:
         update["static_token"] = args.token
+    if args.clerk_url:
+        update["clerk_frontend_url"] = args.clerk_url.rstrip("/")
+    if args.email:
+        update["email"] = args.email
     return config.model_copy(update=update)
+
+
+class PasswordUnavailable(SignInError):
+    """No terminal to ask for the password and no IMAGEGEN_PASSWORD (a usage error)."""
+
+
+def read_password(
+    email: str, env: Mapping[str, str] | None = None, interactive: bool | None = None
+) -> str:
+    """The Clerk password for ``email``: asked on a terminal, else IMAGEGEN_PASSWORD."""
+    env = os.environ if env is None else env
+    interactive = sys.stdin.isatty() if interactive is None else interactive
+    if interactive:
+        return getpass.getpass(f"Password for {email}: ")
+    if env.get("IMAGEGEN_PASSWORD"):
+        return env["IMAGEGEN_PASSWORD"]
+    raise PasswordUnavailable(
+        f"Signing in as {email} needs a password, and there is no terminal to ask for it: "
+        "set IMAGEGEN_PASSWORD, or run the command once in a terminal."
+    )
+
+
+async def ensure_signed_in(tokens: TokenProvider) -> None:
+    """Sign a Clerk provider in when the keyring holds no sign-in for it yet."""
+    if isinstance(tokens, ClerkTokenProvider) and not tokens.signed_in:
+        password = await asyncio.to_thread(read_password, tokens.email)
+        await tokens.sign_in(password)
+        print(f"signed in as {tokens.email}", file=sys.stderr)
 
 
 def _progress_line(event: EngineEvent) -> str | None:
@@ -93,11 +134,17 @@ async def run(args: argparse.Namespace) -> int:
     from gui.app import ConfigurationError, open_engine
 
     try:
-        session = await open_engine(_config(args))
+        session = await open_engine(_config(args), resume=False)
     except ConfigurationError as exc:
         print(f"imagegen generate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
+        try:
+            await ensure_signed_in(session.tokens)
+        except SignInError as exc:
+            print(f"imagegen generate: {exc}", file=sys.stderr)
+            return EXIT_USAGE if isinstance(exc, PasswordUnavailable) else EXIT_FAILED
+        await session.resume()  # signed in now: the journal's Convex calls can run
         return await _generate(session.engine, args)
     finally:
         await session.close()

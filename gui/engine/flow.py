@@ -9,6 +9,7 @@ half-way (which would leave us not knowing whether it happened); the undo waits 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
@@ -16,12 +17,16 @@ from typing import Any, TypeVar
 
 from catalog import MODELS
 from gui.engine.api_client import ApiClient
-from gui.engine.convex_gateway import ConvexGateway, ConvexUnavailable
+from gui.engine.convex_gateway import ConvexError, ConvexGateway, ConvexUnavailable
 from gui.engine.journal import Journal, JournalRow
 from gui.engine.request import EngineRequest
+from gui.engine.resolve import RESOLVERS, Resolver
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 WRITE_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0)
+# Steps whose effect is unknown while they are only begun; undo must know them all.
+AMBIGUOUS_STEPS = ("slot", "credits", "loading_row")
 
 
 class EngineFailure(Exception):
@@ -42,7 +47,8 @@ def session_title(prompt: str, limit: int = 40) -> str:
 
 
 async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
-    """A Convex write, retried while Convex is unreachable (the writes are idempotent)."""
+    """An idempotent Convex write (updateGeneration, a terminal updateGenerationStatus),
+    retried while Convex is unreachable. Anything else goes through ``Steps.exactly_once``."""
     for delay in WRITE_RETRY_DELAYS:
         try:
             return await call()
@@ -130,30 +136,81 @@ class Steps:
         self.api = api
         self.gateway = gateway
         self.journal = journal
+        # One mutation of a kind in flight at a time per client, so that a resolver comparing
+        # Convex with the journal never sees another run's write half-way (resolve.py).
+        self.locks = {kind: asyncio.Lock() for kind, _ in RESOLVERS}
+
+    def _row(self, run: GenerationRun) -> JournalRow:
+        row = self.journal.get(run.local_id)
+        assert row is not None, run.local_id
+        return row
+
+    async def exactly_once(
+        self, kind: str, run: GenerationRun, step: str, attempt: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Run ``attempt`` (a non-idempotent mutation that journals ``step``'s begin and its
+        end or refusal). When its answer is lost, ask Convex whether it happened (the
+        resolver journals the verdict) before trying again: a blind repeat would be applied
+        twice. Raises ConvexUnavailable when Convex stays unreachable; the step is then left
+        uncertain for ``undo`` or the next start to resolve."""
+        resolver: Resolver = dict(RESOLVERS)[kind]
+        async with self.locks[kind]:
+            for retry in (*WRITE_RETRY_DELAYS, None):
+                try:
+                    await attempt()
+                    return
+                except ConvexUnavailable:
+                    if retry is None:
+                        raise
+                for delay in WRITE_RETRY_DELAYS:
+                    await asyncio.sleep(delay)
+                    try:
+                        await resolver(self.gateway, self.journal, run, self._row(run))
+                        break
+                    except ConvexUnavailable:
+                        continue  # still unknown; reads are safe to repeat
+                else:
+                    raise ConvexUnavailable("Convex stayed unreachable; the step is unresolved.")
+                if self._row(run).done(step):
+                    return  # it had happened: the resolver recorded what it produced
+
+    async def resolve_uncertain(self, run: GenerationRun) -> None:
+        """Settle every begun-but-unfinished step of ``run`` by asking Convex (resume and
+        undo). Raises ConvexError / ConvexUnavailable when Convex cannot tell yet."""
+        for kind, resolver in RESOLVERS:
+            async with self.locks[kind]:
+                await resolver(self.gateway, self.journal, run, self._row(run))
 
     async def acquire_slot(self, run: GenerationRun) -> None:
-        self.journal.begin(run.local_id, "slot")
-        result = await self.gateway.acquire_generation_slot(run.request.prompt[:500])
-        if not result.ok or not result.generation_id:
-            self.journal.refuse(run.local_id, "slot")
-            if result.reason == "limit_reached":
-                count = result.limit or result.active or 4
-                raise EngineFailure(
-                    f"You already have {count} generations running. Wait for one to finish.",
-                    "slot_limit",
-                )
-            raise EngineFailure(result.message or "No generation slot is available.", "slot")
-        run.slot_id = result.generation_id
-        self.journal.end(run.local_id, "slot", slot_id=run.slot_id)
+        async def attempt() -> None:
+            self.journal.begin(run.local_id, "slot")
+            result = await self.gateway.acquire_generation_slot(run.request.prompt[:500])
+            if not result.ok or not result.generation_id:
+                self.journal.refuse(run.local_id, "slot")
+                if result.reason == "limit_reached":
+                    count = result.limit or result.active or 4
+                    raise EngineFailure(
+                        f"You already have {count} generations running. "
+                        "Wait for one to finish.",
+                        "slot_limit",
+                    )
+                raise EngineFailure(result.message or "No generation slot is available.", "slot")
+            run.slot_id = result.generation_id
+            self.journal.end(run.local_id, "slot", slot_id=run.slot_id)
+
+        await self.exactly_once("slot", run, "slot", attempt)
 
     async def reserve_credits(self, run: GenerationRun) -> None:
-        self.journal.begin(run.local_id, "credits")
-        result = await self.gateway.reserve_credits(run.amount)
-        if not result.success:
-            self.journal.refuse(run.local_id, "credits")
-            raise EngineFailure(result.message or "Not enough credits.", "credits", False)
-        run.credits_reserved = True
-        self.journal.end(run.local_id, "credits")
+        async def attempt() -> None:
+            self.journal.begin(run.local_id, "credits")
+            result = await self.gateway.reserve_credits(run.amount)
+            if not result.success:
+                self.journal.refuse(run.local_id, "credits")
+                raise EngineFailure(result.message or "Not enough credits.", "credits", False)
+            run.credits_reserved = True
+            self.journal.end(run.local_id, "credits")
+
+        await self.exactly_once("credits", run, "credits", attempt)
 
     async def session_and_row(self, run: GenerationRun) -> None:
         if run.session_id is None:
@@ -162,22 +219,27 @@ class Steps:
                 session_title(run.request.prompt), "image"
             )
             self.journal.end(run.local_id, "session", session_id=run.session_id)
+        session_id = run.session_id
         body = run.body or {}
         model = MODELS.get(run.model_id)
-        self.journal.begin(run.local_id, "loading_row", session_id=run.session_id)
-        # Never providerEndpoint: Convex must not poll the provider and store its URLs.
-        run.generation_id = await self.gateway.add_generation_to_session(
-            run.session_id,
-            prompt=run.request.prompt,
-            model=run.model_id,
-            model_label=model.label if model else None,
-            aspect_ratio=body.get("aspectRatio"),
-            num_images=body.get("numImages"),
-            is_loading=True,
-            concurrency_slot_id=run.slot_id,
-            quality=body.get("quality"),
-        )
-        self.journal.end(run.local_id, "loading_row", generation_id=run.generation_id)
+
+        async def attempt() -> None:
+            self.journal.begin(run.local_id, "loading_row", session_id=session_id)
+            # Never providerEndpoint: Convex must not poll the provider and store its URLs.
+            run.generation_id = await self.gateway.add_generation_to_session(
+                session_id,
+                prompt=run.request.prompt,
+                model=run.model_id,
+                model_label=model.label if model else None,
+                aspect_ratio=body.get("aspectRatio"),
+                num_images=body.get("numImages"),
+                is_loading=True,
+                concurrency_slot_id=run.slot_id,
+                quality=body.get("quality"),
+            )
+            self.journal.end(run.local_id, "loading_row", generation_id=run.generation_id)
+
+        await self.exactly_once("row", run, "loading_row", attempt)
 
     async def generate(self, run: GenerationRun) -> None:
         self.journal.begin(run.local_id, "generate")
@@ -197,6 +259,24 @@ class Steps:
         )
         self.journal.end(run.local_id, "request_id_saved")
 
+    async def _credit_step(self, run: GenerationRun, step: str, row: JournalRow) -> None:
+        """Capture or release this run's reservation, once."""
+        if not run.credits_reserved or row.done(step):
+            return
+        mutate = (
+            self.gateway.capture_reserved_credits
+            if step == "captured"
+            else self.gateway.release_reserved_credits
+        )
+
+        async def attempt() -> None:
+            self.journal.begin(run.local_id, step)
+            await mutate(run.amount)
+            run.credits_reserved = False
+            self.journal.end(run.local_id, step)
+
+        await self.exactly_once("credits", run, step, attempt)
+
     async def complete(self, run: GenerationRun, row: JournalRow) -> None:
         """Save the images, capture the credits, complete the slot; skips what is done."""
         if run.generation_id and not row.done("images_saved"):
@@ -211,13 +291,6 @@ class Steps:
             )
             self.journal.end(run.local_id, "images_saved")
 
-        async def capture() -> None:
-            if run.credits_reserved and not row.done("captured"):
-                self.journal.begin(run.local_id, "captured")
-                await with_retries(lambda: self.gateway.capture_reserved_credits(run.amount))
-                run.credits_reserved = False
-                self.journal.end(run.local_id, "captured")
-
         async def complete_slot() -> None:
             if run.slot_id and not row.done("slot_completed"):
                 self.journal.begin(run.local_id, "slot_completed")
@@ -228,11 +301,21 @@ class Steps:
                 )
                 self.journal.end(run.local_id, "slot_completed")
 
-        await gather_all(capture(), complete_slot())
+        await gather_all(self._credit_step(run, "captured", row), complete_slot())
         self.journal.finish(run.local_id, "completed")
 
-    async def undo(self, run: GenerationRun, row: JournalRow, message: str) -> None:
-        """Mark the row failed, release the credits, fail the slot (each once)."""
+    async def undo(self, run: GenerationRun, message: str) -> bool:
+        """Mark the row failed, release the credits, fail the slot (each once). Steps whose
+        answer was lost are first resolved by asking Convex. Returns False when something is
+        still unknown (Convex unreachable): the journal row must then stay open for the
+        next start."""
+        # Journaled first, so a restart in the middle of the undo keeps the reason.
+        self.journal.update(run.local_id, error=message)
+        try:
+            await self.resolve_uncertain(run)
+        except (ConvexError, ConvexUnavailable) as exc:
+            log.warning("undo of %s cannot resolve every step yet: %s", run.local_id, exc)
+        row = self._row(run)
 
         async def mark_row() -> None:
             if run.generation_id and not row.done("error_saved"):
@@ -244,13 +327,6 @@ class Steps:
                 )
                 self.journal.end(run.local_id, "error_saved")
 
-        async def release() -> None:
-            if run.credits_reserved and not row.done("released"):
-                self.journal.begin(run.local_id, "released")
-                await with_retries(lambda: self.gateway.release_reserved_credits(run.amount))
-                run.credits_reserved = False
-                self.journal.end(run.local_id, "released")
-
         async def fail_slot() -> None:
             if run.slot_id and not row.done("slot_failed"):
                 self.journal.begin(run.local_id, "slot_failed")
@@ -259,4 +335,6 @@ class Steps:
                 )
                 self.journal.end(run.local_id, "slot_failed")
 
-        await gather_all(mark_row(), release(), fail_slot())
+        await gather_all(mark_row(), self._credit_step(run, "released", row), fail_slot())
+        row = self._row(run)
+        return not any(row.uncertain(s) for s in AMBIGUOUS_STEPS)

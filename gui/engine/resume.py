@@ -3,8 +3,9 @@
 For each journal row that is not terminal:
 
 * a step that began but was not recorded as finished is resolved first by asking Convex
-  (the user's reserved total tells whether a reservation / capture / release happened; the
-  active slots and the session's loading rows identify a slot or row whose id was lost);
+  (resolve.py, the same resolvers the flow uses after a lost answer: the user's reserved
+  total tells whether a reservation / capture / release happened; the active slots and the
+  session's loading rows identify a slot or row whose id was lost);
 * a job that was submitted (request id or images known) is finished: polled to the end, its
   images saved, credits captured, slot completed - never charged twice, since each of those
   steps is skipped when the journal says it is done;
@@ -37,77 +38,6 @@ NOT_SUBMITTED = "The app closed before this generation was submitted; nothing wa
 ORPHAN_SESSIONS = 20
 
 
-def _holds_reservation(row: JournalRow) -> bool:
-    return row.done("credits") and not row.done("captured") and not row.done("released")
-
-
-def _expected_reserved(journal: Journal, exclude: str) -> int:
-    """Credits our unfinished journal rows (other than ``exclude``) hold reserved."""
-    return sum(
-        r.amount for r in journal.unfinished() if r.local_id != exclude and _holds_reservation(r)
-    )
-
-
-async def _resolve_credits(engine: GenerationEngine, run: GenerationRun, row: JournalRow) -> None:
-    journal = engine.journal
-    if not any(row.uncertain(s) for s in ("credits", "captured", "released")):
-        return
-    reserved = (await engine.gateway.get_user_credits_breakdown()).reserved
-    others = _expected_reserved(journal, row.local_id)
-    if row.uncertain("credits"):
-        if reserved >= others + run.amount:
-            journal.end(run.local_id, "credits")
-            run.credits_reserved = True
-        else:
-            journal.refuse(run.local_id, "credits")
-    for step in ("captured", "released"):
-        if row.uncertain(step):
-            # This row's reservation was part of the total before the step ran.
-            if reserved <= others:
-                journal.end(run.local_id, step)
-                run.credits_reserved = False
-
-
-async def _resolve_slot(engine: GenerationEngine, run: GenerationRun, row: JournalRow) -> None:
-    if not row.uncertain("slot"):
-        return
-    taken = {r.slot_id for r in engine.journal.all() if r.slot_id}
-    try:
-        active = await engine.gateway.query("generations:getActiveGenerations")
-    except (ConvexError, ConvexUnavailable) as exc:
-        log.warning("cannot list active slots to resolve %s: %s", run.local_id, exc)
-        return
-    prompt = run.request.prompt[:500]
-    candidates = [
-        g
-        for g in (active or {}).get("generations", [])
-        if g.get("prompt") == prompt and g.get("_id") not in taken
-    ]
-    if candidates:
-        slot = max(candidates, key=lambda g: g.get("createdAt", 0))
-        run.slot_id = str(slot["_id"])
-        engine.journal.end(run.local_id, "slot", slot_id=run.slot_id)
-
-
-async def _resolve_row(engine: GenerationEngine, run: GenerationRun, row: JournalRow) -> None:
-    if not row.uncertain("loading_row") or not run.session_id:
-        return
-    taken = {r.generation_id for r in engine.journal.all() if r.generation_id}
-    generations = await engine.gateway.get_session_generations(run.session_id)
-    candidates = [
-        g
-        for g in generations
-        if g.is_loading
-        and g.prompt == run.request.prompt
-        and g.model == run.model_id
-        and g.id not in taken
-    ]
-    if candidates:
-        found = max(candidates, key=lambda g: g.created_at)
-        run.generation_id = found.id
-        engine.journal.end(run.local_id, "loading_row", generation_id=found.id)
-
-
 def _undo_message(row: JournalRow) -> str | None:
     """None when the generation can be finished; else why it is being cleaned up."""
     if row.error or any(row.began(s) for s in ("error_saved", "released", "slot_failed")):
@@ -127,14 +57,12 @@ async def resume_all(engine: GenerationEngine) -> list[str]:
             continue  # already running in this engine
         run = GenerationRun.from_journal(row)
         try:
-            await _resolve_credits(engine, run, row)
-            await _resolve_slot(engine, run, row)
-            await _resolve_row(engine, run, row)
+            await engine.steps.resolve_uncertain(run)
         except (ConvexError, ConvexUnavailable) as exc:
             log.warning("resume of %s postponed: %s", row.local_id, exc)
             continue  # Convex is unreachable: try again at the next start
         engine._publish_started(run)
-        engine._launch(run, undo_message=_undo_message(row))
+        engine._launch(run, undo_message=_undo_message(engine.journal.get(row.local_id) or row))
         resumed.append(row.local_id)
     try:
         resumed += await resume_orphans(engine)

@@ -199,6 +199,14 @@ class ClerkTokenProvider:
     def signed_in(self) -> bool:
         return self._saved() is not None
 
+    @property
+    def email(self) -> str:
+        return self._email
+
+    def matches(self, frontend_api_url: str, email: str) -> bool:
+        """Whether this provider signs in as ``email`` at ``frontend_api_url``."""
+        return (self._base, self._email) == (frontend_api_url.rstrip("/"), email)
+
     async def sign_in(self, password: str) -> None:
         """Sign in with the email and ``password``; raises SignInError with Clerk's reason."""
         try:
@@ -255,3 +263,8 @@ class ClerkTokenProvider:
             token = str(resp.json()["jwt"])
             self._cache.set(token, _ttl_from_jwt(token, default=60.0))
             return token
+
+
+def needs_sign_in(tokens: TokenProvider) -> bool:
+    """True when ``tokens`` is a Clerk provider with no stored sign-in yet."""
+    return isinstance(tokens, ClerkTokenProvider) and not tokens.signed_in

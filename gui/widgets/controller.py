@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject
-from PySide6.QtGui import QGuiApplication
 
 from gui.engine.events import (
     BackgroundError,
@@ -39,6 +38,7 @@ from gui.widgets.main_window import MainWindow
 from gui.widgets.request_state import RequestState
 from gui.widgets.sessions_sidebar import session_fields
 from gui.widgets.settings_dialog import SettingsDialog
+from gui.widgets.settings_flow import SettingsFlow
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ class WindowController(QObject):
         self._session_waiters: list[asyncio.Future[str | None]] = []
         window.cache.fetch = self._fetch_thumbnail
         self.actions = GridActions(self)
+        self.settings = SettingsFlow(self)
         self._connect()
 
     # -- wiring ------------------------------------------------------------------------------
@@ -81,7 +82,6 @@ class WindowController(QObject):
         w.prompt_bar.stateChanged.connect(self._save_settings)
         w.sidebar.sessionSelected.connect(self.switch_session)
         w.sidebar.newSessionRequested.connect(self.new_session)
-        w.header.settingsRequested.connect(self.open_settings)
         w.on_close.append(self.bridge.detach)
 
     def run(self, coro: Coroutine[Any, Any, Any], where: str) -> None:
@@ -89,7 +89,8 @@ class WindowController(QObject):
 
     async def start(self, resume: bool = True) -> None:
         """Initial load: last-used settings, sessions (opening the latest), credits; then
-        resume the journal, now that the bridge listens, so resumed jobs show as tiles."""
+        resume the journal, now that the bridge listens, so resumed jobs show as tiles.
+        A deployment that needs a Clerk sign-in first asks for it and loads afterwards."""
         saved = self.session.settings.load()
         self.window.prompt_bar.set_state(
             RequestState(
@@ -100,6 +101,12 @@ class WindowController(QObject):
                 quality=saved.quality,
             )
         )
+        if self.session.needs_sign_in:
+            self.settings.prompt_sign_in(lambda: self.run(self._load(resume), "loading sessions"))
+            return
+        await self._load(resume)
+
+    async def _load(self, resume: bool) -> None:
         sessions = await self.library.sessions()
         self._show_sessions(sessions)
         if sessions and self.current_session is None:
@@ -274,16 +281,4 @@ class WindowController(QObject):
         self.window.cache.deliver(url, edge, data)
 
     def open_settings(self) -> SettingsDialog:
-        dialog = SettingsDialog(self.session.config, self.window)
-        dialog.accepted.connect(lambda: self._settings_saved(dialog))
-        dialog.open()
-        return dialog
-
-    def _settings_saved(self, dialog: SettingsDialog) -> None:
-        from gui.engine.config import save_client_config
-        from gui.widgets import theme
-
-        save_client_config(dialog.result_config())
-        app = QGuiApplication.instance()
-        theme.apply_theme(app, dialog.selected_theme())  # type: ignore[arg-type]
-        self.window.toasts.success("Settings saved. Connection changes apply after a restart.")
+        return self.settings.open()

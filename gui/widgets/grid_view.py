@@ -43,8 +43,9 @@ class EmptyState(QWidget):
         )
         self.body.setObjectName("Muted")
         self.body.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.body.setWordWrap(True)
-        self.body.setMaximumWidth(460)
+        # One line per sentence (both fit the narrowest window); a wrapped label would pick
+        # a narrow width of its own and break them up unevenly.
+        self.body.setWordWrap(False)
         layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.title)
         layout.addWidget(self.body, 0, Qt.AlignmentFlag.AlignCenter)
@@ -55,7 +56,8 @@ class EmptyState(QWidget):
         t = theme.current()
         self.icon.setPixmap(icons.glyph_icon("image", 56, t.c("accent")).pixmap(56, 56))
         self.icon.setStyleSheet(
-            f"background: {t.rgba('accent', 31)}; border-radius: 36px; min-width: 72px; min-height: 72px;"
+            f"background: {t.rgba('accent', 31)}; border-radius: 36px;"
+            " min-width: 72px; min-height: 72px;"
         )
 
 

@@ -160,7 +160,7 @@ class ModelRowDelegate(QStyledItemDelegate):
         painter.setPen(t.c("muted"))
         painter.drawText(QPoint(rect.right() - pw - 12, rect.top() + 24), price)
         desc = f"{model.company} · {model.description}"
-        avail = rect.right() - x - 12
+        avail = rect.right() - x - (34 if chosen else 12)  # room for the tick
         desc = painter.fontMetrics().elidedText(desc, Qt.TextElideMode.ElideRight, avail)
         painter.drawText(QPoint(x, rect.top() + 46), desc)
         if chosen:

@@ -118,7 +118,10 @@ class OptionControls(QWidget):
         layout = self.quality_box.layout()
         for i, q in enumerate(qualities):
             button = QPushButton(q.capitalize())
-            button.setObjectName("Chip")
+            # One segmented control: only its outer ends are rounded.
+            button.setObjectName("Segment")
+            last = len(qualities) - 1
+            button.setProperty("segment", "first" if i == 0 else "last" if i == last else "mid")
             button.setCheckable(True)
             button.setProperty("value", q)
             button.setChecked(q == selected)

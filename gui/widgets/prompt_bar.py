@@ -276,7 +276,8 @@ class PromptBar(QFrame):
     def _show_drop_hint(self, on: bool) -> None:
         t = theme.current()
         self.drop_hint.setStyleSheet(
-            f"background: {t.rgba('accent', 34)}; border: 2px dashed {t.accent}; border-radius: 16px;"
+            f"background: {t.rgba('accent', 34)}; border: 2px dashed {t.accent};"
+            " border-radius: 16px;"
             f"color: {t.accent}; font-weight: 700; font-size: 14px;"
         )
         self.drop_hint.setGeometry(self.rect())

@@ -1,10 +1,15 @@
-"""Settings: the backend (embedded or a deployment), sign-in, uploads, data folder, theme."""
+"""Settings: the backend (embedded or a deployment), sign-in, uploads, data folder, theme.
+
+The dialog never signs in itself (widgets do no HTTP): "Sign in" emits `signInRequested`
+and the owner (gui.widgets.settings_flow) reports back with `set_sign_in_result`. The
+password is only held by its field; it is never part of the saved configuration.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -37,7 +42,11 @@ def store_theme(mode: str) -> None:
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, config: ClientConfig, parent: QWidget | None = None) -> None:
+    signInRequested = Signal(str, str, str)  # Clerk frontend API URL, email, password
+
+    def __init__(
+        self, config: ClientConfig, parent: QWidget | None = None, sign_in_status: str = ""
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
@@ -47,6 +56,10 @@ class SettingsDialog(QDialog):
         title.setObjectName("Title")
         subtitle = QLabel("Connection changes take effect the next time Imagegen starts.")
         subtitle.setObjectName("Muted")
+        self.message = QLabel()  # why the dialog opened by itself (e.g. "sign in first")
+        self.message.setObjectName("Notice")
+        self.message.setWordWrap(True)
+        self.message.hide()
 
         backend = QGroupBox("BACKEND")
         self.embedded = QRadioButton("Built-in backend (runs on this computer, no account needed)")
@@ -62,6 +75,18 @@ class SettingsDialog(QDialog):
         self.email.setPlaceholderText("you@example.com")
         self.clerk_url = QLineEdit(config.clerk_frontend_url or "")
         self.clerk_url.setPlaceholderText("https://clerk.your-app.example.com")
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("Password (not saved)")
+        self.sign_in_button = QPushButton("Sign in")
+        self.sign_in_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        password_row = QHBoxLayout()
+        password_row.addWidget(self.password, 1)
+        password_row.addWidget(self.sign_in_button)
+        self.sign_in_status = QLabel(sign_in_status)
+        self.sign_in_status.setObjectName("Muted")
+        self.sign_in_status.setWordWrap(True)
+        self.sign_in_status.setVisible(bool(sign_in_status))
         self.token = QLineEdit(config.static_token or "")
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         self.token.setPlaceholderText("or paste a session token (kept only for this run)")
@@ -73,6 +98,8 @@ class SettingsDialog(QDialog):
         form.addRow("Convex URL", self.convex_url)
         form.addRow("Sign-in URL", self.clerk_url)
         form.addRow("Email", self.email)
+        form.addRow("Password", password_row)
+        form.addRow("", self.sign_in_status)
         form.addRow("Token", self.token)
         box = QVBoxLayout(backend)
         box.addWidget(self.embedded)
@@ -85,7 +112,9 @@ class SettingsDialog(QDialog):
         self.long_edge.setSingleStep(256)
         self.long_edge.setSuffix(" px")
         self.long_edge.setValue(config.upload_long_edge)
+        self.long_edge.setToolTip("Attachments are scaled down to this long edge before upload.")
         self.data_dir = QLineEdit(str(config.data_dir))
+        self.data_dir.setCursorPosition(0)  # show where the path starts
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)
         data_row = QHBoxLayout()
@@ -102,7 +131,7 @@ class SettingsDialog(QDialog):
         gform.addRow("Theme", self.theme)
 
         self.error = QLabel()
-        self.error.setStyleSheet("color: #ff5d73;")
+        self.error.setObjectName("Error")
         self.error.hide()
         cancel = QPushButton("Cancel")
         save = QPushButton("Save")
@@ -112,6 +141,7 @@ class SettingsDialog(QDialog):
         save.clicked.connect(self._save)
         buttons = QHBoxLayout()
         buttons.addWidget(self.error, 1)
+        buttons.addStretch(0)  # keeps the buttons compact while no error is shown
         buttons.addWidget(cancel)
         buttons.addWidget(save)
 
@@ -120,15 +150,58 @@ class SettingsDialog(QDialog):
         layout.setSpacing(12)
         layout.addWidget(title)
         layout.addWidget(subtitle)
+        layout.addWidget(self.message)
         layout.addWidget(backend)
         layout.addWidget(general)
         layout.addLayout(buttons)
         (self.deployment if config.mode == "deployment" else self.embedded).setChecked(True)
         self.deployment.toggled.connect(self._sync)
+        for field in (self.clerk_url, self.email, self.password):
+            field.textChanged.connect(self._sync)
+        self.password.returnPressed.connect(self._request_sign_in)
+        self.sign_in_button.clicked.connect(self._request_sign_in)
+        self._signing_in = False
         self._sync()
 
     def _sync(self) -> None:
         self.deployment_form.setEnabled(self.deployment.isChecked())
+        ready = all(f.text().strip() for f in (self.clerk_url, self.email, self.password))
+        self.sign_in_button.setEnabled(ready and not self._signing_in)
+        self.sign_in_button.setToolTip(
+            "" if ready else "Enter the sign-in URL, your email and your password."
+        )
+
+    # -- sign-in -----------------------------------------------------------------------------
+    def set_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def _request_sign_in(self) -> None:
+        if not self.sign_in_button.isEnabled():
+            return
+        url = self.clerk_url.text().strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            self.set_sign_in_result(False, "The sign-in URL must start with https://.")
+            return
+        self._signing_in = True
+        self._sync()
+        self._show_status("Signing in…", "Muted")
+        self.signInRequested.emit(url, self.email.text().strip(), self.password.text())
+
+    def set_sign_in_result(self, ok: bool, message: str) -> None:
+        self._signing_in = False
+        if ok:
+            self.password.clear()  # done with it: it is not kept anywhere
+            self.set_message("")
+        self._show_status(message, "Success" if ok else "Error")
+        self._sync()
+
+    def _show_status(self, text: str, kind: str) -> None:
+        self.sign_in_status.setText(text)
+        self.sign_in_status.setVisible(bool(text))
+        self.sign_in_status.setObjectName(kind)
+        self.sign_in_status.style().unpolish(self.sign_in_status)
+        self.sign_in_status.style().polish(self.sign_in_status)
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Data folder", self.data_dir.text())

@@ -148,6 +148,10 @@ def style_sheet(t: Theme) -> str:
     #Header {{ background: {t.bg}; }}
     #Title {{ font-size: 17px; font-weight: 700; }}
     #Muted, QLabel[muted="true"] {{ color: {t.muted}; }}
+    QLabel#Error {{ color: {t.danger}; }}
+    QLabel#Success {{ color: {t.success}; font-weight: 600; }}
+    QLabel#Notice {{ background: {t.rgba("accent", 34)}; border: 1px solid {t.accent};
+        border-radius: 10px; padding: 10px 12px; font-weight: 600; }}
     #SectionTitle {{ color: {t.muted}; font-size: 11px; font-weight: 700;
         letter-spacing: 1px; }}
     #CreditsPill {{ background: {t.surface2}; border: 1px solid {t.border};
@@ -160,7 +164,9 @@ def style_sheet(t: Theme) -> str:
         padding: 7px 10px; selection-background-color: {t.accent}; }}
     QLineEdit:focus {{ border: 1px solid {t.accent}; }}
     QSpinBox {{ background: {t.surface2}; border: 1px solid {t.border}; border-radius: 10px;
-        padding: 5px 8px; }}
+        padding: 5px 10px; }}
+    /* Wheel, arrow keys or typing change it: drawn arrows clash with the rounded field. */
+    QSpinBox::up-button, QSpinBox::down-button {{ width: 0; border: none; }}
     QPushButton, QToolButton {{ background: {t.surface2}; border: 1px solid {t.border};
         border-radius: 10px; padding: 6px 12px; }}
     QPushButton:hover, QToolButton:hover {{ border-color: {t.accent}; }}
@@ -174,6 +180,11 @@ def style_sheet(t: Theme) -> str:
     QPushButton#Chip, QToolButton#Chip {{ border-radius: 15px; padding: 5px 12px;
         font-weight: 600; }}
     QToolButton#Chip::menu-indicator {{ image: none; width: 0; }}
+    QPushButton#Segment {{ border-radius: 0; padding: 5px 14px; font-weight: 600; }}
+    QPushButton#Segment[segment="first"] {{ border-top-left-radius: 13px;
+        border-bottom-left-radius: 13px; border-right: none; }}
+    QPushButton#Segment[segment="last"] {{ border-top-right-radius: 13px;
+        border-bottom-right-radius: 13px; border-left: none; }}
     QPushButton#Ghost, QToolButton#Ghost {{ background: transparent; border: none; }}
     QPushButton#Ghost:hover, QToolButton#Ghost:hover {{ background: {t.surface2}; }}
     QPushButton#Danger {{ color: {t.danger}; }}
@@ -200,7 +211,14 @@ def style_sheet(t: Theme) -> str:
         padding: 12px; background: {t.surface}; }}
     QGroupBox::title {{ subcontrol-origin: margin; left: 12px; padding: 0 4px;
         color: {t.muted}; font-weight: 700; }}
-    QRadioButton::indicator {{ width: 14px; height: 14px; }}
+    QRadioButton::indicator {{ width: 12px; height: 12px; border: 1px solid {t.muted};
+        border-radius: 7px; background: {t.surface2}; }}
+    QRadioButton::indicator:checked {{ border-color: {t.accent};
+        background: qradialgradient(cx:0.5, cy:0.5, radius:0.5, fx:0.5, fy:0.5,
+        stop:0 {t.accent}, stop:0.5 {t.accent}, stop:0.6 {t.surface2}, stop:1 {t.surface2}); }}
+    QCheckBox::indicator {{ width: 14px; height: 14px; border: 1px solid {t.muted};
+        border-radius: 4px; background: {t.surface2}; }}
+    QCheckBox::indicator:checked {{ background: {t.accent}; border-color: {t.accent}; }}
     """
 
 

@@ -96,6 +96,10 @@ class ToastHost(QWidget):
             self._toasts.remove(toast)
         self._place()
 
+    def clear(self) -> None:
+        for toast in list(self._toasts):
+            toast.dismiss()
+
     def messages(self) -> list[str]:
         return [t.text for t in self._toasts]
 

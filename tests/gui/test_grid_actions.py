@@ -97,4 +97,3 @@ def test_heart_toggles_a_favourite_that_persists(
             await session.close()
 
     run_qasync(scenario)
-

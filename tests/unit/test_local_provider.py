@@ -13,7 +13,7 @@ from PIL import Image
 
 from backend.providers.base import ProviderError, ProviderRequest
 from backend.providers.local import LocalProvider
-from backend.providers.local_queue import STALE_RENDER_S, JobQueue
+from backend.providers.local_queue import LEASE_S, STALE_RENDER_S, JobQueue
 from backend.store.base import new_key
 from backend.store.local import LocalObjectStore
 from catalog import MODELS
@@ -327,15 +327,20 @@ async def test_two_instances_on_one_db_render_once(
     assert later[0].images == later[1].images and len(later[0].images) == 3
 
 
-def test_only_one_renderer_can_claim_a_job_until_its_claim_goes_stale(
+def test_only_one_renderer_can_claim_a_job_until_its_lease_lapses(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     a = JobQueue(tmp_path / "q.sqlite3", clock)
     b = JobQueue(tmp_path / "q.sqlite3", clock)  # e.g. a second backend process
     job = a.create("img-nano-banana", {"prompt": "x"}, queue_s=0, run_s=0, fail_reason=None)
     assert a.claim_render(job.id) is True
+    a.close()  # no background renewals: the test renews by hand with beat()
     assert b.claim_render(job.id) is False
-    clock.advance(STALE_RENDER_S + 1)  # the first renderer crashed mid-render
+    clock.advance(LEASE_S - 1)
+    assert a.beat() is True  # the owner is alive and renews its lease
+    clock.advance(LEASE_S - 1)
+    assert b.claim_render(job.id) is False  # renewed LEASE_S - 1 ago: still owned
+    clock.advance(2)  # a stopped renewing (froze or vanished): the lease lapses
     assert b.claim_render(job.id) is True
     b.release(job.id)
     assert a.claim_render(job.id) is True
@@ -343,6 +348,25 @@ def test_only_one_renderer_can_claim_a_job_until_its_claim_goes_stale(
     assert b.claim_render(job.id) is False
     done = b.get(job.id)
     assert done is not None and done.state == "completed" and done.result[0]["url"] == "u"
+    b.close()
+
+
+def test_a_renewed_claim_is_still_taken_after_stale_render_s(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    a = JobQueue(tmp_path / "q.sqlite3", clock)
+    b = JobQueue(tmp_path / "q.sqlite3", clock)
+    job = a.create("img-nano-banana", {"prompt": "x"}, queue_s=0, run_s=0, fail_reason=None)
+    assert a.claim_render(job.id) is True
+    a.close()
+    while clock.now < job.created_at + STALE_RENDER_S - LEASE_S:
+        clock.advance(LEASE_S / 2)
+        a.beat()  # alive and renewing, but its render never ends
+        assert b.claim_render(job.id) is False
+    clock.advance(2 * LEASE_S)
+    a.beat()
+    assert b.claim_render(job.id) is True
+    b.close()
 
 
 async def test_wait_returns_promptly_when_the_job_finishes(
