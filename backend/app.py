@@ -22,6 +22,7 @@ from backend.config import BackendConfig
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.router import build_convex_router
 from backend.errors import install_error_handlers
+from backend.openapi import install_openapi
 from backend.providers.registry import ProviderRegistry
 from backend.ratelimit import make_rate_limiter
 from backend.rehost import Rehoster
@@ -101,6 +102,7 @@ def create_app(config: BackendConfig) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.state.config = config
     app.state.store = store
     app.state.dev_keys = dev_keys

@@ -7,14 +7,47 @@ turn it (and anything unexpected) into JSON so no client ever sees a traceback.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 log = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    """What every error answer of the HTTP API carries (the OpenAPI document's schema)."""
+
+    error: str = Field(description="A sentence a user can read.")
+    code: str = Field(description="A stable machine code, e.g. invalid_request.")
+
+
+# Why a route answers each status, as the OpenAPI document words it.
+_ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "The request is invalid (bad JSON, a rule of the model, a bad parameter).",
+    401: "No token, or one that does not verify: sign in again.",
+    403: "Not allowed: another account's data, or a failed Turnstile check.",
+    404: "The job or file does not exist.",
+    413: "The body or the upload is larger than allowed.",
+    415: "The content type is not an allowed image type.",
+    422: "The image provider rejected the request (for instance its content policy).",
+    429: "Rate limited; Retry-After says when to try again.",
+    502: "The image provider or a verification service failed or could not be reached.",
+    503: "A required service (sign-in, rate limits, a provider) is not available.",
+    504: "The image provider timed out.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: each status documented with the :class:`ErrorBody`."""
+    return {
+        status: {"model": ErrorBody, "description": _ERROR_DESCRIPTIONS[status]}
+        for status in sorted(set(statuses))
+    }
 
 
 class ApiError(Exception):

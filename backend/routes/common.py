@@ -15,6 +15,10 @@ from backend.rehost import Rehoster, RehostError
 
 log = logging.getLogger(__name__)
 
+# Every status a provider failure may be answered with (the OpenAPI document lists them);
+# anything else a provider reports becomes a 502.
+PROVIDER_STATUSES: tuple[int, ...] = (400, 404, 413, 422, 502, 503, 504)
+
 
 def config_of(request: Request) -> BackendConfig:
     config: BackendConfig = request.app.state.config
@@ -32,7 +36,7 @@ async def rate_limit(request: Request, bucket: str, user_id: str, limit: int) ->
 
 
 def provider_failure(exc: ProviderError) -> ApiError:
-    status = exc.status if 400 <= exc.status <= 599 else 502
+    status = exc.status if exc.status in PROVIDER_STATUSES else 502
     return ApiError(status, exc.code or "provider_error", exc.message)
 
 

@@ -12,9 +12,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from backend.auth.dev_keys import DevKeyPair
-from backend.errors import ApiError
+from backend.errors import ApiError, error_responses
+from backend.openapi import ok, request_body
 from backend.routes.body import read_json_object
 from backend.routes.common import config_of
+from backend.routes.schemas import DevTokenBody, DevTokenResult, Jwks
 
 _USER_ID = re.compile(r"^[A-Za-z0-9_.@:+-]{1,128}$")
 
@@ -22,7 +24,12 @@ _USER_ID = re.compile(r"^[A-Za-z0-9_.@:+-]{1,128}$")
 def build_dev_router(keys: DevKeyPair) -> APIRouter:
     router = APIRouter(tags=["embedded auth"])
 
-    @router.get("/.well-known/jwks.json", summary="Public keys of the embedded backend")
+    @router.get(
+        "/.well-known/jwks.json",
+        summary="Public keys of the embedded backend",
+        response_model=None,
+        responses=ok(Jwks, "The JWKS that verifies the embedded backend's tokens."),
+    )
     async def jwks() -> dict[str, Any]:
         return keys.jwks()
 
@@ -30,6 +37,9 @@ def build_dev_router(keys: DevKeyPair) -> APIRouter:
         "/api/dev/token",
         summary="A short-lived token for a local user (embedded mode only)",
         description='Body `{"userId"?}` -> `{"token", "expiresIn"}`.',
+        response_model=None,
+        responses={**ok(DevTokenResult, "A signed RS256 token."), **error_responses(400, 413)},
+        openapi_extra=request_body(DevTokenBody, required=False),
     )
     async def dev_token(request: Request) -> dict[str, Any]:
         config = config_of(request)

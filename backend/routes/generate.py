@@ -16,10 +16,12 @@ from pydantic import ValidationError
 from backend.attachment_guard import check_attachment_urls
 from backend.auth.deps import require_identity
 from backend.auth.identity import Identity
-from backend.errors import ApiError
+from backend.errors import ApiError, error_responses
+from backend.openapi import BEARER, ok, request_body
 from backend.providers.base import ProviderError, ProviderRequest
 from backend.routes.body import read_json_object
 from backend.routes.common import (
+    PROVIDER_STATUSES,
     client_ip,
     config_of,
     images_body,
@@ -28,6 +30,7 @@ from backend.routes.common import (
     rate_limit,
     rehost_images,
 )
+from backend.routes.schemas import GenerateBody, GenerateResult, GenerateWebBody
 from backend.turnstile import verify_turnstile
 from catalog import GenerationInput, normalize, validate
 
@@ -38,6 +41,12 @@ _BODY_DOC = (
     "resolution?, quality?}`. Answers `{success: true, images: [{url}]}` for sync models or "
     "`{queued: true, requestId}` for queued ones."
 )
+
+
+_ANSWERS = {
+    **ok(GenerateResult, "Images (sync models) or a request id to poll (queued models)."),
+    **error_responses(400, 401, 413, 429, 503, *PROVIDER_STATUSES),
+}
 
 
 def _pydantic_sentence(exc: ValidationError) -> str:
@@ -95,6 +104,9 @@ async def run_generation(request: Request, identity: Identity, body: dict[str, A
     "/api/mobile/generate-images",
     summary="Generate images (desktop/mobile)",
     description=_BODY_DOC,
+    response_model=None,
+    responses=_ANSWERS,
+    openapi_extra={**request_body(GenerateBody), **BEARER},
 )
 async def generate_mobile(request: Request, identity: Identity = Depends(require_identity)) -> Any:
     config = config_of(request)
@@ -107,6 +119,10 @@ async def generate_mobile(request: Request, identity: Identity = Depends(require
     "/api/generate-images",
     summary="Generate images (web, Turnstile)",
     description=_BODY_DOC + " Also needs `turnstileToken`.",
+    response_model=None,
+    # 403 and 502 also come from the Turnstile check.
+    responses={**_ANSWERS, **error_responses(403, 502)},
+    openapi_extra={**request_body(GenerateWebBody), **BEARER},
 )
 async def generate_web(request: Request, identity: Identity = Depends(require_identity)) -> Any:
     config = config_of(request)

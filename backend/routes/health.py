@@ -6,8 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from backend.openapi import ok
 from backend.providers.registry import ProviderRegistry
 from backend.routes.common import config_of
+from backend.routes.schemas import HealthResult
 
 router = APIRouter(tags=["health"])
 
@@ -21,7 +23,12 @@ def provider_modes(registry: ProviderRegistry) -> dict[str, str]:
     }
 
 
-@router.get("/healthz", summary="Liveness and configuration summary")
+@router.get(
+    "/healthz",
+    summary="Liveness and configuration summary",
+    response_model=None,
+    responses=ok(HealthResult, "The backend is up; which mode and which providers."),
+)
 async def healthz(request: Request) -> dict[str, Any]:
     config = config_of(request)
     return {

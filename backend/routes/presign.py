@@ -12,9 +12,11 @@ from fastapi import APIRouter, Depends, Request
 
 from backend.auth.deps import require_identity
 from backend.auth.identity import Identity
-from backend.errors import ApiError
+from backend.errors import ApiError, error_responses
+from backend.openapi import BEARER, ok, request_body
 from backend.routes.body import read_json_object
 from backend.routes.common import client_ip, config_of, rate_limit
+from backend.routes.schemas import PresignBody, PresignResult, PresignWebBody
 from backend.store.base import ALLOWED_CONTENT_TYPES, new_key
 from backend.turnstile import verify_turnstile
 
@@ -43,11 +45,20 @@ def _check_size(body: dict[str, Any], max_bytes: int) -> None:
     size = body.get("size")
     if size is None:
         return
+    # 1234.0 is a whole number too (JSON Schema's "integer" allows it; so do we).
+    if isinstance(size, float) and size.is_integer():
+        size = int(size)
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise ApiError(400, "invalid_request", "size must be a whole number of bytes.")
     if size > max_bytes:
         mb = max_bytes / (1024 * 1024)
         raise ApiError(413, "too_large", f"Images can be at most {mb:.0f} MB.")
+
+
+_ANSWERS = {
+    **ok(PresignResult, "Where to PUT the image, and its public URL once uploaded."),
+    **error_responses(400, 401, 413, 415, 429, 503),
+}
 
 
 async def presign(request: Request, body: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +79,14 @@ async def presign(request: Request, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.post("/api/mobile/r2-presign", summary="Presigned upload URL", description=_DESCRIPTION)
+@router.post(
+    "/api/mobile/r2-presign",
+    summary="Presigned upload URL",
+    description=_DESCRIPTION,
+    response_model=None,
+    responses=_ANSWERS,
+    openapi_extra={**request_body(PresignBody), **BEARER},
+)
 async def presign_mobile(
     request: Request, identity: Identity = Depends(require_identity)
 ) -> dict[str, Any]:
@@ -81,6 +99,10 @@ async def presign_mobile(
     "/api/r2-presign",
     summary="Presigned upload URL (web, Turnstile)",
     description=_DESCRIPTION + " Also needs `turnstileToken`.",
+    response_model=None,
+    # 403 and 502 also come from the Turnstile check.
+    responses={**_ANSWERS, **error_responses(403, 502)},
+    openapi_extra={**request_body(PresignWebBody), **BEARER},
 )
 async def presign_web(
     request: Request, identity: Identity = Depends(require_identity)

@@ -17,17 +17,20 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from backend.auth.deps import require_identity
 from backend.auth.identity import Identity
-from backend.errors import ApiError
+from backend.errors import ApiError, error_responses
+from backend.openapi import BEARER, ok
 from backend.providers.base import JobState, Provider, ProviderError
 from backend.request_ids import RequestIdClaims
 from backend.results_cache import ResultsCache, job_key
 from backend.routes.common import (
+    PROVIDER_STATUSES,
     config_of,
     images_body,
     provider_failure,
     provider_unreachable,
     rehost_images,
 )
+from backend.routes.schemas import StatusResult
 from catalog import MODELS, ModelSpec
 
 router = APIRouter(tags=["generate"])
@@ -101,6 +104,12 @@ def _claims_for(
         "`{queued: true, status, position?}`, `{success: true, images: [{url}]}` or "
         "`{success: false, error}`. `wait` (seconds, capped) turns it into a long poll."
     ),
+    response_model=None,
+    responses={
+        **ok(StatusResult, "Still queued or running, finished with images, or failed."),
+        **error_responses(400, 401, 403, 503, *PROVIDER_STATUSES),
+    },
+    openapi_extra=BEARER,
 )
 async def generation_status(
     request: Request,

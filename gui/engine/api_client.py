@@ -16,7 +16,26 @@ import httpx
 from gui.engine.tokens import TokenProvider
 
 UPLOAD_CHUNK = 64 * 1024
-RETRYABLE_STATUSES = frozenset({429, 500, 503, 504})
+# Answers that say "not now" rather than "no": rate limits, server errors and the gateway
+# family (502/503/504 are what a proxy or load balancer answers while the backend restarts).
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# Our backend's codes in that family that a retry cannot change (the job itself failed, the
+# provider refuses our key, the server is not set up for it), and the client's own verdicts.
+# Anything else, a bare gateway 502 above all, is worth asking again.
+PERMANENT_CODES = frozenset(
+    {
+        "provider_auth",
+        "provider_failed",
+        "provider_error",
+        "provider_bad_output",
+        "provider_no_images",
+        "provider_not_configured",
+        "auth_not_configured",
+        "rehost_failed",
+        "generation_failed",
+        "no_images",
+    }
+)
 
 
 class BackendError(Exception):
@@ -31,7 +50,7 @@ class BackendError(Exception):
 
     @property
     def retryable(self) -> bool:
-        return self.status in RETRYABLE_STATUSES
+        return self.status in RETRYABLE_STATUSES and self.code not in PERMANENT_CODES
 
 
 class NetworkError(BackendError):

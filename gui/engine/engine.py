@@ -129,14 +129,29 @@ class GenerationEngine:
         return await resume_all(self)
 
     async def close(self) -> None:
-        """Stop without undoing: unfinished generations stay journaled for the next start."""
+        """Stop without undoing: unfinished generations stay journaled for the next start.
+
+        When it returns nothing of this engine runs any more, so the caller may close the
+        HTTP clients and the journal: the writes already sent (an undo, a capture) are given
+        ``CLOSE_GRACE_S`` to land and be journaled; credit refreshes are cancelled and
+        awaited (one failing on a closed client would be reported as an error).
+        """
         self._closing = True
         tasks = [r.task for r in self._runs.values() if r.task and not r.task.done()]
-        tasks += [t for t in self._background if not t.done()]
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks)
+        pending = {p for r in self._runs.values() for p in r.pending if not p.done()}
+        if pending:
+            await asyncio.wait(pending, timeout=CLOSE_GRACE_S)
+        # What is still running now is cut: its step stays begun, and the next start asks
+        # Convex whether it happened (resolve.py).
+        leftovers = [t for t in pending | self._background if not t.done()]
+        for task in leftovers:
+            task.cancel()
+        if leftovers:
+            await asyncio.wait(leftovers)
 
     def in_flight(self) -> list[str]:
         return [i for i, r in self._runs.items() if r.task is not None and not r.task.done()]
@@ -313,14 +328,15 @@ class GenerationEngine:
             await run.wait_pending()
             if not run.journaled:
                 return  # nothing reached the network beyond reads
-            row = self.journal.get(run.local_id)
-            assert row is not None
-            await self.steps.undo(run, row, failure.message)
-            self.journal.finish(run.local_id, state, failure.message)
+            if await self.steps.undo(run, failure.message):
+                self.journal.finish(run.local_id, state, failure.message)
+            else:  # Convex could not tell what happened: the next start resolves it
+                log.warning("generation %s stays journaled until Convex answers", run.local_id)
 
         try:
-            # Shielded: a second cancel (or close) must not stop the clean-up half-way.
-            await asyncio.shield(asyncio.ensure_future(undo()))
+            # Shielded: a second cancel (or close) must not stop the clean-up half-way; as a
+            # pending effect of the run, close() waits for it before the clients close.
+            await run.effect(undo())
         finally:
             if cancelled:
                 self.events.publish(GenerationCancelled(run.local_id, failure.message))
@@ -330,8 +346,16 @@ class GenerationEngine:
                 )
             self._after_settle()
 
+    async def _refresh_after_settle(self) -> None:
+        try:
+            await self.refresh_credits()
+        except ConvexUnavailable as exc:
+            # Only the header's figure is stale; the next settle refreshes it again, and a
+            # generation hurt by the outage already says so on its tile.
+            log.warning("credits not refreshed: %s", exc)
+
     def _after_settle(self) -> None:
         if not self._closing:
-            task = spawn(self.refresh_credits(), where="refresh credits", bus=self.events)
+            task = spawn(self._refresh_after_settle(), where="refresh credits", bus=self.events)
             self._background.add(task)
             task.add_done_callback(self._background.discard)

@@ -20,13 +20,13 @@ from gui.engine.api_client import ApiClient
 from gui.engine.convex_gateway import ConvexError, ConvexGateway, ConvexUnavailable
 from gui.engine.journal import Journal, JournalRow
 from gui.engine.request import EngineRequest
-from gui.engine.resolve import RESOLVERS, Resolver
+from gui.engine.resolve import RESOLVERS, Resolver, session_title
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 WRITE_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0)
 # Steps whose effect is unknown while they are only begun; undo must know them all.
-AMBIGUOUS_STEPS = ("slot", "credits", "loading_row")
+AMBIGUOUS_STEPS = ("slot", "credits", "session", "loading_row")
 
 
 class EngineFailure(Exception):
@@ -37,13 +37,6 @@ class EngineFailure(Exception):
         self.message = message
         self.code = code
         self.retryable = retryable
-
-
-def session_title(prompt: str, limit: int = 40) -> str:
-    text = " ".join(prompt.split())
-    if not text:
-        return "New session"
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
@@ -121,9 +114,11 @@ class GenerationRun:
         return asyncio.shield(task)
 
     async def wait_pending(self, limit_s: float | None = None) -> None:
-        if not self.pending:
+        """Wait for the side effects in flight (but the caller's own, when it is one)."""
+        others = self.pending - {asyncio.current_task()}
+        if not others:
             return
-        done, _ = await asyncio.wait(set(self.pending), timeout=limit_s)
+        done, _ = await asyncio.wait(others, timeout=limit_s)
         for task in done:  # retrieve, so failures are not reported as "never retrieved"
             if not task.cancelled():
                 task.exception()
@@ -155,24 +150,29 @@ class Steps:
         uncertain for ``undo`` or the next start to resolve."""
         resolver: Resolver = dict(RESOLVERS)[kind]
         async with self.locks[kind]:
-            for retry in (*WRITE_RETRY_DELAYS, None):
+            for retries_left in range(len(WRITE_RETRY_DELAYS), -1, -1):
                 try:
                     await attempt()
                     return
                 except ConvexUnavailable:
-                    if retry is None:
+                    if not retries_left:
                         raise
-                for delay in WRITE_RETRY_DELAYS:
-                    await asyncio.sleep(delay)
-                    try:
-                        await resolver(self.gateway, self.journal, run, self._row(run))
-                        break
-                    except ConvexUnavailable:
-                        continue  # still unknown; reads are safe to repeat
-                else:
-                    raise ConvexUnavailable("Convex stayed unreachable; the step is unresolved.")
-                if self._row(run).done(step):
-                    return  # it had happened: the resolver recorded what it produced
+                if await self._happened(resolver, run, step):
+                    return  # the resolver recorded what it produced (slot id, row id)
+
+    async def _happened(self, resolver: Resolver, run: GenerationRun, step: str) -> bool:
+        """Ask Convex (repeatedly: reads are safe to repeat) whether ``step`` took effect."""
+        unknown: ConvexUnavailable | None = None
+        for delay in WRITE_RETRY_DELAYS:
+            await asyncio.sleep(delay)
+            try:
+                await resolver(self.gateway, self.journal, run, self._row(run))
+            except ConvexUnavailable as exc:
+                unknown = exc
+                continue
+            return self._row(run).done(step)
+        assert unknown is not None
+        raise unknown
 
     async def resolve_uncertain(self, run: GenerationRun) -> None:
         """Settle every begun-but-unfinished step of ``run`` by asking Convex (resume and
@@ -190,8 +190,7 @@ class Steps:
                 if result.reason == "limit_reached":
                     count = result.limit or result.active or 4
                     raise EngineFailure(
-                        f"You already have {count} generations running. "
-                        "Wait for one to finish.",
+                        f"You already have {count} generations running. Wait for one to finish.",
                         "slot_limit",
                     )
                 raise EngineFailure(result.message or "No generation slot is available.", "slot")
@@ -214,12 +213,17 @@ class Steps:
 
     async def session_and_row(self, run: GenerationRun) -> None:
         if run.session_id is None:
-            self.journal.begin(run.local_id, "session")
-            run.session_id = await self.gateway.create_session(
-                session_title(run.request.prompt), "image"
-            )
-            self.journal.end(run.local_id, "session", session_id=run.session_id)
+
+            async def create() -> None:
+                self.journal.begin(run.local_id, "session")
+                run.session_id = await self.gateway.create_session(
+                    session_title(run.request.prompt), "image"
+                )
+                self.journal.end(run.local_id, "session", session_id=run.session_id)
+
+            await self.exactly_once("session", run, "session", create)
         session_id = run.session_id
+        assert session_id is not None
         body = run.body or {}
         model = MODELS.get(run.model_id)
 

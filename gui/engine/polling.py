@@ -4,8 +4,10 @@ Long poll (``wait``) when the backend supports it: the answer comes the moment t
 finishes. A backend that ignores ``wait`` answers at once; after two such quick answers
 (or a 400 for the parameter) the poller switches to the web's policy: 1 s, x1.5, at most
 10 s between polls. Either way a hard deadline ends it. Network errors and 429/5xx retry
-with backoff; a 401 has already been retried once with a fresh token by the ApiClient;
-any other 4xx fails at once with the server's sentence.
+with backoff (initial_s, x factor, at most max_s) until that deadline, however long the
+outage: the job was accepted and may finish meanwhile, and giving up would lose its images.
+A 401 has already been retried once with a fresh token by the ApiClient; any other 4xx
+fails at once with the server's sentence.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class PollPolicy:
     max_s: float = 10.0
     deadline_s: float = 15 * 60.0
     long_poll_s: float = 5.0  # short enough that the tile's phase/position stays current
+    # The backoff grows over at most this many consecutive failures (and never beyond
+    # max_s). It never ends the poll: only deadline_s does (a job outlives an outage).
     max_network_retries: int = 8
 
 
@@ -104,11 +108,12 @@ class Poller:
             try:
                 status, waited = await self._status_once(request_id, model_id)
             except BackendError as exc:
-                if not exc.retryable or failures >= policy.max_network_retries:
+                if not exc.retryable:
                     raise
-                failures += 1
+                failures = min(failures + 1, policy.max_network_retries)
                 backoff = min(policy.max_s, policy.initial_s * policy.factor**failures)
-                await self._sleep(max(backoff, exc.retry_after or 0.0))
+                wait = max(backoff, exc.retry_after or 0.0)
+                await self._sleep(min(wait, max(0.0, deadline - self._clock())))
                 continue
             failures = 0
             if on_status is not None:

@@ -7,6 +7,7 @@ as begun but not finished is never simply repeated: first these resolvers ask Co
 * credits (``credits`` / ``captured`` / ``released``): the user's reserved total, compared
   with what this client's other unfinished journal rows hold;
 * ``slot``: an active slot for the same prompt that no journal row owns;
+* ``session``: an empty session with the title this prompt gives that no journal row owns;
 * ``loading_row``: a loading row of the same prompt and model in the session that no journal
   row owns.
 
@@ -33,6 +34,13 @@ if TYPE_CHECKING:
 
 CREDIT_STEPS = ("credits", "captured", "released")
 Resolver = Callable[[ConvexGateway, Journal, "GenerationRun", JournalRow], Awaitable[None]]
+
+
+def session_title(prompt: str, limit: int = 40) -> str:
+    text = " ".join(prompt.split())
+    if not text:
+        return "New session"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def holds_reservation(row: JournalRow) -> bool:
@@ -89,6 +97,23 @@ async def resolve_slot(
     journal.end(run.local_id, "slot", slot_id=run.slot_id)
 
 
+async def resolve_session(
+    gateway: ConvexGateway, journal: Journal, run: GenerationRun, row: JournalRow
+) -> None:
+    if not row.uncertain("session"):
+        return
+    taken = {r.session_id for r in journal.all() if r.session_id}
+    title = session_title(run.request.prompt)
+    named = [s for s in await gateway.get_user_sessions() if s.title == title and s.id not in taken]
+    # Newest first; ours has no generation yet (its loading row comes after it).
+    for session in sorted(named, key=lambda s: s.created_at, reverse=True):
+        if not await gateway.get_session_generations(session.id):
+            run.session_id = session.id
+            journal.end(run.local_id, "session", session_id=session.id)
+            return
+    journal.refuse(run.local_id, "session")
+
+
 async def resolve_row(
     gateway: ConvexGateway, journal: Journal, run: GenerationRun, row: JournalRow
 ) -> None:
@@ -116,5 +141,6 @@ async def resolve_row(
 RESOLVERS: tuple[tuple[str, Resolver], ...] = (
     ("credits", resolve_credits),
     ("slot", resolve_slot),
+    ("session", resolve_session),  # before the row: a row is looked for in its session
     ("row", resolve_row),
 )

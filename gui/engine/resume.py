@@ -27,7 +27,7 @@ from gui.engine.convex_gateway import ConvexError, ConvexUnavailable
 from gui.engine.convex_types import SessionGeneration
 from gui.engine.events import GenerationCompleted, GenerationFailed, GenerationStarted
 from gui.engine.flow import GenerationRun
-from gui.engine.journal import Journal, JournalRow
+from gui.engine.journal import JournalRow
 from gui.engine.tasks import spawn
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ async def resume_all(engine: GenerationEngine) -> list[str]:
             log.warning("resume of %s postponed: %s", row.local_id, exc)
             continue  # Convex is unreachable: try again at the next start
         engine._publish_started(run)
-        engine._launch(run, undo_message=_undo_message(engine.journal.get(row.local_id) or row))
+        engine._launch(run, undo_message=_undo_message(row))
         resumed.append(row.local_id)
     try:
         resumed += await resume_orphans(engine)

@@ -70,4 +70,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         for callback in self.on_close:
             callback()
+        self.cache.shutdown()  # no thumbnail decoder may outlive the window
         super().closeEvent(event)

@@ -17,7 +17,7 @@ def _send_half_a_body_and_hang_up(base_url: str, path: str) -> None:
     with socket.create_connection((url.hostname or "127.0.0.1", url.port or 80), 10) as sock:
         head = (
             f"POST {path} HTTP/1.1\r\nHost: {url.netloc}\r\n"
-            "Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n"
+            "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
         )
         sock.sendall(head.encode() + b'{"path": "users:getUserCredits", "args"')
 

@@ -91,6 +91,16 @@ def test_bad_presign_bodies_are_400(shared_client: httpx.Client, body: dict) -> 
     assert_error(shared_client.post(PRESIGN_PATH, json=body), 400)
 
 
+def test_a_whole_number_size_written_as_a_float_is_accepted(
+    shared_client: httpx.Client,
+) -> None:
+    # JSON Schema's "integer" (the OpenAPI document's) includes 2048.0.
+    assert _presign(shared_client, size=2048.0)["key"].startswith("uploads/")
+    infinite = b'{"contentType": "image/png", "size": 1e400}'  # json.loads gives inf
+    headers = {"Content-Type": "application/json"}
+    assert_error(shared_client.post(PRESIGN_PATH, content=infinite, headers=headers), 400)
+
+
 def test_sizes_over_the_cap_are_413(backend: EmbeddedBackend, client: httpx.Client) -> None:
     cap = backend.config.max_upload_bytes
     assert_error(

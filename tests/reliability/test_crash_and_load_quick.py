@@ -21,8 +21,8 @@ def test_client_killed_twice_over_eight_generations(tmp_path: Path) -> None:
 
 
 def test_backend_killed_twice_mid_queue(tmp_path: Path) -> None:
-    # A kill during a render parks that job for 2 minutes (STALE_RENDER_S); CI gives up on
-    # it after 6 s instead (a clean "did not finish" failure, nothing charged).
+    # A kill during a render hands the job to the restarted backend (its claim's owner is
+    # gone); the 6 s deadline bounds anything slower with a clean "did not finish" failure.
     result = run_backend_kills(tmp_path, generations=8, kills=2, seed=5, deadline_s=6.0)
     assert result.backend_kills == 2
     assert result.problems == [], result.problems

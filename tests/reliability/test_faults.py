@@ -110,15 +110,12 @@ async def test_status_route_5xx_is_retried(proxied: Proxied, tmp_path: Path, sta
     assert_settled(proxied, user, event, QUEUED)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG gui/engine/api_client.py RETRYABLE_STATUSES lacks 502: a gateway 502 on a "
-    "status poll fails a submitted job at once (credits released, images lost).",
-)
 async def test_status_route_502_is_retried(proxied: Proxied, tmp_path: Path) -> None:
     proxied.proxy.rule = fail_matching("/status", FaultAction.error(502), times=2)
     _, event = await run_one(proxied, tmp_path, QUEUED, "u-status-502")
+    assert proxied.proxy.rule.hits == 2
     assert isinstance(event, GenerationCompleted), event
+    assert_settled(proxied, "u-status-502", event, QUEUED)
 
 
 async def test_dropped_status_connections_are_retried(proxied: Proxied, tmp_path: Path) -> None:
@@ -129,18 +126,15 @@ async def test_dropped_status_connections_are_retried(proxied: Proxied, tmp_path
     assert_settled(proxied, "u-drop-status", event, QUEUED)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG gui/engine/polling.py Poller.poll gives up on a submitted job after "
-    "max_network_retries network errors instead of retrying until the deadline.",
-)
 async def test_network_outage_longer_than_retry_count_keeps_the_job(
     proxied: Proxied, tmp_path: Path
 ) -> None:
     policy = replace(FAST_POLL, initial_s=0.01, max_s=0.02, max_network_retries=4)
     proxied.proxy.rule = fail_matching("/status", DROP_BEFORE, times=10)
     _, event = await run_one(proxied, tmp_path, QUEUED, "u-outage", policy=policy)
+    assert proxied.proxy.rule.hits == 10
     assert isinstance(event, GenerationCompleted), event
+    assert_settled(proxied, "u-outage", event, QUEUED)
 
 
 @pytest.mark.parametrize("action", [DROP_BEFORE, DROP_AFTER], ids=["before", "after"])
@@ -158,32 +152,16 @@ async def test_dropped_generate_call_charges_nothing(
     assert len(jobs) == (0 if action is DROP_BEFORE else 1)
 
 
-def _engine_bug(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason="BUG gui/engine/flow.py: " + reason)
-
-
 @pytest.mark.parametrize(
     "function",
     [
         "generations:updateGenerationStatus",
         "sessions:updateGeneration",
         "sessions:createSession",
-        pytest.param(
-            "sessions:addGenerationToSession",
-            marks=_engine_bug("a lost addGenerationToSession answer: the row stays loading."),
-        ),
-        pytest.param(
-            "users:captureReservedCredits",
-            marks=_engine_bug("Steps.complete retries a lost capture blindly: charged twice."),
-        ),
-        pytest.param(
-            "users:reserveCredits",
-            marks=_engine_bug("a lost reserve answer fails the run; the reservation stays."),
-        ),
-        pytest.param(
-            "generations:acquireGenerationSlot",
-            marks=_engine_bug("a lost acquire answer fails the run; the slot stays active."),
-        ),
+        "sessions:addGenerationToSession",
+        "users:captureReservedCredits",
+        "users:reserveCredits",
+        "generations:acquireGenerationSlot",
     ],
 )
 async def test_lost_convex_answers_never_charge_twice(

@@ -97,12 +97,6 @@ def test_no_server_errors_and_schema_conformant_bodies(live: Any, mode: Generati
     assert _fuzz(live, checks, mode) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG backend/routes/*: the OpenAPI document declares only 200 (and a 422 the "
-    "app never sends) while the routes answer 400/401/403/413/415/429 {error, code}; "
-    "declare them with responses={...: {'model': ErrorBody}}.",
-)
 def test_every_status_code_is_documented(live: Any) -> None:
     assert _fuzz(live, [status_code_conformance], GenerationMode.NEGATIVE) == []
 

@@ -132,3 +132,33 @@ async def test_hard_deadline_and_failed_jobs() -> None:
     )
     with pytest.raises(BackendError, match=r"Content was blocked\."):
         await _poller(FakeTime()).poll("req", "m")
+
+
+@respx.mock
+async def test_an_outage_longer_than_the_retry_count_is_waited_out_until_the_deadline() -> None:
+    # 30 failed polls (network errors and gateway 502s) with a retry count of 3: the job
+    # was accepted, so the poller keeps asking (backoff capped at max_s) and gets it.
+    failures: list[httpx.Response | Exception] = [httpx.ConnectError("down")] * 20
+    failures += [httpx.Response(502, text="Bad Gateway")] * 10
+    route = respx.get(STATUS).mock(side_effect=[*failures, httpx.Response(200, json=DONE)])
+    time = FakeTime()
+    poller = _poller(time, max_network_retries=3)
+    assert await poller.poll("req", "m") == ("http://api.test/files/a.png",)
+    assert route.call_count == 31
+    assert time.delays[:3] == [1.5, 2.25, 3.375] and set(time.delays[3:]) == {3.375}
+
+    # An outage that outlasts the deadline ends there, not before and not much after.
+    respx.get(STATUS).mock(side_effect=httpx.ConnectError("down"))
+    time = FakeTime()
+    with pytest.raises(PollTimeout):
+        await _poller(time, deadline_s=120, max_network_retries=2).poll("req", "m")
+    assert time.now == pytest.approx(120)
+
+
+@respx.mock
+async def test_a_permanent_502_is_not_retried() -> None:
+    body = {"error": "The provider refused our credentials.", "code": "provider_auth"}
+    route = respx.get(STATUS).mock(return_value=httpx.Response(502, json=body))
+    with pytest.raises(BackendError) as info:
+        await _poller(FakeTime()).poll("req", "m")
+    assert info.value.code == "provider_auth" and route.call_count == 1

@@ -1,0 +1,189 @@
+"""The HTTP API's bodies and answers as pydantic models, for the OpenAPI document.
+
+The routes read their JSON bodies themselves (any body gets a sentence, never FastAPI's
+422) and answer plain dicts, so these models *describe* the wire format: ``openapi.py``
+puts them in the document, and schemathesis checks every live answer against them.
+Camel-case field names are the wire names. Catalog and JWKS entries allow extra keys, so
+a field added there later is not a schema violation.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.store.base import ALLOWED_CONTENT_TYPES
+from catalog import MODELS
+from catalog.spec import VALID_ASPECT_RATIOS
+from catalog.validation import MAX_PROMPT_CHARS
+
+# -- requests -----------------------------------------------------------------------------
+
+
+class AttachmentImage(BaseModel):
+    url: str = Field(description="A URL of this server's store (from a presigned upload).")
+
+
+class GenerateBody(BaseModel):
+    """The body of POST /api/mobile/generate-images. The catalog's rules decide the rest
+    (which ratios, resolutions and qualities a model takes, how many attachments)."""
+
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+    model: str = Field(json_schema_extra={"enum": sorted(MODELS)})
+    aspectRatio: str | None = Field(
+        default=None, json_schema_extra={"enum": [*VALID_ASPECT_RATIOS, None]}
+    )
+    numImages: int | None = Field(default=None, ge=1, le=max(m.max_images for m in MODELS.values()))
+    attachmentImages: list[AttachmentImage] | None = None
+    resolution: str | None = None
+    quality: str | None = None
+
+
+class GenerateWebBody(GenerateBody):
+    turnstileToken: str = Field(description="The Cloudflare Turnstile token of the page.")
+
+
+class PresignBody(BaseModel):
+    contentType: str = Field(
+        description='The upload\'s type, e.g. "image/png".',
+        json_schema_extra={"enum": sorted(ALLOWED_CONTENT_TYPES)},
+    )
+    size: int | None = Field(default=None, ge=0, description="The upload's size in bytes.")
+
+
+class PresignWebBody(PresignBody):
+    turnstileToken: str
+
+
+class DevTokenBody(BaseModel):
+    userId: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.@:+-]{1,128}$", description="Defaults to local."
+    )
+
+
+# -- answers ------------------------------------------------------------------------------
+
+
+class ImageUrl(BaseModel):
+    url: str
+
+
+class ImagesResult(BaseModel):
+    """Finished: the images, already copied into this server's store."""
+
+    success: Literal[True]
+    images: list[ImageUrl]
+
+
+class QueuedResult(BaseModel):
+    """A queued model's job: poll GET /api/generate-images/status with ``requestId``."""
+
+    queued: Literal[True]
+    requestId: str
+
+
+class StatusQueued(BaseModel):
+    queued: Literal[True]
+    status: Literal["IN_QUEUE", "IN_PROGRESS"]
+    position: int | None = Field(default=None, ge=1, description="Only while IN_QUEUE.")
+
+
+class StatusFailed(BaseModel):
+    success: Literal[False]
+    error: str = Field(description="Why, as a sentence.")
+
+
+GenerateResult = ImagesResult | QueuedResult
+StatusResult = ImagesResult | StatusFailed | StatusQueued
+
+
+class PresignResult(BaseModel):
+    uploadUrl: str = Field(description="PUT the bytes here with the same Content-Type.")
+    publicUrl: str
+    key: str
+    expiresIn: int = Field(description="Seconds until uploadUrl expires.")
+
+
+class DevTokenResult(BaseModel):
+    token: str
+    expiresIn: int
+
+
+class HealthResult(BaseModel):
+    ok: Literal[True]
+    mode: Literal["embedded", "server"]
+    providers: dict[str, Literal["real", "local", "not_configured"]]
+    store: Literal["r2", "local"]
+
+
+class Jwk(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    kty: str
+    kid: str
+
+
+class Jwks(BaseModel):
+    keys: list[Jwk]
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class CatalogAttachments(_Open):
+    min: int
+    max: int
+
+
+class CatalogDefaults(_Open):
+    aspectRatio: str | None
+    resolution: str | None
+    quality: str | None
+
+
+class CatalogPrice(_Open):
+    aspectRatio: str | None = None
+    resolution: str | None = None
+    quality: str | None = None
+    costPerImage: float
+
+
+class CatalogModel(_Open):
+    id: str
+    label: str
+    company: str
+    description: str
+    logo: str | None
+    isNew: bool
+    inPicker: bool
+    provider: str
+    endpoint: str
+    altEndpoints: dict[str, str]
+    callType: Literal["sync", "queued"]
+    attachments: CatalogAttachments
+    aspectRatios: list[str]
+    resolutions: list[str]
+    qualities: list[str]
+    maxImages: int
+    editVariant: str | None
+    baseModel: str | None
+    defaults: CatalogDefaults
+    pricing: list[CatalogPrice]
+
+
+class CatalogDocument(_Open):
+    version: int
+    aspectRatios: list[str]
+    models: list[CatalogModel]
+
+
+# Request bodies the routes read themselves: ``openapi.py`` adds them to the components.
+REQUEST_BODIES: tuple[type[BaseModel], ...] = (
+    GenerateBody,
+    GenerateWebBody,
+    PresignBody,
+    PresignWebBody,
+    DevTokenBody,
+)
