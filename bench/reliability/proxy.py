@@ -177,6 +177,13 @@ class FaultProxy:
             loop.run_forever()
         finally:
             self._server.close()
+            # Connections still open when the test ends: cancel and await them, so none is
+            # left to be garbage-collected mid-coroutine once the loop is gone.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
