@@ -22,6 +22,7 @@ from backend.config import BackendConfig
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.router import build_convex_router
 from backend.errors import install_error_handlers
+from backend.log_redaction import install_access_log_redaction
 from backend.openapi import install_openapi
 from backend.providers.registry import ProviderRegistry
 from backend.ratelimit import make_rate_limiter
@@ -103,6 +104,8 @@ def create_app(config: BackendConfig) -> FastAPI:
     )
     install_error_handlers(app)
     install_openapi(app)
+    # Presigned upload URLs carry their signature in the query: keep it out of access logs.
+    install_access_log_redaction()
     app.state.config = config
     app.state.store = store
     app.state.dev_keys = dev_keys

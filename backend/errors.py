@@ -98,7 +98,9 @@ def install_error_handlers(app: FastAPI) -> None:
             404: "Not found.",
             405: "This method is not allowed here.",
         }.get(exc.status_code, str(exc.detail))
-        return JSONResponse(error_body(message, code), exc.status_code)
+        # Keep Starlette's headers: a 405 must say which methods are allowed (``Allow``).
+        headers = getattr(exc, "headers", None)
+        return JSONResponse(error_body(message, code), exc.status_code, headers=headers)
 
     @app.exception_handler(ClientDisconnect)
     async def _client_gone(request: Request, _: ClientDisconnect) -> Response:

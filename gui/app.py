@@ -18,9 +18,10 @@ import httpx
 
 from gui.engine.api_client import ApiClient
 from gui.engine.config import ClientConfig
+from gui.engine.connectivity import ConnectionMonitor, http_probe
 from gui.engine.convex_gateway import ConvexGateway
 from gui.engine.engine import GenerationEngine
-from gui.engine.events import BackgroundError
+from gui.engine.events import BackgroundError, EventBus
 from gui.engine.images import ImageFetcher
 from gui.engine.journal import Journal
 from gui.engine.library import Library
@@ -85,6 +86,7 @@ class EngineSession:
     _client: httpx.AsyncClient
     _journal: Journal
     images: ImageFetcher | None = None
+    monitor: ConnectionMonitor | None = None
 
     @property
     def needs_sign_in(self) -> bool:
@@ -114,6 +116,8 @@ class EngineSession:
         try:
             await self.engine.close()
         finally:
+            if self.monitor is not None:
+                await self.monitor.close()
             if self.images is not None:
                 await self.images.close()
             self._journal.close()
@@ -143,13 +147,22 @@ async def open_engine(config: ClientConfig, *, resume: bool = True) -> EngineSes
         if backend is not None:
             backend.stop()
         raise
-    api = ApiClient(api_url, tokens, client=client)
-    gateway = ConvexGateway(convex_url, tokens, client=client)
+    bus = EventBus()
+    # The offline banner: any call that cannot reach the servers starts a probe that
+    # reports when both answer again.
+    monitor = ConnectionMonitor(bus, http_probe(client, [f"{api_url}/healthz", convex_url]))
+    api = ApiClient(api_url, tokens, client=client, on_reach=monitor.report)
+    gateway = ConvexGateway(convex_url, tokens, client=client, on_reach=monitor.report)
     journal = Journal(journal_path(config))
     # Store URLs saved while the embedded backend had another port are rewritten to this one.
     local_base = backend.base_url if backend is not None else None
     engine = GenerationEngine(
-        api, gateway, journal, long_edge=config.upload_long_edge, local_store_base=local_base
+        api,
+        gateway,
+        journal,
+        bus=bus,
+        long_edge=config.upload_long_edge,
+        local_store_base=local_base,
     )
     session = EngineSession(
         engine=engine,
@@ -161,6 +174,7 @@ async def open_engine(config: ClientConfig, *, resume: bool = True) -> EngineSes
         _client=client,
         _journal=journal,
         images=ImageFetcher(config.data_dir / "cache" / "images", local_base=local_base),
+        monitor=monitor,
     )
     if resume:
         await session.resume()

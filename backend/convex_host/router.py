@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.auth.deps import require_identity
 from backend.auth.identity import Identity
+from backend.capped_body import read_capped
 from backend.convex_host.context import FunctionKind
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.errors import ConvexFunctionError, ConvexSystemError
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 FORMATS = ("json", "convex_encoded_json")
 # Convex caps function arguments at 16 MiB; anything bigger is refused before parsing.
 MAX_BODY_BYTES = 16 * 1024 * 1024
+_TOO_LARGE = ApiError(413, "TooLarge", "The request body is larger than 16 MiB.")
 
 
 def _request_error(status: int, code: str, message: str) -> JSONResponse:
@@ -53,8 +55,11 @@ def _call(db: ConvexDatabase, kind: FunctionKind, request: Request, body: dict[s
 
 def _handler(db: ConvexDatabase, kind: FunctionKind) -> Any:
     async def handle(request: Request) -> JSONResponse:
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
+        # Counted while it streams: a huge (or chunked, or lying) body is refused at the
+        # cap instead of being held in memory whole first.
+        try:
+            raw = await read_capped(request, MAX_BODY_BYTES, _TOO_LARGE)
+        except ApiError:
             return _request_error(413, "TooLarge", "The request body is larger than 16 MiB.")
         try:
             body = json.loads(raw)

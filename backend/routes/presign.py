@@ -41,10 +41,11 @@ def _content_type(body: dict[str, Any]) -> str:
     return content_type
 
 
-def _check_size(body: dict[str, Any], max_bytes: int) -> None:
+def _check_size(body: dict[str, Any], max_bytes: int) -> int | None:
+    """The declared size in bytes (None when absent); 400 when malformed, 413 over the cap."""
     size = body.get("size")
     if size is None:
-        return
+        return None
     # 1234.0 is a whole number too (JSON Schema's "integer" allows it; so do we).
     if isinstance(size, float) and size.is_integer():
         size = int(size)
@@ -53,6 +54,7 @@ def _check_size(body: dict[str, Any], max_bytes: int) -> None:
     if size > max_bytes:
         mb = max_bytes / (1024 * 1024)
         raise ApiError(413, "too_large", f"Images can be at most {mb:.0f} MB.")
+    return int(size)
 
 
 _ANSWERS = {
@@ -63,13 +65,18 @@ _ANSWERS = {
 
 async def presign(request: Request, body: dict[str, Any]) -> dict[str, Any]:
     config = config_of(request)
+    store = request.app.state.store
     content_type = _content_type(body)
-    _check_size(body, config.max_upload_bytes)
-    upload = request.app.state.store.presign_put(
+    size = _check_size(body, config.max_upload_bytes)
+    if size is None and not store.enforces_max_size:
+        # R2 can only bind a size it is told: without one an upload could be any length.
+        raise ApiError(400, "size_required", "size is required: send the image's size in bytes.")
+    upload = store.presign_put(
         new_key(UPLOAD_PREFIX, content_type),
         content_type,
         config.max_upload_bytes,
         config.presign_expires_s,
+        content_length=size,
     )
     return {
         "uploadUrl": upload.upload_url,

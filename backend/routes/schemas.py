@@ -49,7 +49,14 @@ class PresignBody(BaseModel):
         description='The upload\'s type, e.g. "image/png".',
         json_schema_extra={"enum": sorted(ALLOWED_CONTENT_TYPES)},
     )
-    size: int | None = Field(default=None, ge=0, description="The upload's size in bytes.")
+    size: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "The upload's size in bytes; the link then takes exactly that many. "
+            "Required when the server stores files in R2."
+        ),
+    )
 
 
 class PresignWebBody(PresignBody):

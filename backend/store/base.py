@@ -36,9 +36,21 @@ def new_key(prefix: str, content_type: str) -> str:
 
 
 class ObjectStore(Protocol):
+    # True when the store's upload endpoint itself refuses bodies over ``max_size`` (the
+    # local store); False when only a signed ``content_length`` can bind the size (R2).
+    enforces_max_size: bool
+
     def presign_put(
-        self, key: str, content_type: str, max_size: int, expires_in: int
-    ) -> PresignedUpload: ...
+        self,
+        key: str,
+        content_type: str,
+        max_size: int,
+        expires_in: int,
+        content_length: int | None = None,
+    ) -> PresignedUpload:
+        """A PUT URL bound to key, type, expiry and size: at most ``max_size`` bytes, and
+        exactly ``content_length`` when the client declared it."""
+        ...
 
     async def put(self, key: str, data: bytes, content_type: str) -> str:
         """Store bytes; returns the public URL."""

@@ -50,6 +50,8 @@ def _check_type(content_type: str) -> None:
 class LocalObjectStore:
     """Implements :class:`backend.store.base.ObjectStore` on the local file system."""
 
+    enforces_max_size = True
+
     def __init__(self, root: Path, base_url: str, secret: bytes) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -68,11 +70,19 @@ class LocalObjectStore:
 
     # -- ObjectStore ------------------------------------------------------------------
     def presign_put(
-        self, key: str, content_type: str, max_size: int, expires_in: int
+        self,
+        key: str,
+        content_type: str,
+        max_size: int,
+        expires_in: int,
+        content_length: int | None = None,
     ) -> PresignedUpload:
         if not is_valid_key(key):
             raise ValueError(f"Refusing to presign an invalid key: {key!r}")
         _check_type(content_type)
+        if content_length is not None:
+            # The declared size is the cap this link grants: no more than was asked for.
+            max_size = min(int(max_size), int(content_length))
         expires = int(time.time()) + int(expires_in)
         query = urlencode(
             {

@@ -1,8 +1,8 @@
 """The R2 object store (Cloudflare's S3-compatible API, through boto3).
 
-Clients upload with a presigned ``PUT`` whose ``Content-Type`` is part of the signature;
-the presign route enforces the size cap on the size the client declares, and every object
-is served from the bucket's public base URL.
+Clients upload with a presigned ``PUT`` whose ``Content-Type`` and ``Content-Length`` are
+part of the signature: the presign route checks the declared size against the cap and R2
+refuses a body of any other length. Every object is served from the public base URL.
 """
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 class R2ObjectStore:
     """Implements :class:`backend.store.base.ObjectStore` on an S3-compatible bucket."""
+
+    # A presigned PUT cannot carry a size range (only POST policies can): the size is bound
+    # by signing the exact Content-Length, so the presign route must know it.
+    enforces_max_size = False
 
     def __init__(
         self,
@@ -65,15 +69,24 @@ class R2ObjectStore:
         )
 
     def presign_put(
-        self, key: str, content_type: str, max_size: int, expires_in: int
+        self,
+        key: str,
+        content_type: str,
+        max_size: int,
+        expires_in: int,
+        content_length: int | None = None,
     ) -> PresignedUpload:
-        # max_size is enforced by the presign route against the declared size: a presigned
-        # PUT cannot carry a content-length range (only presigned POST policies can).
         if not is_valid_key(key):
             raise ValueError(f"Refusing to presign an invalid key: {key!r}")
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "ContentType": content_type}
+        if content_length is not None:
+            if not 0 <= content_length <= max_size:
+                raise ValueError(f"content_length {content_length} is over the {max_size} cap")
+            # Signed header: R2 refuses an upload whose Content-Length differs.
+            params["ContentLength"] = int(content_length)
         url = self._client.generate_presigned_url(
             "put_object",
-            Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type},
+            Params=params,
             ExpiresIn=int(expires_in),
             HttpMethod="PUT",
         )

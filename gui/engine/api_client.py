@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import httpx
 
-from gui.engine.tokens import TokenProvider
+from gui.engine.tokens import SignInUnreachable, TokenProvider
 
 UPLOAD_CHUNK = 64 * 1024
 # Answers that say "not now" rather than "no": rate limits, server errors and the gateway
@@ -149,9 +149,12 @@ class ApiClient:
         token_provider: TokenProvider,
         client: httpx.AsyncClient | None = None,
         timeout: float = 60.0,
+        on_reach: Callable[[bool, str], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._tokens = token_provider
+        # Told after every call whether the server answered (gui.engine.connectivity).
+        self._on_reach = on_reach or (lambda _ok, _msg: None)
         self._own_client = client is None
         self._client = client or httpx.AsyncClient(timeout=timeout)
 
@@ -164,7 +167,11 @@ class ApiClient:
     ) -> Any:
         url = self.base_url + path
         for attempt in range(2):
-            token = await self._tokens.token(force_refresh=attempt > 0)
+            try:
+                token = await self._tokens.token(force_refresh=attempt > 0)
+            except SignInUnreachable as exc:
+                self._on_reach(False, str(exc))
+                raise NetworkError(str(exc)) from exc
             headers = {"Authorization": f"Bearer {token}"}
             try:
                 resp = await self._client.request(
@@ -175,9 +182,12 @@ class ApiClient:
                     **kwargs,
                 )
             except httpx.HTTPError as exc:
-                raise NetworkError(
+                error = NetworkError(
                     f"The server could not be reached ({exc or type(exc).__name__})."
-                ) from exc
+                )
+                self._on_reach(False, error.message)
+                raise error from exc
+            self._on_reach(resp.status_code not in (502, 503, 504), f"HTTP {resp.status_code}")
             if resp.status_code == 401 and attempt == 0:
                 continue  # the token may have just expired: refresh once
             if resp.status_code >= 400:

@@ -40,6 +40,10 @@ from gui.engine.tokens import ClerkTokenProvider, SignInError, TokenProvider
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EMBEDDED_URLS_NOTE = (
+    "These URLs are served by the built-in backend, which stops with this command; they "
+    "open again while `imagegen` runs. Pass --out DIR to save the files."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,7 +149,10 @@ async def run(args: argparse.Namespace) -> int:
             print(f"imagegen generate: {exc}", file=sys.stderr)
             return EXIT_USAGE if isinstance(exc, PasswordUnavailable) else EXIT_FAILED
         await session.resume()  # signed in now: the journal's Convex calls can run
-        return await _generate(session.engine, args)
+        code = await _generate(session.engine, args)
+        if code == 0 and session.backend is not None and not args.out:
+            print(EMBEDDED_URLS_NOTE, file=sys.stderr)
+        return code
     finally:
         await session.close()
 

@@ -10,7 +10,7 @@ failure or a 5xx becomes :class:`ConvexUnavailable` (the caller may retry later)
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import httpx
@@ -24,7 +24,7 @@ from gui.engine.convex_types import (
     SlotResult,
     UserCredits,
 )
-from gui.engine.tokens import TokenProvider
+from gui.engine.tokens import SignInUnreachable, TokenProvider
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
@@ -74,7 +74,26 @@ def readable_error(message: str, data: Any = None) -> str:
             if text.startswith(prefix):
                 text = text[len(prefix) :].strip()
                 changed = True
-    return text or "The Convex function failed."
+    return _argument_error(text) or text or "The Convex function failed."
+
+
+_ARG_ERROR = re.compile(
+    r"^ArgumentValidationError:.*?\nPath: \.?(?P<path>[^\n]*)\nValue: (?P<value>[^\n]*)"
+    r"(?:\nValidator: v\.id\(\"(?P<table>[^\"]+)\"\))?",
+    re.DOTALL,
+)
+
+
+def _argument_error(text: str) -> str | None:
+    """Convex's multi-line validator report as one sentence (it names the argument)."""
+    match = _ARG_ERROR.match(text)
+    if match is None:
+        return None
+    what = f"a valid {match['table']} id" if match["table"] else "an accepted value"
+    return (
+        f"The request was refused: {match['path'] or 'an argument'} {match['value']} is not "
+        f"{what} (ArgumentValidationError)."
+    )
 
 
 def decode(value: Any) -> Any:
@@ -104,9 +123,12 @@ class ConvexGateway:
         convex_url: str,
         token_provider: TokenProvider,
         client: httpx.AsyncClient | None = None,
+        on_reach: Callable[[bool, str], None] | None = None,
     ) -> None:
         self.convex_url = convex_url.rstrip("/")
         self._tokens = token_provider
+        # Told after every call whether Convex answered (gui.engine.connectivity).
+        self._on_reach = on_reach or (lambda _ok, _msg: None)
         self._own_client = client is None
         self._client = client or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
 
@@ -135,14 +157,21 @@ class ConvexGateway:
         url = f"{self.convex_url}/api/{kind}"
         response: httpx.Response | None = None
         for attempt in range(2):
-            token = await self._tokens.token(force_refresh=attempt > 0)
+            try:
+                token = await self._tokens.token(force_refresh=attempt > 0)
+            except SignInUnreachable as exc:
+                self._on_reach(False, str(exc))
+                raise ConvexUnavailable(str(exc)) from exc
             headers = {"Authorization": f"Bearer {token}", "Convex-Client": "imagegen-desktop"}
             try:
                 response = await self._client.post(url, json=body, headers=headers)
             except httpx.TransportError as exc:
-                raise ConvexUnavailable(
+                error = ConvexUnavailable(
                     f"Could not reach Convex at {self.convex_url}: {exc.__class__.__name__}."
-                ) from exc
+                )
+                self._on_reach(False, str(error))
+                raise error from exc
+            self._on_reach(response.status_code not in (502, 503, 504), "")
             if response.status_code != 401:
                 break
         assert response is not None

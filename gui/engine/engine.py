@@ -184,6 +184,8 @@ class GenerationEngine:
                 num_images=req.num_images,
                 session_id=run.session_id,
                 resumed=run.resumed,
+                resolution=req.resolution,
+                quality=req.quality,
             )
         )
 
@@ -242,7 +244,7 @@ class GenerationEngine:
         self.events.publish(
             GenerationCompleted(run.local_id, run.generation_id, run.session_id, run.images)
         )
-        self._after_settle()
+        self._refresh_credits_soon()
 
     async def _prepare(self, run: GenerationRun) -> None:
         req = run.request
@@ -261,8 +263,14 @@ class GenerationEngine:
         urls: list[str] = []
         if req.attachments:
             n = len(req.attachments)
-            self._progress(run, Phase.UPLOADING, f"Uploading {n} image{'s' if n > 1 else ''}…")
-            urls = await self.uploader.upload_all(run.local_id, req.attachments)
+
+            def uploading(done: int) -> None:  # the tile reads "Uploading 2/3"
+                if done < n:
+                    self._progress(run, Phase.UPLOADING, f"Uploading {done + 1}/{n}")
+
+            first = "Uploading image…" if n == 1 else f"Uploading 1/{n}"
+            self._progress(run, Phase.UPLOADING, first)
+            urls = await self.uploader.upload_all(run.local_id, req.attachments, uploading)
         run.body = normalized.to_body()
         if urls:
             run.body["attachmentImages"] = [{"url": u} for u in urls]
@@ -275,6 +283,8 @@ class GenerationEngine:
         await gather_all(
             run.effect(self.steps.acquire_slot(run)), run.effect(self.steps.reserve_credits(run))
         )
+        # The header (and the prompt bar's "not enough credits") count what is reserved now.
+        self._refresh_credits_soon()
 
     async def _submit(self, run: GenerationRun) -> None:
         self._progress(run, Phase.SUBMITTING, "Starting…")
@@ -314,6 +324,12 @@ class GenerationEngine:
                 where = f"In queue #{status.position}" if status.position else "In queue…"
                 self._progress(run, Phase.QUEUED, where, position=status.position or 0)
 
+        # One quick status first: a long poll answers only when the job ends (or after
+        # its wait), and the tile should show the real queue position from the start.
+        try:
+            on_status(await self.api.status(run.request_id, run.model_id))
+        except BackendError:
+            pass  # the poll below retries (or fails) as its policy says
         run.images = await self.poller.poll(run.request_id, run.model_id, on_status)
         self.journal.end(run.local_id, "polled", images=run.images)
 
@@ -344,9 +360,9 @@ class GenerationEngine:
                 self.events.publish(
                     GenerationFailed(run.local_id, failure.message, failure.code, failure.retryable)
                 )
-            self._after_settle()
+            self._refresh_credits_soon()
 
-    async def _refresh_after_settle(self) -> None:
+    async def _refresh_credits_quietly(self) -> None:
         try:
             await self.refresh_credits()
         except ConvexUnavailable as exc:
@@ -354,8 +370,8 @@ class GenerationEngine:
             # generation hurt by the outage already says so on its tile.
             log.warning("credits not refreshed: %s", exc)
 
-    def _after_settle(self) -> None:
+    def _refresh_credits_soon(self) -> None:
         if not self._closing:
-            task = spawn(self._refresh_after_settle(), where="refresh credits", bus=self.events)
+            task = spawn(self._refresh_credits_quietly(), where="refresh credits", bus=self.events)
             self._background.add(task)
             task.add_done_callback(self._background.discard)

@@ -39,6 +39,9 @@ class GenerationStarted:
     num_images: int
     session_id: str | None
     resumed: bool = False  # True when restored from the journal at start
+    # The request's options, so "reuse settings" on the tile can restore them all.
+    resolution: str | None = None
+    quality: str | None = None
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,13 @@ class Steps:
                 try:
                     await attempt()
                     return
+                except ConvexError:
+                    # Convex answered that the function threw: its transaction was rolled
+                    # back, so the step certainly did not happen (left "begun", undo and
+                    # every later start would keep asking Convex about it, forever).
+                    if self._row(run).uncertain(step):
+                        self.journal.refuse(run.local_id, step)
+                    raise
                 except ConvexUnavailable:
                     if not retries_left:
                         raise

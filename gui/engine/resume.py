@@ -89,7 +89,14 @@ def _launch_orphan(engine: GenerationEngine, session_id: str, gen: SessionGenera
     local_id = f"convex-{gen.id}"
     engine.events.publish(
         GenerationStarted(
-            local_id, gen.prompt, gen.model, gen.aspect_ratio, gen.num_images, session_id, True
+            local_id,
+            gen.prompt,
+            gen.model,
+            gen.aspect_ratio,
+            gen.num_images,
+            session_id,
+            True,
+            quality=gen.quality,
         )
     )
     from gui.engine.request import EngineRequest

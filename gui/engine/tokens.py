@@ -25,6 +25,11 @@ class SignInError(Exception):
     """Signing in failed; the message is a sentence for the user."""
 
 
+class SignInUnreachable(SignInError):
+    """A token could not be fetched because its server did not answer: like any network
+    error it is worth retrying (the HTTP clients turn it into one), never a refusal."""
+
+
 class TokenProvider(Protocol):
     async def token(self, force_refresh: bool = False) -> str: ...
 
@@ -90,7 +95,7 @@ class EmbeddedTokenProvider:
             try:
                 resp = await self._client.post(self._url, json=body)
             except httpx.HTTPError as exc:
-                raise SignInError(f"The local backend could not be reached ({exc}).") from exc
+                raise SignInUnreachable(f"The local backend could not be reached ({exc}).") from exc
             if resp.status_code != 200:
                 raise SignInError(f"The local backend refused a sign-in token: {_message(resp)}")
             data = resp.json()
@@ -254,7 +259,7 @@ class ClerkTokenProvider:
                     headers={"Authorization": client_token},
                 )
             except httpx.HTTPError as exc:
-                raise SignInError(f"Clerk could not be reached ({exc}).") from exc
+                raise SignInUnreachable(f"Clerk could not be reached ({exc}).") from exc
             if resp.status_code in (401, 404):
                 self.sign_out()  # the session ended on Clerk's side: sign in again
                 raise SignInError("Your session has ended; sign in again.")

@@ -7,7 +7,7 @@ is uploaded once per engine run: later requests, even concurrent ones, reuse its
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from gui.engine.api_client import ApiClient
 from gui.engine.attachments import (
@@ -38,17 +38,31 @@ class Uploader:
         self._uploads: dict[str, asyncio.Task[str]] = {}
         self.upload_count = 0  # PUTs actually sent (tests check the dedupe with it)
 
-    async def upload_all(self, local_id: str, sources: Sequence[AttachmentSource]) -> list[str]:
-        """Public URLs of every source, in order. Raises AttachmentError / BackendError."""
+    async def upload_all(
+        self,
+        local_id: str,
+        sources: Sequence[AttachmentSource],
+        on_done: Callable[[int], None] | None = None,
+    ) -> list[str]:
+        """Public URLs of every source, in order. Raises AttachmentError / BackendError.
+        ``on_done(n)`` is called as each file is uploaded, with how many are done so far."""
         if not sources:
             return []
         prepared = await asyncio.gather(
             *(prepare_attachment_async(s, self._long_edge) for s in sources)
         )
+        done = 0
+
+        async def one(index: int, item: PreparedAttachment) -> str:
+            nonlocal done
+            url = await self._upload_once(local_id, index, item)
+            done += 1
+            if on_done is not None:
+                on_done(done)
+            return url
+
         async with asyncio.TaskGroup() as group:
-            tasks = [
-                group.create_task(self._upload_once(local_id, i, p)) for i, p in enumerate(prepared)
-            ]
+            tasks = [group.create_task(one(i, p)) for i, p in enumerate(prepared)]
         return [t.result() for t in tasks]
 
     async def _upload_once(self, local_id: str, index: int, item: PreparedAttachment) -> str:

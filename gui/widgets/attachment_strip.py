@@ -11,7 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QRect, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QIODevice,
+    QMimeData,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QImage, QImageReader, QMouseEvent, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -128,6 +138,7 @@ class AttachmentStrip(QListWidget):
     rejected = Signal(str)  # a sentence naming the file and the reason
     removedIndex = Signal(int)  # 1-based number of the removed attachment (for @ImageN)
     mentionRequested = Signal(int)  # 1-based: the user clicked an @ImageN label
+    moved = Signal(int, int)  # 0-based (from, to): the user reordered the attachments
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -138,9 +149,14 @@ class AttachmentStrip(QListWidget):
         self.setViewMode(QListWidget.ViewMode.IconMode)
         self.setFlow(QListWidget.Flow.LeftToRight)
         self.setWrapping(False)
-        self.setMovement(QListWidget.Movement.Snap)
-        self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
-        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        # Reordering is done by our dropEvent: in icon mode Qt's own internal move only
+        # repositions the thumbnail on screen and leaves the order (what is sent, and what
+        # @ImageN means) unchanged. Copy, so the drag never removes the item itself.
+        self.setMovement(QListWidget.Movement.Static)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
+        self.viewport().setAcceptDrops(True)  # a Static movement turned it off
         self.setAcceptDrops(True)
         self.setSpacing(2)
         self.setItemDelegate(_Delegate(self))
@@ -148,7 +164,6 @@ class AttachmentStrip(QListWidget):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.model().rowsMoved.connect(lambda *_: self._changed())
 
     # -- state ---------------------------------------------------------------------------
     def set_limit(self, limit: int, model_label: str) -> None:
@@ -268,7 +283,19 @@ class AttachmentStrip(QListWidget):
             return
         item = self.takeItem(src)
         self.insertItem(dst, item)
+        self.setCurrentRow(dst)
+        self.moved.emit(src, dst)
         self._changed()
+
+    def drop_row(self, pos: QPoint, src: int) -> int:
+        """Where the attachment at `src` lands when dropped at `pos`: before the first
+        thumbnail whose centre is right of the pointer."""
+        slot = sum(
+            1
+            for row in range(self.count())
+            if self.visualItemRect(self.item(row)).center().x() < pos.x()
+        )
+        return slot - 1 if src < slot else slot
 
     def close_rect(self, item_rect: QRect) -> QRect:
         return QRect(item_rect.left() + THUMB - 14, item_rect.top() + 6, 16, 16)
@@ -296,21 +323,18 @@ class AttachmentStrip(QListWidget):
 
     # -- drops from outside (internal moves are handled by QListWidget) --------------------
     def dragEnterEvent(self, event) -> None:
-        if event.source() is self:
-            super().dragEnterEvent(event)
-        elif self.can_accept(event.mimeData()):
+        if event.source() is self or self.can_accept(event.mimeData()):
             event.acceptProposedAction()
 
     def dragMoveEvent(self, event) -> None:
-        if event.source() is self:
-            super().dragMoveEvent(event)
-        else:
-            event.acceptProposedAction()
+        event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
         if event.source() is self:
-            super().dropEvent(event)
-            self._changed()
+            src = self.currentRow()
+            self.move(src, self.drop_row(event.position().toPoint(), src))
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
         else:
             self.add_mime(event.mimeData())
             event.acceptProposedAction()

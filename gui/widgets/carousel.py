@@ -11,6 +11,7 @@ from PySide6.QtGui import QGuiApplication, QKeyEvent, QMouseEvent, QPainter, QPi
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from gui.widgets import theme
+from gui.widgets.formatting import image_file_name
 from gui.widgets.generation_model import GenerationItem
 from gui.widgets.thumbnail_cache import ThumbnailCache
 
@@ -165,7 +166,9 @@ class CarouselDialog(QDialog):
         elif key == "fit":
             self.canvas.fit()
         elif key == "save":
-            self.saveRequested.emit(url, f"imagegen-{item.key[:8]}-{index + 1}.png")
+            self.saveRequested.emit(
+                url, image_file_name(f"imagegen-{item.key[:8]}-{index + 1}", url)
+            )
         elif key == "copy_image" and self.canvas.pixmap is not None:
             QGuiApplication.clipboard().setPixmap(self.canvas.pixmap)
             self.notice.emit("Image copied to the clipboard.", "success")

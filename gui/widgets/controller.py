@@ -60,6 +60,9 @@ class WindowController(QObject):
         self.upload_target: str | None = None  # local id whose uploads the strip shows
         self._sessionless: str | None = None  # local id creating the current session
         self._session_waiters: list[asyncio.Future[str | None]] = []
+        self._loaded = False  # the first load (sessions, credits, resume) has completed
+        self._resume = True
+        self._offline = False
         window.cache.fetch = self._fetch_thumbnail
         self.actions = GridActions(self)
         self.settings = SettingsFlow(self)
@@ -107,6 +110,7 @@ class WindowController(QObject):
         await self._load(resume)
 
     async def _load(self, resume: bool) -> None:
+        self._resume = resume
         sessions = await self.library.sessions()
         self._show_sessions(sessions)
         if sessions and self.current_session is None:
@@ -114,6 +118,18 @@ class WindowController(QObject):
         await self.library.credits()
         if resume:
             await self.engine.start()
+        self._loaded = True
+
+    async def _reload_after_outage(self) -> None:
+        """Back online: what was shown may be stale, and a start that failed offline has
+        not loaded (nor resumed) anything yet."""
+        if not self._loaded:
+            await self._load(self._resume)
+            return
+        self._show_sessions(await self.library.sessions())
+        if self.current_session is not None:
+            await self._load_session(self.current_session)
+        await self.library.credits()
 
     # -- generating ---------------------------------------------------------------------------
     def generate(self) -> str | None:
@@ -207,7 +223,10 @@ class WindowController(QObject):
         self.window.prompt_bar.set_available_credits(event.available)
 
     def _on_connection(self, event: ConnectionChanged) -> None:
+        was_offline, self._offline = self._offline, not event.online
         self.window.banner.set_online(event.online, event.message)
+        if event.online and was_offline:
+            self.run(self._reload_after_outage(), "reloading after reconnecting")
 
     def _on_background_error(self, event: BackgroundError) -> None:
         self.window.toasts.error(event.message)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import time
+from pathlib import PurePosixPath
+from urllib.parse import urlsplit
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 
 
 def relative_time(ts: float, now: float | None = None) -> str:
@@ -29,3 +33,10 @@ def ratio_of(aspect_ratio: str | None) -> float:
         return float(a) / float(b)
     except (ValueError, ZeroDivisionError):
         return 1.0
+
+
+def image_file_name(stem: str, url: str) -> str:
+    """A file name for saving the image at `url`, with the extension of its format (JPEG
+    outputs must not be saved as .png)."""
+    suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
+    return stem + (suffix if suffix in IMAGE_SUFFIXES else ".png")

@@ -180,6 +180,8 @@ class GenerationListModel(QAbstractListModel):
             num_images=event.num_images,
             session_id=event.session_id,
             detail="Resuming…" if event.resumed else "Preparing…",
+            resolution=event.resolution,
+            quality=event.quality,
         )
         self.beginInsertRows(QModelIndex(), 0, 0)
         self._items.insert(0, item)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from gui.engine.request import EngineRequest
 from gui.widgets.carousel import CarouselDialog
+from gui.widgets.formatting import image_file_name
 from gui.widgets.generation_model import GenerationItem
 from gui.widgets.request_state import RequestState
 
@@ -63,6 +64,7 @@ class GridActions(QObject):
             )
         )
         bar.set_prompt(item.prompt)
+        bar.stateChanged.emit(bar.state)  # remembered as the last-used settings
         self.window.toasts.info("Settings and prompt copied into the prompt bar.")
 
     def cancel(self, item: GenerationItem) -> None:
@@ -111,7 +113,8 @@ class GridActions(QObject):
 
     async def _save_all(self, item: GenerationItem, folder: Path) -> None:
         for i, url in enumerate(item.images, start=1):
-            await self.c.fetcher.save_to(url, folder / f"imagegen-{item.key[:8]}-{i}.png")
+            name = image_file_name(f"imagegen-{item.key[:8]}-{i}", url)
+            await self.c.fetcher.save_to(url, folder / name)
         self.window.toasts.success(f"Saved {len(item.images)} image(s) to {folder}.")
 
     # -- carousel ---------------------------------------------------------------------------
@@ -132,7 +135,10 @@ class GridActions(QObject):
         return dialog
 
     def _save_one(self, url: str, name: str) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save image", name, "Images (*.png)")
+        kind = Path(name).suffix.lstrip(".").upper()
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, "Save image", name, f"{kind} image (*{Path(name).suffix})"
+        )
         if path:
             self.c.run(self._save_to(url, Path(path)), "saving an image")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QVBoxLayout, QWidget
 
@@ -64,10 +64,20 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(root)
         self.toasts = ToastHost(root)
         self.prompt_bar.notice.connect(self.toasts.show_toast)
+        # "just now" must become "2 min ago" without anything else happening.
+        self.clock = QTimer(self)
+        self.clock.setInterval(30_000)
+        self.clock.timeout.connect(self._repaint_times)
+        self.clock.start()
         QShortcut(QKeySequence("Ctrl+N"), self, self.sidebar.newSessionRequested.emit)
         self.prompt_bar.prompt.setFocus(Qt.FocusReason.OtherFocusReason)
 
+    def _repaint_times(self) -> None:
+        self.sidebar.list.viewport().update()
+        self.grid.viewport().update()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.clock.stop()
         for callback in self.on_close:
             callback()
         self.cache.shutdown()  # no thumbnail decoder may outlive the window

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, Signal
 from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from catalog import MODELS
 from catalog.validation import KLING_MODEL_ID, MAX_PROMPT_CHARS
 from gui.widgets import icons, theme
-from gui.widgets.attachment_strip import AttachmentStrip
+from gui.widgets.attachment_strip import URL_MIME, AttachmentStrip
 from gui.widgets.model_picker import ModelPicker
 from gui.widgets.option_controls import OptionControls
 from gui.widgets.request_state import (
@@ -41,6 +41,7 @@ from gui.widgets.request_state import (
     after_attachments_changed,
     blocking_reasons,
     fit_to_model,
+    move_mentions,
     renumber_mentions,
     switch_model,
 )
@@ -54,6 +55,22 @@ def attachment_limit(state: RequestState) -> int:
     if spec.edit_variant and spec.edit_variant in MODELS:
         return MODELS[spec.edit_variant].attachments.max
     return 0
+
+
+_DROP_EVENTS = (
+    QEvent.Type.DragEnter,
+    QEvent.Type.DragMove,
+    QEvent.Type.DragLeave,
+    QEvent.Type.Drop,
+)
+
+
+def _is_image_drop(mime: QMimeData | None) -> bool:
+    """A drag carrying an image (grid image, local files, image data), not plain text."""
+    if mime is None:
+        return False
+    files = mime.hasUrls() and any(u.isLocalFile() for u in mime.urls())
+    return mime.hasFormat(URL_MIME) or files or mime.hasImage()
 
 
 class PromptBar(QFrame):
@@ -78,6 +95,12 @@ class PromptBar(QFrame):
         self.prompt.setTabChangesFocus(True)
         self.prompt.setFixedHeight(74)
         self.prompt.installEventFilter(self)
+        # Drops land on the text field's viewport, which would insert a dropped file's path
+        # or a dragged image's URL as text: images are taken as references instead.
+        # Kept, not asked for in eventFilter: while the bar is being destroyed, Qt still
+        # delivers events to the filter, and calling into the dying text field crashes.
+        self._prompt_viewport = self.prompt.viewport()
+        self._prompt_viewport.installEventFilter(self)
         self.controls = OptionControls()
         self.attach_button = QToolButton()
         self.attach_button.setObjectName("Chip")
@@ -120,6 +143,7 @@ class PromptBar(QFrame):
         self.strip.attachmentsChanged.connect(self._on_attachments)
         self.strip.rejected.connect(lambda text: self.notice.emit(text, "error"))
         self.strip.removedIndex.connect(self._on_removed)
+        self.strip.moved.connect(self._on_moved)
         self.strip.mentionRequested.connect(self.insert_mention)
         QShortcut(QKeySequence("Ctrl+M"), self, self.open_picker)
         self.set_state(RequestState())
@@ -224,6 +248,12 @@ class PromptBar(QFrame):
             if renumbered != self.text():
                 self.set_prompt(renumbered)
 
+    def _on_moved(self, src: int, dst: int) -> None:
+        if self.state.model == KLING_MODEL_ID:
+            moved = move_mentions(self.text(), src, dst)
+            if moved != self.text():
+                self.set_prompt(moved)
+
     def _refresh(self) -> None:
         t = theme.current()
         n = len(self.text())
@@ -250,6 +280,8 @@ class PromptBar(QFrame):
         self.strip.add_files([Path(p) for p in paths])
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in _DROP_EVENTS and watched is self._prompt_viewport:
+            return self._drop_on_text(event)  # type: ignore[arg-type]
         if watched is self.prompt and event.type() == QEvent.Type.KeyPress:
             assert isinstance(event, QKeyEvent)
             ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
@@ -259,6 +291,21 @@ class PromptBar(QFrame):
             if event.matches(QKeySequence.StandardKey.Paste) and self.paste_from_clipboard():
                 return True
         return False
+
+    def _drop_on_text(self, event: QDropEvent) -> bool:
+        """Images dropped on the text become references; anything else is left to it."""
+        kind = event.type()
+        if kind == QEvent.Type.DragLeave:  # carries no data; the hint may be showing
+            self._show_drop_hint(False)
+            return False
+        if not _is_image_drop(event.mimeData()):
+            return False
+        if kind == QEvent.Type.Drop:
+            self.dropEvent(event)
+        else:
+            event.acceptProposedAction()
+            self._show_drop_hint(True)
+        return True
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if AttachmentStrip.can_accept(event.mimeData()):

@@ -131,6 +131,24 @@ def renumber_mentions(prompt: str, removed: int) -> str:
     return re.sub(r"[ \t]{2,}", " ", text).strip(" ") if text != prompt else prompt
 
 
+def move_mentions(prompt: str, src: int, dst: int) -> str:
+    """The prompt after the attachment at 0-based `src` is moved to `dst`: each mention
+    keeps pointing at the same picture ("@Image3" becomes "@Image1" when the third image
+    is moved to the front, and the first two shift up)."""
+
+    def new_number(n: int) -> int:
+        i = n - 1
+        if i == src:
+            i = dst
+        elif src < i <= dst:
+            i -= 1
+        elif dst <= i < src:
+            i += 1
+        return i + 1
+
+    return _MENTION.sub(lambda m: f"@Image{new_number(int(m.group(1)))}", prompt)
+
+
 def _images(n: int) -> str:
     return "1 image" if n == 1 else f"{n} images"
 

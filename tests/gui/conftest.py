@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import asyncio
+import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -69,3 +70,9 @@ def run_qasync(
     yield run
     asyncio.set_event_loop(None)
     loop.close()
+    del loop, run
+    # Destroy the loop (its timer QObject) and the test's windows here, on the GUI thread.
+    # Left to a later cyclic collection, they may be freed from a worker thread (uvicorn,
+    # to_thread), where Qt cannot unregister their timers: the next timer event then hits
+    # freed memory and the whole run segfaults.
+    gc.collect()

@@ -176,6 +176,30 @@ def test_paste_an_image_from_the_clipboard(qtbot) -> None:
     assert bar.text() == "just words" and bar.strip.count() == 1
 
 
+def test_dragging_a_thumbnail_reorders_and_mentions_follow_their_picture(qtbot, make_png) -> None:
+    bar = _bar(qtbot, "img-kling-o1")
+    strip = bar.strip
+    strip.add_files([make_png(f"{n}.png") for n in ("a", "b", "c")])
+    bar.set_prompt("put @Image1 left of @Image3")
+    # Qt's own icon-mode move would only shift the picture on screen: ours reorders.
+    assert strip.viewport().acceptDrops() and strip.dragEnabled()
+    strip.setCurrentRow(2)
+    first = strip.visualItemRect(strip.item(0))
+    own = QMimeData()
+    own.setData("application/x-qabstractitemmodeldatalist", b"")
+    drop = QDropEvent(
+        QPointF(first.left() + 2, first.center().y()),
+        Qt.DropAction.CopyAction,
+        own,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    drop.source = lambda: strip  # a real drag started by the strip itself
+    strip.dropEvent(drop)
+    assert strip.names() == ["c.png", "a.png", "b.png"]
+    assert bar.text() == "put @Image2 left of @Image1"  # still the same pictures
+
+
 def test_reorder_and_upload_progress(qtbot, make_png) -> None:
     bar = _bar(qtbot, "img-seedream-v4-edit")
     bar.strip.add_files([make_png(f"{n}.png") for n in ("a", "b", "c")])
@@ -185,3 +209,40 @@ def test_reorder_and_upload_progress(qtbot, make_png) -> None:
     assert bar.strip.attachments()[1].progress == 0.5
     bar.strip.clear_progress()
     assert all(a.progress is None for a in bar.strip.attachments())
+
+
+def _drag_onto(widget, mime: QMimeData) -> None:
+    """Deliver a whole drag-and-drop to `widget` the way Qt does: enter, move, drop."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent
+
+    pos = QPoint(30, 20)
+    buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    action = Qt.DropAction.CopyAction
+    enter = QDragEnterEvent(pos, action, mime, buttons, mods)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(widget, QDragMoveEvent(pos, action, mime, buttons, mods))
+    QApplication.sendEvent(widget, QDropEvent(QPointF(pos), action, mime, buttons, mods))
+
+
+def test_images_dropped_on_the_text_become_references_not_text(qtbot, make_png) -> None:
+    bar = _bar(qtbot, "img-seedream-v4-edit")
+    bar.set_prompt("a castle")
+    target = bar.prompt.viewport()  # where a drop over the prompt really lands
+    grid_drag = QMimeData()  # what the grid puts on a dragged image
+    url = "http://127.0.0.1:9/files/out/abc.png"
+    grid_drag.setData(URL_MIME, url.encode())
+    grid_drag.setUrls([QUrl(url)])
+    grid_drag.setText(url)
+    _drag_onto(target, grid_drag)
+    files = QMimeData()
+    files.setUrls([QUrl.fromLocalFile(str(make_png("dropped.png")))])
+    files.setText(str(make_png("dropped.png")))
+    _drag_onto(target, files)
+    assert bar.strip.sources() == (url, make_png("dropped.png"))
+    assert bar.text() == "a castle"  # no URL or path was typed into the prompt
+    words = QMimeData()
+    words.setText(" at night")
+    _drag_onto(target, words)  # plain text still drops as text
+    assert "at night" in bar.text() and bar.strip.count() == 2

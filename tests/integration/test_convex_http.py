@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -13,6 +15,7 @@ from convex import ConvexError
 from convex.http_client import ConvexExecutionError, ConvexHttpClient
 
 from backend.auth.dev_keys import DevKeyPair
+from backend.convex_host import router
 from tests.integration.convex_support import Host, convex_host
 
 
@@ -143,3 +146,28 @@ def test_raw_http_shapes(host: Host) -> None:
         )
         assert denied.status_code == 401
         assert denied.json()["code"] == "unauthorized" and denied.json()["message"]
+
+
+def test_oversized_body_is_refused_while_it_streams(
+    host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A chunked body that passes the cap and then never ends: the host must answer 413 as
+    # soon as the cap is passed, not wait for (and buffer) a body that never finishes.
+    monkeypatch.setattr(router, "MAX_BODY_BYTES", 64 * 1024)
+    parts = urlsplit(host.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(
+            f"POST {parts.path}/api/query HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+        )
+        chunk = b"x" * 16 * 1024
+        for _ in range(8):  # 128 KiB sent, the final zero-length chunk never is
+            sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        answer = b""
+        while b'"TooLarge"' not in answer:  # headers and body may arrive apart
+            data = sock.recv(4096)
+            if not data:
+                break
+            answer += data
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:80]
+    assert b'"TooLarge"' in answer

@@ -132,3 +132,18 @@ def test_generate_starts_the_embedded_backend_when_none_is_configured(tmp_path: 
     assert proc.returncode == 0, proc.stderr
     files = proc.stdout.split()
     assert len(files) == 1 and Image.open(files[0]).size == (1024, 1024)
+
+
+def test_urls_of_the_embedded_backend_come_with_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --out the printed URLs die with the command's own backend: say so."""
+    for name in ("IMAGEGEN_API_URL", "IMAGEGEN_CONVEX_URL", "IMAGEGEN_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("IMAGEGEN_DATA_DIR", str(tmp_path / "client"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    code = main(["--model", "img-imagen4-preview", "--prompt", "a quiet street"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out.strip().startswith("http://127.0.0.1:")
+    assert "Pass --out DIR to save the files." in captured.err

@@ -151,3 +151,25 @@ async def test_not_enough_credits_is_clear_and_releases_the_slot(
         assert isinstance(result, GenerationFailed)
         assert "credits" in result.message.lower() and result.code == "credits"
         assert h.invariants() == []
+
+
+async def test_a_refused_convex_write_is_settled_not_left_open(
+    backend: EmbeddedBackend, tmp_path: Path
+) -> None:
+    """A mutation Convex refuses (here: a session id that is no id) certainly did not
+    happen: the generation is cleaned up once and its journal row closed, not retried at
+    every start."""
+    async with engine_for(backend, tmp_path) as h:
+        request = EngineRequest(prompt="x", model="img-imagen4-preview", session_id="bogus123")
+        result = await h.run(request)
+        assert isinstance(result, GenerationFailed), result
+        assert result.message == (
+            'The request was refused: sessionId "bogus123" is not a valid sessions id '
+            "(ArgumentValidationError)."
+        )
+        row = h.engine.journal.all()[0]
+        assert row.state == "failed" and row.steps["loading_row"] == "refused"
+        assert h.engine.journal.unfinished() == []
+        assert await h.engine.start() == []
+        assert (await h.breakdown()).reserved == 0
+        assert h.invariants() == []

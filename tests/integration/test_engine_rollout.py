@@ -6,7 +6,13 @@ from pathlib import Path
 
 from backend.server import EmbeddedBackend
 from catalog import cost
-from gui.engine.events import GenerationCompleted, GenerationProgress, Phase, UploadProgress
+from gui.engine.events import (
+    CreditsChanged,
+    GenerationCompleted,
+    GenerationProgress,
+    Phase,
+    UploadProgress,
+)
 from gui.engine.request import EngineRequest
 from tests.integration.engine_support import engine_for, image_bytes
 
@@ -45,6 +51,9 @@ async def test_nano_banana_queued_goes_through_queue(
         assert isinstance(done, GenerationCompleted), done
         phases = [e.phase for e in h.events if isinstance(e, GenerationProgress)]
         assert Phase.QUEUED in phases and phases[-1] == Phase.SAVING
+        # The real queue position shows at once, not only after the first long poll.
+        details = [e.detail for e in h.events if isinstance(e, GenerationProgress)]
+        assert details[details.index("In queue…") + 1] == "In queue #1"
         gens = await h.gateway.get_session_generations(done.session_id or "")
         assert gens[0].external_request_id  # saved for resume
         assert gens[0].image_urls == list(done.image_urls)
@@ -73,6 +82,13 @@ async def test_seedream_edit_with_several_images(backend: EmbeddedBackend, tmp_p
             e.index for e in h.events if isinstance(e, UploadProgress) and e.sent == e.total
         }
         assert finished == {0, 1, 2}
+        # The tile counts the files as they go up.
+        statuses = [
+            e.detail
+            for e in h.events
+            if isinstance(e, GenerationProgress) and e.phase == Phase.UPLOADING
+        ]
+        assert statuses == ["Uploading 1/3", "Uploading 2/3", "Uploading 3/3"]
         row = h.engine.journal.all()[0]
         urls = [a["url"] for a in (row.body or {})["attachmentImages"]]
         assert len(urls) == 3 and urls[0] == urls[2] != urls[1]
@@ -128,6 +144,9 @@ async def test_gpt_image_15_high_reserves_and_captures_exact_cost(
         )
         assert isinstance(done, GenerationCompleted), done
         assert seen_reserved and seen_reserved[0] == 16 * 2
+        # The header learns of the reservation while the job runs, then of the charge.
+        credits = [e for e in h.events if isinstance(e, CreditsChanged)]
+        assert credits[0].reserved == 32 and credits[0].available == before.available - 32
         after = await h.breakdown()
         assert before.total - after.total == 16 * 2
         assert h.fetch(done.image_urls[0]).size == (1536, 1024)

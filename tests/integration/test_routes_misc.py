@@ -7,6 +7,7 @@ import json
 import time
 
 import httpx
+import pytest
 
 from backend.auth.dev_keys import DevKeyPair
 from backend.server import EmbeddedBackend
@@ -22,6 +23,16 @@ def test_models_route_serves_the_catalog_document(backend: EmbeddedBackend) -> N
     assert body == catalog_document()
     assert sorted(m["id"] for m in body["models"]) == sorted(MODEL_IDS)
     assert len(body["models"]) == 23
+
+
+def test_models_route_is_what_imagegen_models_json_prints(
+    backend: EmbeddedBackend, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gui import cli
+
+    assert cli.main(["models", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert httpx.get(backend.base_url + "/api/mobile/models").json() == printed
 
 
 def test_healthz_in_embedded_mode(backend: EmbeddedBackend) -> None:
@@ -54,7 +65,9 @@ def test_openapi_lists_every_route(backend: EmbeddedBackend) -> None:
 
 def test_unknown_routes_and_methods_answer_json(backend: EmbeddedBackend) -> None:
     assert_error(httpx.get(backend.base_url + "/api/nope"), 404, "not_found")
-    assert_error(httpx.get(backend.base_url + GENERATE_PATH), 405, "method_not_allowed")
+    resp = httpx.get(backend.base_url + GENERATE_PATH)
+    assert_error(resp, 405, "method_not_allowed")
+    assert resp.headers["allow"] == "POST"
 
 
 def test_dev_token_is_short_lived_and_names_the_user(backend: EmbeddedBackend) -> None:

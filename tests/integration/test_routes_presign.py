@@ -124,6 +124,16 @@ def test_an_upload_bigger_than_the_link_allows_is_413(backend_factory: BackendFa
         assert_error(put, 413, "too_large")
 
 
+def test_a_declared_size_is_the_links_cap(client: httpx.Client) -> None:
+    # The link grants what was asked for, not the whole 20 MB: a bigger body is refused.
+    data = png_bytes()
+    resp = client.post(PRESIGN_PATH, json={"contentType": "image/png", "size": len(data)})
+    url = resp.json()["uploadUrl"]
+    bigger = data + b"\0" * 100
+    assert_error(httpx.put(url, content=bigger, headers={"Content-Type": "image/png"}), 413)
+    assert httpx.put(url, content=data, headers={"Content-Type": "image/png"}).status_code == 200
+
+
 def test_tampered_links_are_refused(client: httpx.Client) -> None:
     data = png_bytes()
     url = _presign(client)["uploadUrl"]

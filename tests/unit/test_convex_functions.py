@@ -208,6 +208,11 @@ def test_session_flow_preview_and_ordering(db: ConvexDatabase) -> None:
 
     tiles = qry(db, "sessions:getSessionGenerations", {"sessionId": first})
     assert [t["_id"] for t in tiles] == [a, b]
+    # Every field design.md §4 lists for getSessionGenerations (optional ones once set).
+    assert set(tiles[0]) >= {
+        "_id", "prompt", "model", "modelLabel", "aspectRatio", "numImages", "images",
+        "isLoading", "createdAt", "completedAt", "externalRequestId",
+    }  # fmt: skip
     assert tiles[0]["images"] == [{"url": "http://s/a.png"}]
     assert tiles[0]["isLoading"] is False and tiles[0]["completedAt"] == 123
     # Partial update left the other fields alone.
