@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import httpx
 
+from gui.engine.connectivity import server_answered
 from gui.engine.tokens import SignInUnreachable, TokenProvider
 
 UPLOAD_CHUNK = 64 * 1024
@@ -187,7 +188,7 @@ class ApiClient:
                 )
                 self._on_reach(False, error.message)
                 raise error from exc
-            self._on_reach(resp.status_code not in (502, 503, 504), f"HTTP {resp.status_code}")
+            self._on_reach(server_answered(resp), f"HTTP {resp.status_code}")
             if resp.status_code == 401 and attempt == 0:
                 continue  # the token may have just expired: refresh once
             if resp.status_code >= 400:

@@ -24,6 +24,21 @@ OFFLINE_MESSAGE = "Can't reach the server. Running generations continue when it 
 UNREACHABLE_STATUSES = frozenset({502, 503, 504})
 
 Probe = Callable[[], Awaitable[bool]]
+
+
+def server_answered(resp: httpx.Response) -> bool:
+    """Whether the server itself answered: anything but a gateway error, and a gateway
+    status that carries the server's own JSON error (our backend answers 502 with a
+    ``code`` when a provider fails) is an answer too."""
+    if resp.status_code not in UNREACHABLE_STATUSES:
+        return True
+    try:
+        body = resp.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "code" in body
+
+
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -37,7 +52,7 @@ def http_probe(client: httpx.AsyncClient, urls: Sequence[str]) -> Probe:
                 resp = await client.get(url, timeout=5.0)
             except httpx.HTTPError:
                 return False
-            if resp.status_code in UNREACHABLE_STATUSES:
+            if not server_answered(resp):
                 return False
         return True
 

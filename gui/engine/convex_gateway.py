@@ -16,6 +16,7 @@ from typing import Any, Literal
 import httpx
 from convex.values import ConvexInt64, convex_to_json, json_to_convex
 
+from gui.engine.connectivity import server_answered
 from gui.engine.convex_types import (
     CreditResult,
     CreditsBreakdown,
@@ -171,7 +172,7 @@ class ConvexGateway:
                 )
                 self._on_reach(False, str(error))
                 raise error from exc
-            self._on_reach(response.status_code not in (502, 503, 504), "")
+            self._on_reach(server_answered(response), f"HTTP {response.status_code}")
             if response.status_code != 401:
                 break
         assert response is not None

@@ -223,7 +223,11 @@ class GenerationEngine:
                 # The images exist: never undo now. The journal row stays open and the
                 # next start finishes saving it.
                 log.error("saving generation %s failed", run.local_id, exc_info=exc)
-                self.events.publish(GenerationFailed(run.local_id, SAVE_LATER_MESSAGE, "save"))
+                self.events.publish(
+                    GenerationFailed(
+                        run.local_id, SAVE_LATER_MESSAGE, "save", generation_id=run.generation_id
+                    )
+                )
                 return
             await self._settle(run, describe_failure(exc), False)
 
@@ -355,10 +359,18 @@ class GenerationEngine:
             await run.effect(undo())
         finally:
             if cancelled:
-                self.events.publish(GenerationCancelled(run.local_id, failure.message))
+                self.events.publish(
+                    GenerationCancelled(run.local_id, failure.message, run.generation_id)
+                )
             else:
                 self.events.publish(
-                    GenerationFailed(run.local_id, failure.message, failure.code, failure.retryable)
+                    GenerationFailed(
+                        run.local_id,
+                        failure.message,
+                        failure.code,
+                        failure.retryable,
+                        run.generation_id,
+                    )
                 )
             self._refresh_credits_soon()
 

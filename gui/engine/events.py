@@ -77,12 +77,14 @@ class GenerationFailed:
     message: str  # a sentence for the user
     code: str = "error"
     retryable: bool = True
+    generation_id: str | None = None  # the Convex row, when one was made
 
 
 @dataclass(frozen=True)
 class GenerationCancelled:
     local_id: str
     reason: str = "Cancelled."
+    generation_id: str | None = None  # the Convex row, when one was made
 
 
 @dataclass(frozen=True)

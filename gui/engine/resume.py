@@ -125,7 +125,9 @@ async def _finish_orphan(
         await gateway.update_generation(run.generation_id, is_loading=False, error=exc.message)
         if gen.concurrency_slot_id:
             await gateway.update_generation_status(gen.concurrency_slot_id, "failed")
-        engine.events.publish(GenerationFailed(run.local_id, exc.message, exc.code))
+        engine.events.publish(
+            GenerationFailed(run.local_id, exc.message, exc.code, generation_id=gen.id)
+        )
         return
     await gateway.update_generation(
         run.generation_id, is_loading=False, images=list(images), completed_at=time.time() * 1000

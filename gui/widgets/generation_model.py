@@ -225,10 +225,30 @@ class GenerationListModel(QAbstractListModel):
         )
 
     def apply_failed(self, event: GenerationFailed) -> None:
-        self._update(event.local_id, status="error", error=event.message, retryable=event.retryable)
+        self._settle_duplicate(event.local_id, event.generation_id)
+        self._update(
+            event.local_id,
+            status="error",
+            error=event.message,
+            retryable=event.retryable,
+            generation_id=event.generation_id,
+        )
 
     def apply_cancelled(self, event: GenerationCancelled) -> None:
-        self._update(event.local_id, status="cancelled", error=event.reason, retryable=True)
+        self._settle_duplicate(event.local_id, event.generation_id)
+        self._update(
+            event.local_id,
+            status="cancelled",
+            error=event.reason,
+            retryable=True,
+            generation_id=event.generation_id,
+        )
+
+    def _settle_duplicate(self, local_id: str, generation_id: str | None) -> None:
+        """A session reloaded while the run was in flight may show its Convex row too."""
+        self._adopt(local_id, generation_id)
+        if generation_id:
+            self._drop_duplicate(generation_id, keep_row=self.row_of(local_id))
 
     def set_detail(self, key: str, detail: str) -> None:
         self._update(key, detail=detail)

@@ -61,16 +61,16 @@ def run_qasync(
     )
     # Closing a window must not quit the application (it would stop the loop mid-test).
     qapp.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
+    # Held in a list so teardown can drop the only reference (pytest keeps `run` alive).
+    loops = [qasync.QEventLoop(qapp)]
+    asyncio.set_event_loop(loops[0])
 
     def run(scenario: Scenario) -> None:
-        loop.run_until_complete(asyncio.wait_for(scenario(), 90))
+        loops[0].run_until_complete(asyncio.wait_for(scenario(), 90))
 
     yield run
     asyncio.set_event_loop(None)
-    loop.close()
-    del loop, run
+    loops.pop().close()
     # Destroy the loop (its timer QObject) and the test's windows here, on the GUI thread.
     # Left to a later cyclic collection, they may be freed from a worker thread (uvicorn,
     # to_thread), where Qt cannot unregister their timers: the next timer event then hits

@@ -215,3 +215,19 @@ def test_image_tiles_have_a_heart_that_toggles_favourites(qtbot) -> None:
     )
     QApplication.sendEvent(view.viewport(), move)
     assert view.viewport().cursor().shape() == Qt.CursorShape.PointingHandCursor
+
+
+def test_a_session_reloaded_mid_flight_shows_a_failed_run_once() -> None:
+    """Reloading the session while a run is in flight shows its Convex row next to the live
+    tile (which does not know its row id yet); the failure names the row, so one stays."""
+    model = GenerationListModel()
+    model.add_started(_started("a", n=1))
+    loading_row = {"_id": "g1", "prompt": "prompt a", "model": "img-nano-banana", "isLoading": True}
+    model.set_records([loading_row], keep_local=model.items())
+    assert model.rowCount() == 2
+    model.apply_failed(GenerationFailed("a", "The provider failed.", generation_id="g1"))
+    assert [(i.local_id, i.status) for i in model.items()] == [("a", "error")]
+    model.add_started(_started("b", n=1))
+    model.set_records([{**loading_row, "_id": "g2", "prompt": "prompt b"}], model.items()[:1])
+    model.apply_cancelled(GenerationCancelled("b", generation_id="g2"))
+    assert [(i.local_id, i.status) for i in model.items()] == [("b", "cancelled")]

@@ -14,8 +14,9 @@ from gui.engine.config import ClientConfig
 from gui.engine.convex_gateway import ConvexUnavailable
 from gui.widgets.controller import WindowController
 from gui.widgets.main_window import MainWindow
+from gui.widgets.request_state import RequestState
 from tests.conftest import dev_token
-from tests.gui.support import until
+from tests.gui.support import open_window, type_and_generate, until
 
 
 def test_banner_shows_while_the_deployment_is_down_and_recovers(run_qasync, tmp_path: Path) -> None:
@@ -56,3 +57,25 @@ def test_banner_shows_while_the_deployment_is_down_and_recovers(run_qasync, tmp_
         run_qasync(scenario)
     finally:
         server.stop()
+
+
+def test_a_provider_failure_is_not_an_outage(run_qasync, tmp_path: Path) -> None:
+    """Our backend answers a failed provider with 502 and its JSON error: the server is up,
+    so no banner, and the session is not reloaded under the running generations."""
+
+    async def scenario() -> None:
+        session, window, controller = await open_window(tmp_path, resume=False)
+        seen: list[object] = []
+        controller.bridge.connectionChanged.connect(seen.append)
+        try:
+            type_and_generate(window, "[fail] refuse", RequestState(model="img-reve"))
+            type_and_generate(window, "a fox", RequestState(model="img-nano-banana"))
+            model = window.generations
+            await until(lambda: model.rowCount() == 2 and not model.has_loading())
+            assert seen == [] and not window.banner.isVisible()
+            assert sorted(i.status for i in model.items()) == ["done", "error"]
+        finally:
+            window.close()
+            await session.close()
+
+    run_qasync(scenario)

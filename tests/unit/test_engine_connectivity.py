@@ -9,7 +9,7 @@ import httpx
 import respx
 
 from gui.engine.api_client import ApiClient, NetworkError
-from gui.engine.connectivity import ConnectionMonitor, http_probe
+from gui.engine.connectivity import ConnectionMonitor, http_probe, server_answered
 from gui.engine.events import ConnectionChanged, EngineEvent, EventBus
 from gui.engine.tokens import StaticTokenProvider
 
@@ -86,3 +86,11 @@ async def test_the_http_probe_accepts_any_answer_but_a_gateway_error() -> None:
     async with httpx.AsyncClient() as client:
         probe = http_probe(client, ["http://api.test/healthz", "http://convex.test"])
         assert [await probe() for _ in range(3)] == [False, False, True]
+
+
+def test_a_502_carrying_our_backends_error_is_an_answer_not_an_outage() -> None:
+    provider_failed = httpx.Response(502, json={"error": "The provider failed.", "code": "x"})
+    assert server_answered(provider_failed)
+    assert not server_answered(httpx.Response(502, text="<html>Bad Gateway</html>"))
+    assert not server_answered(httpx.Response(503, json={"message": "no code"}))
+    assert server_answered(httpx.Response(500)) and server_answered(httpx.Response(404))
