@@ -22,27 +22,25 @@ class EngineRequest:
 
     def validation_body(self) -> dict[str, Any]:
         """The mapping ``catalog.validate`` reads; attachments are counted, not uploaded yet."""
-        return {
-            "prompt": self.prompt,
-            "model": self.model,
-            "aspectRatio": self.aspect_ratio,
-            "numImages": self.num_images,
-            "resolution": self.resolution,
-            "quality": self.quality,
-            "attachmentCount": len(self.attachments),
-        }
+        return {**self._options(), "attachmentCount": len(self.attachments)}
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe record for the journal (bytes attachments are described, not stored)."""
         return {
+            **self._options(),
+            "attachments": [describe_source(a) for a in self.attachments],
+            "sessionId": self.session_id,
+        }
+
+    def _options(self) -> dict[str, Any]:
+        """The prompt and options in the HTTP body's camelCase names."""
+        return {
             "prompt": self.prompt,
             "model": self.model,
             "aspectRatio": self.aspect_ratio,
             "numImages": self.num_images,
             "resolution": self.resolution,
             "quality": self.quality,
-            "attachments": [describe_source(a) for a in self.attachments],
-            "sessionId": self.session_id,
         }
 
     @classmethod

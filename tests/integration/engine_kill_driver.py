@@ -24,7 +24,15 @@ from gui.engine.tokens import EmbeddedTokenProvider
 POLICY = PollPolicy(initial_s=0.05, factor=1.5, max_s=0.2, deadline_s=30, long_poll_s=2.0)
 
 
-async def main(base_url: str, user_id: str, data_dir: str, model: str, prompt: str) -> int:
+async def drive(
+    base_url: str,
+    user_id: str,
+    data_dir: str,
+    *,
+    policy: PollPolicy = POLICY,
+    request: EngineRequest | None = None,
+) -> int:
+    """One engine on the journal in ``data_dir``: submit ``request``, or (None) resume."""
     async with httpx.AsyncClient(timeout=30) as client:
         tokens = EmbeddedTokenProvider(base_url, user_id, client=client)
         journal = Journal(Path(data_dir) / "journal.sqlite3")
@@ -32,12 +40,21 @@ async def main(base_url: str, user_id: str, data_dir: str, model: str, prompt: s
             ApiClient(base_url, tokens, client=client),
             ConvexGateway(base_url + "/convex", tokens, client=client),
             journal,
-            poll_policy=POLICY,
+            poll_policy=policy,
         )
-        engine.submit(EngineRequest(prompt=prompt, model=model))
+        if request is None:
+            await engine.start()
+        else:
+            engine.submit(request)
         await engine.wait_idle()
         journal.close()
     return 0
+
+
+async def main(base_url: str, user_id: str, data_dir: str, model: str, prompt: str) -> int:
+    return await drive(
+        base_url, user_id, data_dir, request=EngineRequest(prompt=prompt, model=model)
+    )
 
 
 if __name__ == "__main__":

@@ -14,15 +14,9 @@ import signal
 import sys
 from pathlib import Path
 
-import httpx
-
 from backend.server import EmbeddedBackend
-from gui.engine.api_client import ApiClient
-from gui.engine.convex_gateway import ConvexGateway
-from gui.engine.engine import GenerationEngine
 from gui.engine.events import GenerationFailed
-from gui.engine.journal import Journal
-from gui.engine.tokens import EmbeddedTokenProvider
+from tests.integration.engine_kill_driver import drive
 from tests.integration.engine_support import FAST_POLL, engine_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,19 +72,7 @@ async def test_the_reason_survives_two_interrupted_clean_ups(
 
 
 async def _resume(base_url: str, user_id: str, data_dir: str) -> int:
-    async with httpx.AsyncClient(timeout=30) as client:
-        tokens = EmbeddedTokenProvider(base_url, user_id, client=client)
-        journal = Journal(Path(data_dir) / "journal.sqlite3")
-        engine = GenerationEngine(
-            ApiClient(base_url, tokens, client=client),
-            ConvexGateway(base_url + "/convex", tokens, client=client),
-            journal,
-            poll_policy=FAST_POLL,
-        )
-        await engine.start()
-        await engine.wait_idle()
-        journal.close()
-    return 0
+    return await drive(base_url, user_id, data_dir, policy=FAST_POLL)
 
 
 if __name__ == "__main__":
