@@ -18,18 +18,22 @@ from fastapi import FastAPI
 
 from backend.auth.dev_keys import DevKeyPair
 from backend.auth.verifier import JwtVerifier
+from backend.billing.job_states import resolve_orphan
+from backend.billing.service import Billing
+from backend.billing.sweeper import Sweeper
 from backend.config import BackendConfig
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.router import build_convex_router
 from backend.errors import install_error_handlers
 from backend.log_redaction import install_access_log_redaction
 from backend.openapi import install_openapi
+from backend.providers.fal_references import log_reference_mode
 from backend.providers.registry import ProviderRegistry
 from backend.ratelimit import make_rate_limiter
 from backend.rehost import Rehoster
 from backend.request_ids import RequestIdSigner
 from backend.results_cache import ResultsCache
-from backend.routes import generate, health, models, presign, status
+from backend.routes import cancel, generate, health, models, presign, status
 from backend.routes.dev import build_dev_router
 from backend.secrets import load_or_create_secret
 from backend.store.factory import make_store
@@ -80,6 +84,9 @@ def create_app(config: BackendConfig) -> FastAPI:
         slot_limit=config.slot_limit,
     )
     providers = ProviderRegistry(config, store)
+    if providers.is_configured("fal"):
+        log_reference_mode(config)
+    billing = Billing(convex_db, config.replay_wait_s)
     limiter = make_rate_limiter(config)
 
     @asynccontextmanager
@@ -87,9 +94,17 @@ def create_app(config: BackendConfig) -> FastAPI:
         # Created here so the client belongs to the server's event loop.
         client = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
         app.state.rehoster = Rehoster(store, client)
+        sweeper = Sweeper(
+            app, config.settle_sweep_interval_s, config.sync_work_limit_s, config.job_deadline_s
+        )
+        app.state.sweeper = sweeper
+        await billing.start()
+        sweeper.start()
         try:
             yield
         finally:
+            await sweeper.stop()
+            await billing.close()
             await client.aclose()
             await _close(providers)
             await _close(limiter)
@@ -115,12 +130,14 @@ def create_app(config: BackendConfig) -> FastAPI:
     app.state.request_ids = RequestIdSigner(secret)
     app.state.results = ResultsCache(data_dir / RESULTS_DB_NAME)
     app.state.convex_db = convex_db
+    app.state.billing = billing
+    billing.on_orphan = lambda hold: resolve_orphan(app.state, hold)
 
-    for module in (generate, status, presign, models, health):
+    for module in (generate, status, cancel, presign, models, health):
         app.include_router(module.router)
     if isinstance(store, LocalObjectStore):
         app.include_router(store.router())
     if dev_keys is not None:
         app.include_router(build_dev_router(dev_keys))
-    app.include_router(build_convex_router(convex_db), prefix="/convex")
+    app.include_router(build_convex_router(convex_db, limiter, config), prefix="/convex")
     return app

@@ -94,3 +94,15 @@ def check_attachment_urls(
         if not is_allowed_attachment(url, store, allow_list):
             raise _rejected()
     return list(urls)
+
+
+async def stored_sizes(urls: list[str], store: ObjectStore) -> list[int]:
+    """Bytes of each attachment in our store (0 for one it does not hold), so the
+    catalog's per-file limits (e.g. Reve remix: each under 10 MB) hold whatever the client
+    claims."""
+    sizes: list[int] = []
+    for url in urls:
+        key = store.key_for_url(url)
+        size = await store.size(key) if key else None
+        sizes.append(size or 0)
+    return sizes

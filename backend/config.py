@@ -76,12 +76,34 @@ class BackendConfig:
     local_run_s: float = 2.0
     local_fail_rate: float = 0.0
     local_fail_prompts: tuple[str, ...] = ("[fail]",)
+    # Seconds a sync model's call takes at the local provider (real ones take seconds;
+    # the crash harness uses it to kill a client inside a sync generate call).
+    local_sync_s: float = 0.0
 
     # Long-poll cap for GET /api/generate-images/status?wait=S
     max_wait_s: float = 25.0
 
+    # Billing (docs/billing.md). A sync model's provider call plus rehosting must end before
+    # this (the desktop client waits 300 s); past it the route answers 504 still_running
+    # and the late result is kept under the request's idempotency key.
+    sync_deadline_s: float = 240.0
+    # A queued job not finished after this long is cancelled and its hold released.
+    job_deadline_s: float = 3600.0
+    # How often the sweeper settles jobs nobody polls (0 turns it off).
+    settle_sweep_interval_s: float = 30.0
+    # A repeated idempotency key waits this long for the first request's answer.
+    replay_wait_s: float = 20.0
+    # Advertise "server-billing" in /healthz (off only to test clients of older servers).
+    advertise_server_billing: bool = True
+
     # Secret used to sign request ids and local presigned URLs (made in data_dir if unset).
     signing_secret: bytes | None = field(default=None, repr=False)
+
+    @property
+    def sync_work_limit_s(self) -> float:
+        """How long a sync call may go on after its answer timed out: its late result is
+        kept for a repeat of the key until then; past it the hold is settled failed."""
+        return self.sync_deadline_s + 120.0
 
     @property
     def r2_configured(self) -> bool:
@@ -123,3 +145,28 @@ class BackendConfig:
             azure_image_edits_url=_env("AZURE_IMAGE_EDITS_URL"),
             attachment_allow_list=tuple(p.strip() for p in (allow or "").split(",") if p.strip()),
         )
+
+    # -- Provider fidelity (issue 13) --------------------------------------------------
+    @property
+    def public_store(self) -> bool:
+        """True when stored files have public URLs a provider can fetch (R2 + public URL)."""
+        return self.r2_configured and bool(self.r2_public_base_url)
+
+    @property
+    def fal_references(self) -> str:
+        """How Fal gets reference images: "public-store" (our URLs) or "fal-storage"."""
+        return "public-store" if self.public_store else "fal-storage"
+
+    @property
+    def provider_sync_timeout_s(self) -> float:
+        """A sync provider call's share of ``sync_deadline_s``; rehosting gets the rest."""
+        return provider_sync_timeout(self.sync_deadline_s)
+
+
+# Of the sync deadline, this much (at most a quarter) is kept for rehosting the outputs.
+SYNC_REHOST_RESERVE_S = 60.0
+
+
+def provider_sync_timeout(sync_deadline_s: float) -> float:
+    """How long a sync provider call may take within the server's ``sync_deadline_s``."""
+    return sync_deadline_s - min(SYNC_REHOST_RESERVE_S, sync_deadline_s / 4)

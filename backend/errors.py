@@ -30,8 +30,10 @@ class ErrorBody(BaseModel):
 _ERROR_DESCRIPTIONS: dict[int, str] = {
     400: "The request is invalid (bad JSON, a rule of the model, a bad parameter).",
     401: "No token, or one that does not verify: sign in again.",
+    402: "Not enough credits for this generation (needed and available say how many).",
     403: "Not allowed: another account's data, or a failed Turnstile check.",
     404: "The job or file does not exist.",
+    409: "A repeated request still running, or a slot that has ended.",
     413: "The body or the upload is larger than allowed.",
     415: "The content type is not an allowed image type.",
     422: "The image provider rejected the request (for instance its content policy).",
@@ -59,12 +61,18 @@ class ApiError(Exception):
         code: str,
         message: str,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        # Machine-readable details next to error and code (e.g. limit and active on a 429).
+        self.extra = extra or {}
+
+    def body(self) -> dict[str, Any]:
+        return {**self.extra, **error_body(self.message, self.code)}
 
 
 def error_body(message: str, code: str) -> dict[str, str]:
@@ -83,9 +91,7 @@ def _describe_validation(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(
-            error_body(exc.message, exc.code), status_code=exc.status, headers=exc.headers
-        )
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

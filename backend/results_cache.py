@@ -16,6 +16,8 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from backend.private_files import private_sqlite
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rehosted (
     job_key TEXT PRIMARY KEY,
@@ -33,7 +35,7 @@ def job_key(provider: str, provider_request_id: str) -> str:
 class ResultsCache:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite(self.path)  # 0600 in a 0700 folder, before SQLite creates it
         self._locks: dict[str, asyncio.Lock] = {}
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")

@@ -8,6 +8,7 @@ command: real providers and Clerk from the environment, uvicorn in the foregroun
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import socket
 import sys
@@ -22,6 +23,7 @@ from platformdirs import user_data_dir
 
 from backend.app import create_app
 from backend.config import BackendConfig
+from backend.private_files import replace_private_file
 from backend.runner import ThreadedServer, free_port
 
 LOOPBACK = "127.0.0.1"
@@ -109,8 +111,7 @@ def remembered_port(data_dir: Path) -> int:
         return previous
     port = free_port(LOOPBACK)
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(str(port))
+        replace_private_file(path, str(port).encode())
     except OSError:
         pass  # a read-only data dir only loses the reuse, not the backend
     return port
@@ -151,7 +152,25 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="without CLERK_JWKS_URL: use the server's own key pair and POST /api/dev/token",
     )
+    parser.add_argument(
+        "--allow-remote-dev-auth",
+        action="store_true",
+        help=(
+            "let --dev-auth listen on a non-loopback --host (anyone who can reach it can "
+            "mint tokens for any user)"
+        ),
+    )
     return parser
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for an address only this machine can reach: 127.0.0.0/8, ::1, "localhost"."""
+    if host.strip().lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # another host name, or "" / "0.0.0.0" style wildcards
 
 
 def build_serve_config(args: argparse.Namespace) -> BackendConfig:
@@ -167,6 +186,12 @@ def build_serve_config(args: argparse.Namespace) -> BackendConfig:
     # and /api/dev/token. Neither turns on the local providers (--local-providers does).
     config = BackendConfig.from_env(data_dir, embedded=False, local_providers=args.local_providers)
     config = replace(config, dev_auth=not clerk)
+    if config.dev_auth and not is_loopback_host(args.host) and not args.allow_remote_dev_auth:
+        raise SystemExit(
+            "imagegen serve: --dev-auth lets anyone who reaches the server sign in as any "
+            f"user, so it only listens on loopback (127.0.0.1, ::1); --host {args.host!r} "
+            "needs --allow-remote-dev-auth too."
+        )
     host_for_url = LOOPBACK if args.host in ("0.0.0.0", "::", "") else args.host
     public = args.public_url or f"http://{host_for_url}:{args.port}"
     return config.with_base_url(public)

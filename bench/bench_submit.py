@@ -1,10 +1,12 @@
 """Submit overhead: ``submit()`` -> the backend receives the generate call, with 50 ms added
 to every backend and Convex request by the latency proxy.
 
-Our engine reserves slot and credits together, then sends the generate call alongside the
-session/loading row: two round trips. The reference does slot, credits, session, loading
-row and generate one after another: five. The moment "the backend receives" a call is when
-the proxy hands its first bytes to the backend.
+Our engine takes the one-call path (the backend advertises server-billing; the engine
+learned it from ``/healthz`` when it was built, off the submit path): the generate call,
+carrying its idempotency key, is the first and only request - one round trip; the server
+takes the slot, reserves and adds the loading row itself. The reference (the seed's mobile
+flow) does slot, credits, session, loading row and generate one after another: five. The
+moment "the backend receives" a call is when the proxy hands its first bytes to the backend.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from gui.engine.request import EngineRequest
 
 GENERATE_PATH = "/api/mobile/generate-images"
 ADDED_LATENCY_S = 0.050
-TARGET_FACTOR = 2.2
+TARGET_FACTOR = 1.3
 # Pause between rounds so trailing work (the engine's credit refresh, the job's render)
 # does not overlap the next measurement: a user clicks Generate on an idle app.
 SETTLE_S = 0.3

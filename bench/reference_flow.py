@@ -2,7 +2,9 @@
 
 Every step waits for the one before it: raw attachment files are uploaded three at a time
 (presign + PUT of the original bytes, no downscaling), then the slot, the credit reservation,
-the session, the loading row and finally the generate call, one after another. A queued
+the session, the loading row and finally the generate call, one after another; the generate
+call names the slot (``concurrencySlotId``: the server binds the reservation to it, and
+refuses a request without one, docs/billing.md). A queued
 job is then polled with the web policy: first after 1 s, each wait 1.5x longer, at most
 10 s, no long poll. Then the images are saved, the credits captured and the slot completed.
 
@@ -22,7 +24,7 @@ from pathlib import Path
 from catalog import MODELS, normalize
 from gui.engine.api_client import ApiClient, BackendError
 from gui.engine.convex_gateway import ConvexGateway
-from gui.engine.flow import session_title
+from gui.engine.resolve import session_title
 from gui.engine.tokens import StaticTokenProvider
 
 UPLOAD_CONCURRENCY = 3
@@ -120,7 +122,7 @@ class ReferenceClient:
             concurrency_slot_id=slot.generation_id,
         )
         step("loading_row")
-        result = await self.api.generate(body)
+        result = await self.api.generate({**body, "concurrencySlotId": slot.generation_id})
         step("generate")
         if result.request_id:
             run.request_id = result.request_id

@@ -11,13 +11,35 @@ from typing import Any
 
 from catalog.models import picker_models
 from catalog.pricing import price_table
-from catalog.spec import VALID_ASPECT_RATIOS, ModelSpec
+from catalog.sizes import size_rule
+from catalog.spec import VALID_ASPECT_RATIOS, AttachmentRule, ModelSpec
 
 DOCUMENT_VERSION = 1
 
 
+def attachments_entry(rule: AttachmentRule) -> dict[str, Any]:
+    """How many references, how large each may be, and the modes a count selects."""
+    return {
+        "min": rule.min,
+        "max": rule.max,
+        "maxFileBytes": rule.max_file_bytes,
+        "maxTotalImages": rule.max_total_images,
+        "modes": [
+            {
+                "name": m.name,
+                "endpoint": m.endpoint,
+                "min": m.min,
+                "max": m.max,
+                "maxFileBytes": m.max_file_bytes,
+            }
+            for m in rule.modes
+        ],
+    }
+
+
 def model_entry(model: ModelSpec) -> dict[str, Any]:
     """One model's entry of the document."""
+    sizes = size_rule(model.id)
     return {
         "id": model.id,
         "label": model.label,
@@ -30,11 +52,16 @@ def model_entry(model: ModelSpec) -> dict[str, Any]:
         "endpoint": model.endpoint,
         "altEndpoints": dict(model.alt_endpoints),
         "callType": model.call_type,
-        "attachments": {"min": model.attachments.min, "max": model.attachments.max},
+        "attachments": attachments_entry(model.attachments),
         "aspectRatios": list(model.aspect_ratios),
         "resolutions": list(model.resolutions),
         "qualities": list(model.qualities),
         "maxImages": model.max_images,
+        "imagesPerCall": model.images_per_call,
+        "promptMinLength": model.prompt_min_length,
+        "promptMaxLength": model.prompt_max_length,
+        # Whether the output sizes are the provider's documented ones, and where from.
+        "outputSizes": {"exact": sizes.exact, "source": sizes.source},
         "editVariant": model.edit_variant,
         "baseModel": model.base_model,
         "defaults": {

@@ -1,8 +1,13 @@
-"""Every image model, as the seed's "Complete Image Model Matrix" and "UI metadata" say.
+"""Every image model, as the seed's "Complete Image Model Matrix" and "UI metadata" say,
+with the limits the providers themselves publish.
 
-Where the two tables disagree the matrix wins (Reve Edit takes 1 to 10 images: one means
-edit, two or more mean remix). The order is the web picker's order; the two models the web
-picker hides come last.
+Where the seed and a provider disagree, the provider wins: prompt lengths, reference counts
+and file sizes, aspect ratios and output-count semantics come from Fal's published input
+schemas (fal-ai/fal-js `libs/client/src/types/image/zod.gen.ts` @ 53241327, vendored as JSON
+Schema in ../shared/provider-schemas/) and Wavespeed's documentation for Imagen 3. Every such
+difference, with its source, is a row of `backend/providers/differences.py` (rendered into
+docs/providers.md). The order is the web picker's order; the two models the web picker hides
+come last.
 """
 
 from __future__ import annotations
@@ -10,13 +15,36 @@ from __future__ import annotations
 from catalog.spec import (
     GPT_RATIOS,
     KLING_RATIOS,
+    MB,
+    STANDARD_RATIOS,
     VALID_ASPECT_RATIOS,
+    AttachmentMode,
     AttachmentRule,
     ModelSpec,
 )
 
 ONE_OR_MORE = AttachmentRule(min=1, max=10)
 EXACTLY_ONE = AttachmentRule(min=1, max=1)
+# Seedream edits: "up to 10 image inputs"; "image inputs + image outputs must not exceed 15".
+SEEDREAM_EDIT = AttachmentRule(min=1, max=10, max_total_images=15)
+# Reve Edit: fal-ai/reve/edit takes one `image_url`; fal-ai/reve/remix takes 1 to 6
+# `image_urls`, "each image must be less than 10 MB". We remix from two images on.
+REVE_EDIT = AttachmentRule(
+    min=1,
+    max=6,
+    modes=(
+        AttachmentMode(name="edit", endpoint="fal-ai/reve/edit", min=1, max=1),
+        AttachmentMode(
+            name="remix", endpoint="fal-ai/reve/remix", min=2, max=6, max_file_bytes=10 * MB
+        ),
+    ),
+)
+# Prompt limits from the schemas (minLength / maxLength of `prompt`).
+GEMINI_PROMPT_MIN = 3  # gemini-25-flash-image(/edit), nano-banana-pro(/edit): 3..50,000
+IMAGEN4_PROMPT_MIN = 3  # imagen4/preview: 3..5,000
+GPT_IMAGE_15_PROMPT_MIN = 2  # gpt-image-1.5(/edit): >= 2
+KLING_PROMPT_MAX = 2500  # kling-image/o1: <= 2,500
+REVE_PROMPT_MAX = 2560  # reve text-to-image / edit / remix: 1..2,560
 
 _MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -31,6 +59,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         call_type="queued",
         aspect_ratios=GPT_RATIOS,
         qualities=("medium", "high"),
+        prompt_min_length=GPT_IMAGE_15_PROMPT_MIN,
         edit_variant="img-gpt-image-1-5-edit",
     ),
     ModelSpec(
@@ -46,6 +75,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         attachments=ONE_OR_MORE,
         aspect_ratios=GPT_RATIOS,
         qualities=("medium", "high"),
+        prompt_min_length=GPT_IMAGE_15_PROMPT_MIN,
         base_model="img-gpt-image-1-5",
     ),
     ModelSpec(
@@ -58,6 +88,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         provider="fal",
         endpoint="fal-ai/flux-2-max",
         call_type="queued",
+        images_per_call=1,  # the schema has no num_images
         edit_variant="img-flux-2-max-edit",
     ),
     ModelSpec(
@@ -71,6 +102,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         endpoint="fal-ai/flux-2-max/edit",
         call_type="queued",
         attachments=ONE_OR_MORE,
+        images_per_call=1,  # the schema has no num_images
         base_model="img-flux-2-max",
     ),
     ModelSpec(
@@ -87,6 +119,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         aspect_ratios=KLING_RATIOS,
         resolutions=("1K", "2K"),
         max_images=4,
+        prompt_max_length=KLING_PROMPT_MAX,
     ),
     ModelSpec(
         id="img-nano-banana-pro",
@@ -100,6 +133,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         call_type="queued",
         aspect_ratios=VALID_ASPECT_RATIOS,
         resolutions=("1K", "2K", "4K"),
+        prompt_min_length=GEMINI_PROMPT_MIN,
         edit_variant="img-nano-banana-pro-edit",
     ),
     ModelSpec(
@@ -115,6 +149,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         attachments=ONE_OR_MORE,
         aspect_ratios=VALID_ASPECT_RATIOS,
         resolutions=("1K", "2K", "4K"),
+        prompt_min_length=GEMINI_PROMPT_MIN,
         base_model="img-nano-banana-pro",
     ),
     ModelSpec(
@@ -139,7 +174,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         provider="fal",
         endpoint="fal-ai/bytedance/seedream/v4.5/edit",
         call_type="queued",
-        attachments=ONE_OR_MORE,
+        attachments=SEEDREAM_EDIT,
         base_model="img-seedream-v45",
     ),
     ModelSpec(
@@ -152,6 +187,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         endpoint="fal-ai/gemini-25-flash-image",
         call_type="queued",
         aspect_ratios=VALID_ASPECT_RATIOS,
+        prompt_min_length=GEMINI_PROMPT_MIN,
         edit_variant="img-nano-banana-edit",
     ),
     ModelSpec(
@@ -165,6 +201,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         call_type="queued",
         attachments=ONE_OR_MORE,
         aspect_ratios=VALID_ASPECT_RATIOS,
+        prompt_min_length=GEMINI_PROMPT_MIN,
         base_model="img-nano-banana",
     ),
     ModelSpec(
@@ -176,6 +213,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         provider="fal",
         endpoint="fal-ai/imagen4/preview",
         call_type="sync",
+        prompt_min_length=IMAGEN4_PROMPT_MIN,
     ),
     ModelSpec(
         id="img-imagen3",
@@ -186,7 +224,8 @@ _MODELS: tuple[ModelSpec, ...] = (
         provider="wavespeed",
         endpoint="wavespeed/imagen3",
         call_type="queued",
-        aspect_ratios=VALID_ASPECT_RATIOS,
+        # Wavespeed documents 1:1, 16:9, 9:16, 4:3 and 3:4 (the seed offered all ten).
+        aspect_ratios=STANDARD_RATIOS,
         max_images=4,
     ),
     ModelSpec(
@@ -210,19 +249,22 @@ _MODELS: tuple[ModelSpec, ...] = (
         provider="fal",
         endpoint="fal-ai/reve/text-to-image",
         call_type="sync",
+        prompt_max_length=REVE_PROMPT_MAX,
         edit_variant="img-reve-edit",
     ),
     ModelSpec(
         id="img-reve-edit",
         label="Reve Edit",
         company="Reve",
-        description="Edit and transform images with text prompts (1-10 reference images)",
+        # The seed says 1-10; fal-ai/reve/remix takes at most 6.
+        description="Edit and transform images with text prompts (1-6 reference images)",
         logo="reve.svg",
         provider="fal",
         endpoint="fal-ai/reve/edit",
         alt_endpoints={"remix": "fal-ai/reve/remix"},
         call_type="sync",
-        attachments=ONE_OR_MORE,
+        attachments=REVE_EDIT,
+        prompt_max_length=REVE_PROMPT_MAX,
         base_model="img-reve",
     ),
     ModelSpec(
@@ -245,7 +287,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         provider="fal",
         endpoint="fal-ai/bytedance/seedream/v4/edit",
         call_type="queued",
-        attachments=ONE_OR_MORE,
+        attachments=SEEDREAM_EDIT,
         base_model="img-seedream-v4",
     ),
     ModelSpec(
@@ -306,6 +348,7 @@ _MODELS: tuple[ModelSpec, ...] = (
         provider="fal",
         endpoint="fal-ai/wan/v2.2-a14b/text-to-image",
         call_type="sync",
+        images_per_call=1,  # no num_images; the answer is a single `image`
     ),
 )
 

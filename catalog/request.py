@@ -15,7 +15,14 @@ from catalog.pricing import cost
 from catalog.spec import ModelSpec
 
 _NULL_MEANS_ABSENT = frozenset(
-    {"attachmentImages", "attachment_images", "attachmentCount", "attachment_count"}
+    {
+        "attachmentImages",
+        "attachment_images",
+        "attachmentCount",
+        "attachment_count",
+        "attachmentSizes",
+        "attachment_sizes",
+    }
 )
 
 
@@ -39,7 +46,8 @@ class GenerationInput(BaseModel):
     """The HTTP body of POST /api/mobile/generate-images (camelCase), or the same by name.
 
     The client validates before uploading, when it only knows how many files are attached:
-    it passes `attachment_count` instead of URLs.
+    it passes `attachment_count` instead of URLs, and `attachment_sizes` (bytes per file)
+    once it knows them, so per-file provider limits (Reve remix: under 10 MB) are checked.
     """
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
@@ -50,6 +58,7 @@ class GenerationInput(BaseModel):
     num_images: int | None = Field(default=None, alias="numImages")
     attachment_images: list[AttachmentImage] = Field(default_factory=list, alias="attachmentImages")
     attachment_count: int = Field(default=0, alias="attachmentCount")
+    attachment_sizes: list[int] | None = Field(default=None, alias="attachmentSizes")
     resolution: str | None = None
     quality: str | None = None
 

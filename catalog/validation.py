@@ -12,6 +12,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from catalog.limits import (
+    attachment_size_problems,
+    images_phrase,
+    is_whole,
+    parse_attachment_sizes,
+    prompt_length_problems,
+    total_images_problems,
+)
 from catalog.models import MODELS
 from catalog.request import (
     AttachmentImage,
@@ -20,7 +28,7 @@ from catalog.request import (
     NormalizedInput,
     Problem,
 )
-from catalog.spec import VALID_ASPECT_RATIOS, ModelSpec
+from catalog.spec import MAX_PROMPT_CHARS, VALID_ASPECT_RATIOS, ModelSpec
 
 __all__ = [
     "KLING_MODEL_ID",
@@ -35,7 +43,6 @@ __all__ = [
     "validate",
 ]
 
-MAX_PROMPT_CHARS = 4000
 KLING_MODEL_ID = "img-kling-o1"
 _MENTION = re.compile(r"@image(\d+)", re.IGNORECASE)
 # Longer digit runs are clamped: int() refuses > 4300 digits and no one attaches 10**9 images.
@@ -68,35 +75,18 @@ def _or_list(options: tuple[str, ...]) -> str:
     return ", ".join(options[:-1]) + " or " + options[-1]
 
 
-def _images(n: int) -> str:
-    return "1 image" if n == 1 else f"{n} images"
-
-
 def _field(data: Mapping[Any, Any], camel: str, snake: str) -> Any:
     if camel in data:
         return data[camel]
     return data.get(snake)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_prompt(prompt: Any) -> list[Problem]:
+def _check_prompt(prompt: Any, model: ModelSpec | None) -> list[Problem]:
     if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
         return [Problem("empty_prompt", "prompt", "Enter a prompt: it cannot be empty.")]
     if not isinstance(prompt, str):
         return [Problem("invalid_prompt", "prompt", "The prompt must be text.")]
-    if len(prompt) > MAX_PROMPT_CHARS:
-        return [
-            Problem(
-                "prompt_too_long",
-                "prompt",
-                f"The prompt is {len(prompt):,} characters long; "
-                f"the limit is {MAX_PROMPT_CHARS:,}.",
-            )
-        ]
-    return []
+    return prompt_length_problems(prompt, model)
 
 
 def _attachment_count(data: Mapping[Any, Any], problems: list[Problem]) -> int:
@@ -131,7 +121,7 @@ def _attachment_count(data: Mapping[Any, Any], problems: list[Problem]) -> int:
     count = _field(data, "attachmentCount", "attachment_count")
     if count is None:
         return n_urls
-    if not _is_int(count) or count < 0:
+    if not is_whole(count) or count < 0:
         problems.append(
             Problem(
                 "invalid_attachment_count",
@@ -158,7 +148,7 @@ def _check_attachments(model: ModelSpec, n: int) -> list[Problem]:
             )
         ]
     attached = (
-        "none is attached" if n == 0 else f"{_images(n)} {'is' if n == 1 else 'are'} attached"
+        "none is attached" if n == 0 else f"{images_phrase(n)} {'is' if n == 1 else 'are'} attached"
     )
     if rule.accepted and rule.min == rule.max and n != rule.min:
         code = "too_few_attachments" if n < rule.min else "too_many_attachments"
@@ -184,7 +174,7 @@ def _check_attachments(model: ModelSpec, n: int) -> list[Problem]:
             Problem(
                 "too_many_attachments",
                 field,
-                f"{model.label} takes at most {_images(rule.max)}; {attached}.",
+                f"{model.label} takes at most {images_phrase(rule.max)}; {attached}.",
             )
         ]
     return []
@@ -238,7 +228,7 @@ def _check_aspect_ratio(model: ModelSpec, value: Any) -> list[Problem]:
 def _check_num_images(model: ModelSpec | None, value: Any) -> list[Problem]:
     if value is None:
         return []
-    if not _is_int(value):
+    if not is_whole(value):
         return [
             Problem(
                 "invalid_num_images",
@@ -268,9 +258,8 @@ def _check_mentions(prompt: Any, n_attached: int) -> list[Problem]:
             if n_attached == 0:
                 tail = "but no images are attached"
             else:
-                tail = (
-                    f"but only {_images(n_attached)} {'is' if n_attached == 1 else 'are'} attached"
-                )
+                verb = "is" if n_attached == 1 else "are"
+                tail = f"but only {images_phrase(n_attached)} {verb} attached"
             message = f"@Image{n} refers to image {n}, {tail}."
         else:
             continue
@@ -285,7 +274,6 @@ def _validate(data: Any) -> list[Problem]:
         return [Problem("invalid_body", "body", "The request must be a JSON object.")]
     problems: list[Problem] = []
     prompt = data.get("prompt")
-    problems += _check_prompt(prompt)
 
     model_id = data.get("model")
     model: ModelSpec | None = None
@@ -303,13 +291,20 @@ def _validate(data: Any) -> list[Problem]:
         )
     else:
         model = MODELS[model_id]
+    problems[:0] = _check_prompt(prompt, model)  # the prompt's problems read first
 
     n_attached = _attachment_count(data, problems)
-    problems += _check_num_images(model, _field(data, "numImages", "num_images"))
+    sizes = parse_attachment_sizes(_field(data, "attachmentSizes", "attachment_sizes"), problems)
+    num_images = _field(data, "numImages", "num_images")
+    problems += _check_num_images(model, num_images)
     if model is None:
         return problems
     problems += _check_aspect_ratio(model, _field(data, "aspectRatio", "aspect_ratio"))
-    problems += _check_attachments(model, n_attached)
+    attachment_problems = _check_attachments(model, n_attached)
+    problems += attachment_problems
+    if not attachment_problems:
+        problems += total_images_problems(model, n_attached, num_images)
+        problems += attachment_size_problems(model, n_attached, sizes)
     problems += _check_option(
         model, data.get("resolution"), model.resolutions, "resolution", "resolution"
     )

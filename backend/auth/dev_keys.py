@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from backend.secrets import write_private_file
+from backend.private_files import private_dir, restrict, write_private_file
 
 EMBEDDED_ISSUER = "imagegen-embedded"
 KEY_FILE = "jwt-signing-key.pem"
@@ -40,7 +40,7 @@ class DevKeyPair:
     @classmethod
     def load_or_create(cls, data_dir: Path, issuer: str = EMBEDDED_ISSUER) -> DevKeyPair:
         data_dir = Path(data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         path = data_dir / KEY_FILE
         if not path.exists():
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -50,6 +50,7 @@ class DevKeyPair:
                 serialization.NoEncryption(),
             )
             write_private_file(path, pem)
+        restrict(path)
         loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(loaded, rsa.RSAPrivateKey):
             raise ValueError(f"{path} does not hold an RSA private key; delete it to regenerate.")

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from backend.private_files import private_sqlite
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     _id TEXT PRIMARY KEY,
@@ -86,6 +88,46 @@ CREATE TABLE IF NOT EXISTS favorites (
     createdAt REAL NOT NULL,
     UNIQUE (userId, generationId, imageUrl)
 );
+
+-- The server's own holds on a generation's cost (backend/billing, docs/billing.md).
+CREATE TABLE IF NOT EXISTS holds (
+    _id TEXT PRIMARY KEY,
+    userId TEXT NOT NULL REFERENCES users(_id),
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('one-call', 'slot')),
+    bodyHash TEXT NOT NULL,
+    slotId TEXT NOT NULL,
+    amount REAL NOT NULL,
+    numImages INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    sessionId TEXT,
+    generationId TEXT,
+    state TEXT NOT NULL CHECK (state IN ('holding', 'submitted', 'settled')),
+    jobKey TEXT,
+    requestId TEXT,
+    responseStatus INTEGER,
+    response TEXT,
+    charged REAL,
+    released REAL,
+    outcome TEXT,
+    clientAck INTEGER NOT NULL DEFAULT 0,
+    cancelRequested INTEGER NOT NULL DEFAULT 0,
+    owner TEXT,
+    createdAt REAL NOT NULL,
+    updatedAt REAL NOT NULL,
+    checkedAt REAL,
+    settledAt REAL,
+    UNIQUE (userId, key)
+);
+CREATE INDEX IF NOT EXISTS holds_by_job ON holds(jobKey);
+CREATE INDEX IF NOT EXISTS holds_by_state ON holds(state, updatedAt);
+CREATE INDEX IF NOT EXISTS holds_by_ack ON holds(userId, clientAck, amount);
+-- Each server process's heartbeat: a hold still "holding" whose owner stopped beating
+-- belonged to a server that died mid-call.
+CREATE TABLE IF NOT EXISTS billingOwners (
+    id TEXT PRIMARY KEY,
+    heartbeatAt REAL NOT NULL
+);
 """
 
 
@@ -97,7 +139,7 @@ class ConvexDatabase:
 
     def __init__(self, path: Path, *, starting_credits: float = 200, slot_limit: int = 4) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite(self.path)  # 0600 in a 0700 folder, before SQLite creates it
         self.starting_credits = float(starting_credits)
         self.slot_limit = int(slot_limit)
         self._local = threading.local()

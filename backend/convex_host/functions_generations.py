@@ -75,6 +75,13 @@ def update_generation_status(ctx: Ctx, args: dict[str, Any]) -> None:
     # (or a second "completed") changes nothing.
     if row["status"] in TERMINAL:
         return None
+    # A slot the server holds for a generation it settles itself stays active until then
+    # (docs/billing.md): a client ending it early would run more jobs than the limit.
+    held = ctx.conn.execute(
+        "SELECT 1 FROM holds WHERE slotId = ? AND state != 'settled'", (row["_id"],)
+    ).fetchone()
+    if held is not None:
+        return None
     fields: dict[str, Any] = {"status": args["status"], "completedAt": now_ms()}
     if "imageUrl" in args:
         fields["imageUrl"] = args["imageUrl"]

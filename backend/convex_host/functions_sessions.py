@@ -8,6 +8,7 @@ provider is called, then updated with the stored image URLs or an error. The ses
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from backend.convex_host.context import Ctx, insert, mutation, query, to_doc, update
@@ -35,8 +36,13 @@ def _owned(ctx: Ctx, table: str, doc_id: str, what: str) -> dict[str, Any]:
 
 
 def _touch_session(ctx: Ctx, session_id: str) -> None:
-    """Bump ``updatedAt`` and recompute the preview after any change to its generations."""
-    latest = ctx.conn.execute(
+    touch_session_conn(ctx.conn, session_id)
+
+
+def touch_session_conn(conn: sqlite3.Connection, session_id: str) -> None:
+    """Bump ``updatedAt`` and recompute the preview after any change to its generations
+    (also used by the server's billing settlement, which writes rows itself)."""
+    latest = conn.execute(
         "SELECT images FROM sessionGenerations WHERE sessionId = ? AND isLoading = 0 "
         "AND error IS NULL AND images != '[]' "
         "ORDER BY COALESCE(completedAt, createdAt) DESC, rowid DESC LIMIT 1",
@@ -46,7 +52,7 @@ def _touch_session(ctx: Ctx, session_id: str) -> None:
     if latest is not None:
         images = json.loads(latest["images"])
         preview = images[0]["url"] if images else None
-    update(ctx.conn, "sessions", session_id, {"updatedAt": now_ms(), "preview": preview})
+    update(conn, "sessions", session_id, {"updatedAt": now_ms(), "preview": preview})
 
 
 @mutation("sessions:createSession", {"title": v.string(), "type": v.optional(v.string())})

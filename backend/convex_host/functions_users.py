@@ -75,12 +75,49 @@ def reserve_credits(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
     return {"success": True}
 
 
+def _bound(ctx: Ctx, user_id: str) -> float:
+    """Reserved credits the server's unsettled holds have bound (docs/billing.md): no
+    client capture or release may touch them."""
+    row = ctx.conn.execute(
+        "SELECT COALESCE(SUM(amount), 0) FROM holds WHERE userId = ? AND state != 'settled'",
+        (user_id,),
+    ).fetchone()
+    return float(row[0])
+
+
+def _absorbed_by_server(ctx: Ctx, user_id: str, amount: float) -> bool:
+    """A seed's-flow client capturing or releasing after the server settled its request:
+    the oldest such settlement of the same amount takes the call, which changes nothing."""
+    row = ctx.conn.execute(
+        "SELECT _id FROM holds WHERE userId = ? AND clientAck = 1 AND amount = ? "
+        "ORDER BY settledAt, rowid LIMIT 1",
+        (user_id, _money(amount)),
+    ).fetchone()
+    if row is None:
+        return False
+    update(ctx.conn, "holds", row["_id"], {"clientAck": 0})
+    return True
+
+
+def _client_amount(ctx: Ctx, user: dict[str, Any], args: dict[str, Any]) -> float | None:
+    """How much of a client's capture/release may apply: None when the server already
+    settled it, else at most what is reserved and not bound by a server hold."""
+    amount = _amount(args)
+    if user["_id"] is None or _absorbed_by_server(ctx, user["_id"], amount):
+        return None
+    free = float(user["reservedCredits"]) - _bound(ctx, user["_id"])
+    return _money(min(amount, max(0.0, free)))
+
+
 @mutation("users:captureReservedCredits", {"amount": v.number()})
 def capture_reserved_credits(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
     """Spend a reservation: take it from the monthly credits first, then the additional
-    ones (never below zero), and drop it from the reserved total."""
-    amount = _amount(args)
+    ones (never below zero), and drop it from the reserved total. Never more than is
+    reserved, and never what a server hold has bound."""
     user = ctx.user()
+    amount = _client_amount(ctx, user, args)
+    if amount is None:
+        return {"success": True, "captured": 0, "settledByServer": True}
     from_credits = min(amount, max(0.0, float(user["credits"])))
     from_additional = min(amount - from_credits, max(0.0, float(user["additionalCredits"])))
     update(
@@ -93,17 +130,19 @@ def capture_reserved_credits(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
             "reservedCredits": _money(max(0.0, user["reservedCredits"] - amount)),
         },
     )
-    return {"success": True, "captured": from_credits + from_additional}
+    return {"success": True, "captured": _money(from_credits + from_additional)}
 
 
 @mutation("users:releaseReservedCredits", {"amount": v.number()})
 def release_reserved_credits(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
-    amount = _amount(args)
     user = ctx.user()
+    amount = _client_amount(ctx, user, args)
+    if amount is None:
+        return {"success": True, "released": 0, "settledByServer": True}
     update(
         ctx.conn,
         "users",
         user["_id"],
         {"reservedCredits": _money(max(0.0, user["reservedCredits"] - amount))},
     )
-    return {"success": True}
+    return {"success": True, "released": amount}

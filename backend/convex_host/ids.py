@@ -20,6 +20,7 @@ TABLE_TAGS: dict[str, str] = {
     "sessions": "s",
     "sessionGenerations": "q",
     "favorites": "f",
+    "holds": "h",
 }
 _TAG_TABLES = {tag: table for table, tag in TABLE_TAGS.items()}
 

@@ -43,6 +43,16 @@ def check_invariants(
                 )
             if reserved < 0:
                 problems.append(f"{who}: reserved credits are negative ({reserved:g}).")
+            if nothing_in_flight:
+                # docs/billing.md: every hold ends settled, whoever drove it.
+                for hold in conn.execute(
+                    "SELECT _id, key, state FROM holds WHERE userId = ? AND state != 'settled'",
+                    (uid,),
+                ):
+                    problems.append(
+                        f"{who}: hold {hold['_id']} ({hold['key']}) is still {hold['state']}, "
+                        "never settled."
+                    )
             slot_status: dict[str, str] = {}
             for slot in conn.execute(
                 "SELECT _id, status FROM generations WHERE userId = ?", (uid,)

@@ -11,7 +11,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-from convex.values import convex_to_json, json_to_convex
+from convex.values import convex_to_json
 
 from backend.auth.identity import Identity
 from backend.convex_host import functions_generations, functions_sessions, functions_users
@@ -22,6 +22,13 @@ from backend.convex_host.errors import (
     ConvexSystemError,
     FunctionNotFoundError,
 )
+from backend.convex_host.values import decode_value, kind_of, preview
+
+__all__ = ["decode_value", "encode_value", "functions", "lookup", "run_function"]
+
+# A function path is "module:function"; Convex's module paths and identifiers are short.
+# Anything longer is refused before it is looked up or echoed in a message.
+MAX_PATH_LENGTH = 512
 
 MODULES: tuple[ModuleType, ...] = (functions_users, functions_generations, functions_sessions)
 
@@ -48,6 +55,11 @@ def canonical_path(path: str) -> str:
 def lookup(kind: FunctionKind, path: object) -> FunctionSpec:
     if not isinstance(path, str) or not path:
         raise ConvexSystemError("The request names no function: `path` must be a string.")
+    if len(path) > MAX_PATH_LENGTH or not path.isascii() or not path.isprintable():
+        raise ConvexSystemError(
+            f"Could not find public function for {preview(path, 80)}: a function path is "
+            f'"module:function" in printable ASCII, at most {MAX_PATH_LENGTH} characters.'
+        )
     spec = functions().get(canonical_path(path))
     if spec is None:
         raise FunctionNotFoundError(path)
@@ -57,37 +69,6 @@ def lookup(kind: FunctionKind, path: object) -> FunctionSpec:
             f"{spec.kind.capitalize()}."
         )
     return spec
-
-
-# Convex refuses values nested deeper than this; it also keeps decoding off Python's
-# recursion limit.
-MAX_NESTING = 64
-
-
-def decode_value(raw: Any, depth: int = 0) -> Any:
-    """Convex JSON -> Python values. Plain JSON integers (sent by `format: "json"`
-    clients) are numbers, i.e. floats, exactly as Convex reads them."""
-    if isinstance(raw, bool) or raw is None or isinstance(raw, str | float):
-        return raw
-    if isinstance(raw, int):
-        try:
-            return float(raw)  # as JSON.parse does: a big integer becomes a lossy float
-        except OverflowError as exc:
-            raise ArgumentValidationError(f"Number {str(raw)[:40]}... is too large.") from exc
-    if depth >= MAX_NESTING:
-        raise ArgumentValidationError(f"Value is nested more than {MAX_NESTING} levels deep.")
-    if isinstance(raw, list):
-        return [decode_value(x, depth + 1) for x in raw]
-    if isinstance(raw, dict):
-        if len(raw) == 1 and str(next(iter(raw))).startswith("$"):
-            try:
-                return json_to_convex(raw)
-            except Exception as exc:  # struct.error, binascii.Error, ValueError...
-                raise ArgumentValidationError(
-                    f"Invalid encoded value {str(raw)[:80]}: {exc}"
-                ) from exc
-        return {str(k): decode_value(val, depth + 1) for k, val in raw.items()}
-    raise ArgumentValidationError(f"Unsupported value {str(raw)[:80]}.")
 
 
 def encode_value(value: Any) -> Any:
@@ -111,7 +92,8 @@ def run_function(
         args = {}
     if not isinstance(args, dict):
         raise ArgumentValidationError(
-            f"Arguments to a Convex function must be an object. Received: {args!r}"
+            "Arguments to a Convex function must be an object. Received: "
+            f"{preview(args, 120)} ({kind_of(args)})"
         )
     args = decode_value(args)
     spec.args.check(args, "")

@@ -3,45 +3,80 @@
 They check decoded arguments before a handler runs and fail with Convex's own wording, so
 a client sending the wrong shape gets the same ArgumentValidationError text as from a real
 deployment. As in Convex, an optional field may be absent but not ``null``.
+
+Checking walks an explicit stack and messages show a bounded preview of the value, so any
+shape (bytes or a ``ConvexInt64`` where an object or a string belongs, scalars in an array
+of objects, thousands of elements) is a clean ArgumentValidationError, never a crash.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from backend.convex_host.errors import ArgumentValidationError
 from backend.convex_host.ids import is_id_of
+from backend.convex_host.values import preview
+
+# One step of a check: the (validator, value, path) triples still to check below it.
+Pending = Sequence[tuple["Validator", Any, str]]
 
 
 def _show(value: Any) -> str:
-    try:
-        text = json.dumps(value, separators=(", ", ": "), default=str)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 200 else text[:197] + "..."
+    return preview(value, 200)
+
+
+def _field(key: object) -> str:
+    text = (key if isinstance(key, str) else repr(key))[:80]
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def run_check(validator: Validator, value: Any, path: str) -> None:
+    """Check ``value`` against ``validator`` with an explicit stack, never Python's: the
+    work per value is bounded by the validator's shape, whatever the value's shape."""
+    stack: list[tuple[Validator, Any, str]] = [(validator, value, path)]
+    while stack:
+        current, item, where = stack.pop()
+        below = current.step(item, where)
+        # Reversed, so the first field or element is checked (and reported) first.
+        stack.extend(reversed(below))
 
 
 class Validator:
     optional = False
 
-    def matches(self, value: Any) -> bool:
+    def matches_here(self, value: Any) -> bool:
+        """Whether ``value`` has this validator's shape at this level (not below)."""
         raise NotImplementedError
 
     def describe(self) -> str:
         raise NotImplementedError
 
+    def mismatch(self, value: Any, path: str) -> ArgumentValidationError:
+        return ArgumentValidationError(
+            f"Value does not match validator.\nPath: {path or '.'}\n"
+            f"Value: {_show(value)}\nValidator: {self.describe()}"
+        )
+
+    def step(self, value: Any, path: str) -> Pending:
+        """Check this level; return what is left to check below it."""
+        if not self.matches_here(value):
+            raise self.mismatch(value, path)
+        return ()
+
     def check(self, value: Any, path: str) -> None:
-        if not self.matches(value):
-            raise ArgumentValidationError(
-                f"Value does not match validator.\nPath: {path or '.'}\n"
-                f"Value: {_show(value)}\nValidator: {self.describe()}"
-            )
+        run_check(self, value, path)
+
+    def matches(self, value: Any) -> bool:
+        try:
+            run_check(self, value, "")
+        except ArgumentValidationError:
+            return False
+        return True
 
 
 class _String(Validator):
-    def matches(self, value: Any) -> bool:
+    def matches_here(self, value: Any) -> bool:
         return isinstance(value, str)
 
     def describe(self) -> str:
@@ -49,7 +84,7 @@ class _String(Validator):
 
 
 class _Number(Validator):
-    def matches(self, value: Any) -> bool:
+    def matches_here(self, value: Any) -> bool:
         return isinstance(value, float | int) and not isinstance(value, bool)
 
     def describe(self) -> str:
@@ -57,7 +92,7 @@ class _Number(Validator):
 
 
 class _Boolean(Validator):
-    def matches(self, value: Any) -> bool:
+    def matches_here(self, value: Any) -> bool:
         return isinstance(value, bool)
 
     def describe(self) -> str:
@@ -65,7 +100,7 @@ class _Boolean(Validator):
 
 
 class _Any(Validator):
-    def matches(self, value: Any) -> bool:
+    def matches_here(self, value: Any) -> bool:
         return True
 
     def describe(self) -> str:
@@ -76,7 +111,7 @@ class _Id(Validator):
     def __init__(self, table: str) -> None:
         self.table = table
 
-    def matches(self, value: Any) -> bool:
+    def matches_here(self, value: Any) -> bool:
         return is_id_of(value, self.table)
 
     def describe(self) -> str:
@@ -87,7 +122,7 @@ class _Literal(Validator):
     def __init__(self, literal: str | float | bool) -> None:
         self.literal = literal
 
-    def matches(self, value: Any) -> bool:
+    def matches_here(self, value: Any) -> bool:
         return type(value) is type(self.literal) and value == self.literal
 
     def describe(self) -> str:
@@ -98,7 +133,8 @@ class _Union(Validator):
     def __init__(self, *members: Validator) -> None:
         self.members = members
 
-    def matches(self, value: Any) -> bool:
+    def matches_here(self, value: Any) -> bool:
+        # Each member is checked whole; the nesting is the validators', not the value's.
         return any(m.matches(value) for m in self.members)
 
     def describe(self) -> str:
@@ -111,11 +147,11 @@ class _Optional(Validator):
     def __init__(self, inner: Validator) -> None:
         self.inner = inner
 
-    def matches(self, value: Any) -> bool:
-        return self.inner.matches(value)
+    def matches_here(self, value: Any) -> bool:
+        return self.inner.matches_here(value)
 
-    def check(self, value: Any, path: str) -> None:
-        self.inner.check(value, path)
+    def step(self, value: Any, path: str) -> Pending:
+        return self.inner.step(value, path)
 
     def describe(self) -> str:
         return f"v.optional({self.inner.describe()})"
@@ -125,15 +161,13 @@ class _Array(Validator):
     def __init__(self, item: Validator) -> None:
         self.item = item
 
-    def matches(self, value: Any) -> bool:
-        return isinstance(value, list) and all(self.item.matches(x) for x in value)
+    def matches_here(self, value: Any) -> bool:
+        return isinstance(value, list)
 
-    def check(self, value: Any, path: str) -> None:
+    def step(self, value: Any, path: str) -> Pending:
         if not isinstance(value, list):
-            super().check(value, path)
-            return
-        for i, item in enumerate(value):
-            self.item.check(item, f"{path}[{i}]")
+            raise self.mismatch(value, path)
+        return [(self.item, x, f"{path}[{i}]") for i, x in enumerate(value)]
 
     def describe(self) -> str:
         return f"v.array({self.item.describe()})"
@@ -143,27 +177,23 @@ class ObjectValidator(Validator):
     def __init__(self, fields: Mapping[str, Validator]) -> None:
         self.fields = dict(fields)
 
-    def matches(self, value: Any) -> bool:
-        try:
-            self.check(value, "")
-        except ArgumentValidationError:
-            return False
-        return True
+    def matches_here(self, value: Any) -> bool:
+        return isinstance(value, dict)
 
     def describe(self) -> str:
         inner = ", ".join(f"{k}: {v.describe()}" for k, v in self.fields.items())
         return "v.object({" + inner + "})"
 
-    def check(self, value: Any, path: str) -> None:
+    def step(self, value: Any, path: str) -> Pending:
         if not isinstance(value, dict):
-            super().check(value, path)
-            return
+            raise self.mismatch(value, path)
         for key in value:
             if key not in self.fields:
                 raise ArgumentValidationError(
-                    f"Object contains extra field `{key}` that is not in the validator.\n\n"
-                    f"Object: {_show(value)}\nValidator: {self.describe()}"
+                    f"Object contains extra field `{_field(key)}` that is not in "
+                    f"the validator.\n\nObject: {_show(value)}\nValidator: {self.describe()}"
                 )
+        below: list[tuple[Validator, Any, str]] = []
         for key, validator in self.fields.items():
             if key not in value:
                 if validator.optional:
@@ -173,7 +203,8 @@ class ObjectValidator(Validator):
                     "field validator in `v.optional(...)` if this is expected.\n\n"
                     f"Object: {_show(value)}\nValidator: {self.describe()}"
                 )
-            validator.check(value[key], f"{path}.{key}")
+            below.append((validator, value[key], f"{path}.{key}"))
+        return below
 
 
 class _V:

@@ -7,10 +7,14 @@ route layer rehosts whatever they return (URLs or bytes) before a client sees it
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from catalog import ModelSpec
+
+if TYPE_CHECKING:
+    from catalog.request import NormalizedInput
 
 JobStatusName = Literal["IN_QUEUE", "IN_PROGRESS", "COMPLETED", "FAILED"]
 
@@ -27,6 +31,29 @@ class ProviderRequest:
     quality: str | None = None
     # Public URLs in our object store (already checked by the route layer).
     attachment_urls: tuple[str, ...] = ()
+    # Our own name for the call (the billing hold's id): a provider that can look a job up
+    # by it (``find_job``) lets a restarted server adopt a job its predecessor started.
+    reference: str | None = None
+
+    @classmethod
+    def from_input(
+        cls,
+        normalized: NormalizedInput,
+        attachment_urls: Iterable[str],
+        reference: str | None = None,
+    ) -> ProviderRequest:
+        """The request for a normalized input whose references are ``attachment_urls``."""
+        return cls(
+            reference=reference,
+            prompt=normalized.prompt,
+            model=normalized.model,
+            # Empty for models without an aspect ratio (GPT-Image 1 Edit keeps the input's).
+            aspect_ratio=normalized.aspect_ratio or "",
+            num_images=normalized.num_images,
+            resolution=normalized.resolution,
+            quality=normalized.quality,
+            attachment_urls=tuple(attachment_urls),
+        )
 
 
 @dataclass(frozen=True)
@@ -75,3 +102,12 @@ class Provider(Protocol):
     async def submit(self, request: ProviderRequest) -> SubmitResult: ...
 
     async def status(self, model: ModelSpec, job_id: str) -> JobState: ...
+
+    # Providers may also implement (the cancel route and the billing sweeper call it when
+    # present): ``async def cancel(self, model: ModelSpec, job_id: str) -> bool`` — ask the
+    # provider to stop a queued or running job; True when the provider accepted the cancel
+    # (the job will deliver nothing), False when it had already finished.
+    # And ``async def find_job(self, model: ModelSpec, reference: str) -> str | None``: the
+    # job a request with this ``reference`` started, if any (the local provider can; Fal,
+    # Wavespeed and Azure cannot, so a server killed between their accepting a job and our
+    # recording it leaves that job unbilled).

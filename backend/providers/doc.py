@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from backend.providers import differences
 from backend.providers.base import ProviderRequest
 from backend.providers.payloads import build_payload
 from backend.providers.wavespeed import WAVESPEED_API
@@ -33,10 +34,12 @@ quality, and as many reference images as the model needs (`<image1>`, ...).
   (answer at once); *queued* models use `submit`, then the status route asks
   `queue.fal.run/<owner>/<app>/requests/<id>/status?logs=true` and reads the result.
 * **Wavespeed**: `Authorization: Bearer $WAVESPEED_API_KEY`; the job id is `data.id`, its
-  status and outputs come from `GET {wavespeed}/predictions/<id>/result`.
+  status and outputs come from `GET {wavespeed}/predictions/<id>/result`. Pinned to
+  {wavespeed_doc} (`num_images` 1 to 4, five aspect ratios).
 * **Azure OpenAI**: header `api-key: $AZURE_API_KEY`; the answer is `data[].b64_json`.
-  The edit is multipart with exactly one `image` file, sent to `AZURE_IMAGE_EDITS_URL` or
-  the base URL with `/images/generations` replaced by `/images/edits`.
+  The edit is multipart with exactly one `image` file (PNG or JPEG), sent to
+  `AZURE_IMAGE_EDITS_URL` or the base URL with `/images/generations` replaced by
+  `/images/edits`; both URLs carry their `api-version`. Pinned to {azure_doc}.
 * `sync_mode: true` answers carry `data:image/...;base64,` URIs, decoded and rehosted.
 * Beyond the matrix: both Hunyuan models also get the `image_size` enum, because Fal's
   Hunyuan endpoints read their shape from it (they ignore `aspect_ratio`). GPT-Image 1 Edit
@@ -98,9 +101,43 @@ def _row(model: ModelSpec) -> str:
     return f"| `{model.id}` | {model.provider} | {endpoints} | {mode} | {fields} |"
 
 
+_DIFFERENCES_HEADER = """
+## Where we differ from the seed's matrix, and why
+
+The seed's matrix is not the providers' contract. Where a provider's published schema or
+documentation says otherwise, we follow the provider; each row names its source (Fal's
+schemas are vendored as JSON Schema in `../shared/provider-schemas/`). The rows live in
+`backend/providers/differences.py`.
+
+| model(s) | the seed's matrix | the provider documents | what we do | source |
+|---|---|---|---|---|
+"""
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def differences_section() -> str:
+    """The "Where we differ from the seed's matrix, and why" table."""
+    lines = []
+    for models, seed, provider, ours, source in differences.rows():
+        where = source if source.startswith("https://") else f"`{source}`"
+        cells = (models, seed, provider, ours, where)
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return _DIFFERENCES_HEADER + "\n".join(lines) + "\n"
+
+
 def render() -> str:
-    header = _HEADER.format(prompt=SAMPLE_PROMPT, images=SAMPLE_IMAGES, wavespeed=WAVESPEED_API)
-    return header + "\n".join(_row(m) for m in MODELS.values()) + "\n"
+    header = _HEADER.format(
+        prompt=SAMPLE_PROMPT,
+        images=SAMPLE_IMAGES,
+        wavespeed=WAVESPEED_API,
+        wavespeed_doc=differences.WAVESPEED_IMAGEN3,
+        azure_doc=differences.AZURE_IMAGE_HOWTO,
+    )
+    table = header + "\n".join(_row(m) for m in MODELS.values()) + "\n"
+    return table + differences_section()
 
 
 def main() -> None:

@@ -25,11 +25,11 @@ from backend.providers.base import (
     ProviderRequest,
     SubmitResult,
 )
-from backend.providers.local_queue import JobQueue, JobRow
+from backend.providers.local_queue import CANCELLED, JobQueue, JobRow
 from backend.providers.local_render import output_content_type, render_image
 from backend.store.base import ObjectStore, new_key
 from catalog import MODELS, ModelSpec
-from catalog.sizes import output_size
+from catalog.sizes import output_size_info
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ def _request_dict(request: ProviderRequest) -> dict[str, Any]:
         "resolution": request.resolution,
         "quality": request.quality,
         "attachment_urls": list(request.attachment_urls),
+        "reference": request.reference,
     }
 
 
@@ -79,10 +80,12 @@ class LocalProvider:
         run_s: float,
         fail_rate: float = 0.0,
         fail_prompts: Sequence[str] = ("[fail]",),
+        sync_s: float = 0.0,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
         self.store = store
+        self.sync_s = sync_s
         self.queue_s = queue_s
         self.run_s = run_s
         self.fail_rate = fail_rate
@@ -101,6 +104,8 @@ class LocalProvider:
         fields = _request_dict(request)
         reason = self._failure_reason(request.prompt)
         if request.model.call_type == "sync":
+            if self.sync_s > 0:
+                await asyncio.sleep(self.sync_s)
             if reason is not None:
                 raise ProviderError(reason, code="provider_failed")
             attachments = await self._read_attachments(fields["attachment_urls"])
@@ -124,6 +129,9 @@ class LocalProvider:
         )
         return SubmitResult(job_id=job.id)
 
+    async def find_job(self, model: ModelSpec, reference: str) -> str | None:
+        return await asyncio.to_thread(self.jobs.find_by_reference, reference)
+
     async def status(self, model: ModelSpec, job_id: str) -> JobState:
         state, _ = await self._status(job_id)
         return state
@@ -142,6 +150,11 @@ class LocalProvider:
             until_due = job.due_at - self._clock()
             nap = until_due + _WAKE_MARGIN_S if until_due > 0 else _RECHECK_S
             await asyncio.sleep(min(remaining, nap))
+
+    async def cancel(self, model: ModelSpec, job_id: str) -> bool:
+        """Cancel a queued or running job: it never completes, status says FAILED "Cancelled."
+        True if it was unfinished; False if it had already finished (or is unknown)."""
+        return await asyncio.to_thread(self.jobs.cancel, job_id)
 
     async def aclose(self) -> None:
         """Shutdown: stop renewing render claims (a cancelled render released its own)."""
@@ -178,7 +191,8 @@ class LocalProvider:
         self, model: ModelSpec, fields: dict[str, Any], attachments: list[bytes]
     ) -> list[tuple[bytes, str]]:
         """Render every image in worker threads; returns (bytes, content type) pairs."""
-        width, height = output_size(model.id, fields["aspect_ratio"], fields["resolution"])
+        size = output_size_info(model.id, fields["aspect_ratio"], fields["resolution"])
+        width, height = size.width, size.height
         params = {
             "aspect_ratio": fields["aspect_ratio"] if model.aspect_ratios else None,
             "resolution": fields["resolution"] if model.resolutions else None,
@@ -197,6 +211,7 @@ class LocalProvider:
                     total=total,
                     params=params,
                     attachments=attachments,
+                    exact_size=size.exact,
                 )
                 for i in range(1, total + 1)
             )
@@ -270,7 +285,11 @@ class LocalProvider:
             message = "The provider could not generate this image: rendering failed."
             await asyncio.to_thread(self.jobs.fail, job.id, message)
             return JobState(status="FAILED", error=message)
-        await asyncio.to_thread(self.jobs.complete, job.id, images)
+        if not await asyncio.to_thread(self.jobs.complete, job.id, images):
+            # Settled meanwhile (cancelled): the row's outcome stands, these images do not.
+            settled = await asyncio.to_thread(self.jobs.get, job.id)
+            state = self._settled_state(settled) if settled is not None else None
+            return state or JobState(status="FAILED", error=CANCELLED)
         return self._completed(images)
 
     def _completed(self, images: list[dict[str, str]]) -> JobState:

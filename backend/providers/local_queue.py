@@ -35,6 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from backend.private_files import private_sqlite
+
+# The error of a job cancelled before it finished (the status route shows it as FAILED).
+CANCELLED = "Cancelled."
 # A claim not renewed for this long belongs to a process that stopped; it may be taken.
 LEASE_S = 5.0
 # How often the owner renews its claims: several beats fit in one lease.
@@ -179,7 +183,7 @@ class JobQueue:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._beater: threading.Thread | None = None
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite(self.db_path)  # 0600 in a 0700 folder, before SQLite creates it
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
@@ -226,6 +230,16 @@ class JobQueue:
         job = self.get(job_id)
         assert job is not None
         return job
+
+    def find_by_reference(self, reference: str) -> str | None:
+        """The job a request named ``reference`` (a billing hold id) created, if any."""
+        with self._connect() as conn:
+            r = conn.execute(
+                "SELECT id FROM jobs WHERE json_extract(request_json, '$.reference') = ?"
+                " ORDER BY seq LIMIT 1",
+                (reference,),
+            ).fetchone()
+        return str(r[0]) if r is not None else None
 
     def get(self, job_id: str) -> JobRow | None:
         with self._connect() as conn:
@@ -330,20 +344,37 @@ class JobQueue:
         if beater is not None and beater is not threading.current_thread():
             beater.join(timeout=5.0)
 
-    def complete(self, job_id: str, images: list[dict[str, str]]) -> None:
+    def complete(self, job_id: str, images: list[dict[str, str]]) -> bool:
+        """Store the outcome; False (nothing changed) when the job was already settled,
+        e.g. cancelled while it rendered: a cancelled job never completes."""
         with self._connect() as conn:
-            conn.execute(
-                "UPDATE jobs SET state = 'completed', result_json = ?, error = NULL WHERE id = ?",
+            changed = conn.execute(
+                "UPDATE jobs SET state = 'completed', result_json = ?, error = NULL"
+                " WHERE id = ? AND state IN ('pending', 'rendering')",
                 (json.dumps(images), job_id),
-            )
+            ).rowcount
         self._let_go(job_id)
+        return changed > 0
 
     def fail(self, job_id: str, error: str) -> None:
         with self._connect() as conn:
             conn.execute(
-                "UPDATE jobs SET state = 'failed', error = ? WHERE id = ?", (error, job_id)
+                "UPDATE jobs SET state = 'failed', error = ?"
+                " WHERE id = ? AND state IN ('pending', 'rendering')",
+                (error, job_id),
             )
         self._let_go(job_id)
+
+    def cancel(self, job_id: str) -> bool:
+        """Settle an unfinished job as failed with ``CANCELLED``; False if it had finished
+        (or does not exist). A render still running for it can no longer complete it."""
+        with self._connect() as conn:
+            changed = conn.execute(
+                "UPDATE jobs SET state = 'failed', error = ?"
+                " WHERE id = ? AND state IN ('pending', 'rendering')",
+                (CANCELLED, job_id),
+            ).rowcount
+        return changed > 0
 
     def release(self, job_id: str) -> None:
         """Give a claim back (rendering was interrupted) so the next status call retries."""

@@ -1,4 +1,7 @@
-"""Pillow rendering for the local provider: a real image at the exact output size.
+"""Pillow rendering for the local provider: a real image at the model's output size.
+
+The size comes from ``catalog.sizes`` (the provider's documented size where there is one);
+the card marks an estimated size with "~" so QA can tell the two apart.
 
 Each image is an abstract gradient whose palette comes from a hash of the prompt (so
 different prompts look different and the same prompt looks the same), with a translucent
@@ -49,8 +52,12 @@ def render_image(
     total: int,
     params: Mapping[str, Any],
     attachments: Sequence[bytes] = (),
+    exact_size: bool = True,
 ) -> bytes:
-    """Render image ``index`` (1-based) of ``total``; PNG or JPEG bytes of exactly w x h."""
+    """Render image ``index`` (1-based) of ``total``; PNG or JPEG bytes of exactly w x h.
+
+    ``exact_size=False`` (the provider documents no pixel size) prefixes the size with "~".
+    """
     if width <= 0 or height <= 0:
         raise ValueError("The image size must be positive.")
     scale = min(1.0, math.sqrt(MAX_DRAW_PIXELS / (width * height)))
@@ -64,7 +71,7 @@ def render_image(
         split = margin + round((dh - 2 * margin) * 0.52)
         _compose_attachments(canvas, attachments, (margin, margin, dw - margin, split))
         card_top_limit = split + margin // 2
-    param_line = _param_line(width, height, params)
+    param_line = _param_line(width, height, params, exact_size)
     canvas = _draw_card(
         canvas, prompt, model.label, param_line, f"image {index}/{total}", margin, card_top_limit
     )
@@ -80,8 +87,8 @@ def render_image(
     return out.getvalue()
 
 
-def _param_line(width: int, height: int, params: Mapping[str, Any]) -> str:
-    parts = [f"{width}x{height}"]
+def _param_line(width: int, height: int, params: Mapping[str, Any], exact: bool = True) -> str:
+    parts = [("" if exact else "~") + f"{width}x{height}"]
     parts += [str(params[k]) for k in _PARAM_ORDER if params.get(k)]
     return " · ".join(parts)
 

@@ -1,4 +1,10 @@
-"""One pure payload builder per model, exactly as the seed's model matrix says.
+"""One pure payload builder per model: the seed's model matrix, corrected by Fal's schemas.
+
+Every Fal body follows the endpoint's published input schema (vendored, with its source, in
+``tests/data/fal_schemas/``; ``tests/unit/test_fal_payload_contract.py`` validates every
+option combination against it). Where the seed's matrix and the schema disagree the schema
+wins, and ``backend/providers/differences.py`` says why. Endpoints that answer one image per
+call (Flux 2 Max, Wan 2.2) get no ``num_images``: ``fanout.py`` makes one call per image.
 
 ``build_payload(request)`` returns ``(endpoint, body)``: for Fal the endpoint id and the
 ``input`` dict (fal-client posts it as the JSON body of ``queue.fal.run/<endpoint>``; the
@@ -13,20 +19,16 @@ from collections.abc import Callable
 from typing import Any
 
 from backend.providers.base import ProviderRequest
+from catalog.sizes import FAL_PRESET_FOR_RATIO
 
 Body = dict[str, Any]
 Builder = Callable[[ProviderRequest], tuple[str, Body]]
 
 WAVESPEED_IMAGEN3_URL = "https://api.wavespeed.ai/api/v3/google/imagen3"
 
-# Fal's `image_size` enum for the standard ratios (Seedream v4.5, Flux 2 Max, Hunyuan).
-FAL_IMAGE_SIZE_ENUM: dict[str, str] = {
-    "1:1": "square_hd",
-    "4:3": "landscape_4_3",
-    "3:4": "portrait_4_3",
-    "16:9": "landscape_16_9",
-    "9:16": "portrait_16_9",
-}
+# Fal's `image_size` enum for the standard ratios (Seedream v4.5, Flux 2 Max, Hunyuan,
+# Wan): the catalog's table, which also gives the local provider the preset's pixels.
+FAL_IMAGE_SIZE_ENUM: dict[str, str] = FAL_PRESET_FOR_RATIO
 # GPT-Image sizes (Fal's GPT-Image 1.5 `image_size` and Azure's `size`).
 GPT_IMAGE_SIZES: dict[str, str] = {
     "1:1": "1024x1024",
@@ -34,7 +36,11 @@ GPT_IMAGE_SIZES: dict[str, str] = {
     "3:4": "1024x1536",
 }
 MAX_REFERENCE_IMAGES = 10
+# fal-ai/reve/remix: "Must provide between 1 and 6 images (inclusive)".
+REVE_REMIX_MAX_REFERENCES = 6
 KLING_MAX_IMAGES = 4
+# Wavespeed google/imagen3 `num_images`: "1 ~ 4", default 1 (differences.WAVESPEED_IMAGEN3).
+WAVESPEED_MIN_IMAGES = 1
 WAVESPEED_MAX_IMAGES = 4
 # Hunyuan 2.1 defaults the web route adds (the model's recommended settings).
 HUNYUAN_V21_DEFAULTS: Body = {
@@ -52,8 +58,8 @@ def _gpt_size(ratio: str) -> str:
     return GPT_IMAGE_SIZES.get(ratio, "1024x1024")
 
 
-def _urls(request: ProviderRequest) -> list[str]:
-    return list(request.attachment_urls[:MAX_REFERENCE_IMAGES])
+def _urls(request: ProviderRequest, limit: int = MAX_REFERENCE_IMAGES) -> list[str]:
+    return list(request.attachment_urls[:limit])
 
 
 def _default(request: ProviderRequest) -> Body:
@@ -129,7 +135,9 @@ def seedream_v45(r: ProviderRequest) -> tuple[str, Body]:
         "prompt": r.prompt,
         "image_size": _enum_size(r.aspect_ratio),
         "num_images": r.num_images,
-        "max_images": r.num_images,
+        # `num_images` generations of up to `max_images` images each: 1 keeps the total at
+        # exactly `num_images` (the seed's max_images = num_images asked for up to N x N).
+        "max_images": 1,
     }
 
 
@@ -148,7 +156,7 @@ def flux_kontext_pro(r: ProviderRequest) -> tuple[str, Body]:
         "aspect_ratio": r.aspect_ratio,
         "num_images": r.num_images,
         "guidance_scale": 6.5,
-        "num_inference_steps": 28,
+        # The seed's num_inference_steps: 28 is not an input of fal-ai/flux-pro/kontext.
     }
 
 
@@ -172,24 +180,33 @@ def gpt_image_15_edit(r: ProviderRequest) -> tuple[str, Body]:
     }
 
 
+def _sized(r: ProviderRequest) -> Body:
+    """``{prompt, num_images, image_size}``: for endpoints with no ``aspect_ratio`` input."""
+    return {
+        "prompt": r.prompt,
+        "num_images": r.num_images,
+        "image_size": _enum_size(r.aspect_ratio),
+    }
+
+
 def hunyuan_v21(r: ProviderRequest) -> tuple[str, Body]:
-    body = _default(r)
-    # Hunyuan reads its shape from `image_size`; aspect_ratio alone would be ignored.
-    body["image_size"] = _enum_size(r.aspect_ratio)
+    # Hunyuan takes its shape from `image_size` only; it has no `aspect_ratio` input.
+    body = _sized(r)
     body.update(HUNYUAN_V21_DEFAULTS)
     return r.model.endpoint, body
 
 
 def hunyuan_v3(r: ProviderRequest) -> tuple[str, Body]:
-    body = _default(r)
-    body["image_size"] = _enum_size(r.aspect_ratio)
+    body = _sized(r)
     # Base64 data URIs in the answer: no second fetch from Fal's CDN.
     body["sync_mode"] = True
     return r.model.endpoint, body
 
 
 def wan_v22(r: ProviderRequest) -> tuple[str, Body]:
-    return r.model.endpoint, _default(r)
+    # No `num_images` and no `aspect_ratio`: one image (`image`, not `images`) per call,
+    # shaped by `image_size`; fanout.py calls it once per requested image.
+    return r.model.endpoint, {"prompt": r.prompt, "image_size": _enum_size(r.aspect_ratio)}
 
 
 def reve(r: ProviderRequest) -> tuple[str, Body]:
@@ -202,7 +219,7 @@ def reve_edit(r: ProviderRequest) -> tuple[str, Body]:
     if len(r.attachment_urls) >= 2:
         return r.model.alt_endpoints.get("remix", "fal-ai/reve/remix"), {
             "prompt": r.prompt,
-            "image_urls": _urls(r),
+            "image_urls": _urls(r, REVE_REMIX_MAX_REFERENCES),
             "aspect_ratio": r.aspect_ratio,
             "num_images": r.num_images,
             "sync_mode": True,
@@ -226,10 +243,10 @@ def kling_o1(r: ProviderRequest) -> tuple[str, Body]:
 
 
 def flux_2_max(r: ProviderRequest) -> tuple[str, Body]:
+    # No `num_images`: one image per call; fanout.py calls it once per requested image.
     return r.model.endpoint, {
         "prompt": r.prompt,
         "image_size": _enum_size(r.aspect_ratio),
-        "num_images": r.num_images,
         "output_format": "jpeg",
     }
 
@@ -244,14 +261,23 @@ def flux_2_max_edit(r: ProviderRequest) -> tuple[str, Body]:
 
 
 def imagen3(r: ProviderRequest) -> tuple[str, Body]:
+    # Wavespeed's documented body (https://wavespeed.ai/docs/docs-api/google/google-imagen3):
+    # `prompt` (required), `aspect_ratio` (1:1, 16:9, 9:16, 4:3, 3:4: the catalog offers just
+    # these), `num_images` 1 ~ 4 (one call answers all of them in `outputs`). The optional
+    # `negative_prompt`, `seed` and `enable_base64_output` (default false: URLs) are not sent.
+    count = max(WAVESPEED_MIN_IMAGES, min(r.num_images, WAVESPEED_MAX_IMAGES))
     return WAVESPEED_IMAGEN3_URL, {
         "prompt": r.prompt,
         "aspect_ratio": r.aspect_ratio,
-        "num_images": min(r.num_images, WAVESPEED_MAX_IMAGES),
+        "num_images": count,
     }
 
 
 # --- Azure -----------------------------------------------------------------------------
+# Microsoft's GPT-Image 1 how-to (differences.AZURE_IMAGE_HOWTO): `size` 1024x1024,
+# 1024x1536 or 1536x1024; `quality` low, medium or high (default high); `n` 1 to 10. The
+# deployment is in the URL, so no `model` field is sent; GPT-Image 1 always answers
+# `b64_json`, so no `response_format` either.
 
 
 def gpt_image_1(r: ProviderRequest) -> tuple[str, Body]:
@@ -262,7 +288,8 @@ def gpt_image_1(r: ProviderRequest) -> tuple[str, Body]:
 
 
 def gpt_image_1_edit(r: ProviderRequest) -> tuple[str, Body]:
-    # Form fields of the multipart request; the one `image` file is added by the provider.
+    # Form fields of the multipart request; the one `image` file (PNG or JPEG) is added by
+    # the provider. No ratio reaches the edit: `size` is the square 1024x1024.
     return r.model.endpoint, {
         "prompt": r.prompt,
         "n": r.num_images,

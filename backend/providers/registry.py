@@ -3,7 +3,9 @@
 Embedded mode (and ``serve --local-providers``) falls back to the local provider for any
 model whose real provider has no key; a plain ``serve`` answers 503 instead, so a real
 deployment never silently hands out placeholder images. Real providers are imported
-lazily: a server without keys never loads their client libraries.
+lazily: a server without keys never loads their client libraries. A real provider with an
+endpoint that answers one image per call (Fal's Flux 2 Max, Wan 2.2) is wrapped in
+``FanOutProvider``, which makes one call per requested image.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from typing import Any
 from backend.config import BackendConfig
 from backend.errors import ApiError
 from backend.providers.base import Provider
+from backend.providers.fanout import FanOutProvider, fans_out
 from backend.providers.local import LocalProvider
 from backend.store.base import ObjectStore
-from catalog import ModelSpec
+from catalog import MODELS, ModelSpec
 
 PROVIDER_LABELS: dict[str, str] = {
     "fal": "fal.ai",
@@ -56,6 +59,7 @@ class ProviderRegistry:
                 run_s=cfg.local_run_s,
                 fail_rate=cfg.local_fail_rate,
                 fail_prompts=cfg.local_fail_prompts,
+                sync_s=cfg.local_sync_s,
             )
         return self._local
 
@@ -107,11 +111,19 @@ class ProviderRegistry:
         return provider
 
     def _build(self, name: str) -> Provider:
+        provider = self._build_real(name)
+        if any(fans_out(m) for m in MODELS.values() if m.provider == name):
+            # Some of its endpoints answer one image per call: one call per image.
+            return FanOutProvider(provider)
+        return provider
+
+    def _build_real(self, name: str) -> Provider:
         cfg = self.config
         if name == "fal":
             from backend.providers.fal import FalProvider
 
-            return FalProvider(cfg.fal_key or "")
+            # References go to Fal storage unless the store is public (fal_references.py).
+            return FalProvider.from_config(cfg, self.store)
         if name == "wavespeed":
             from backend.providers.wavespeed import WavespeedProvider
 
@@ -119,5 +131,8 @@ class ProviderRegistry:
         from backend.providers.azure import AzureProvider
 
         return AzureProvider(
-            cfg.azure_api_key or "", cfg.azure_base_url or "", cfg.azure_image_edits_url
+            cfg.azure_api_key or "",
+            cfg.azure_base_url or "",
+            cfg.azure_image_edits_url,
+            timeout_s=cfg.provider_sync_timeout_s,
         )

@@ -3,6 +3,10 @@
 ``POST https://api.wavespeed.ai/api/v3/google/imagen3`` answers ``{"data": {"id": ...}}``;
 ``GET https://api.wavespeed.ai/api/v3/predictions/{id}/result`` answers the job's
 ``status`` (created / processing / completed / failed) and its ``outputs`` (image URLs).
+``DELETE https://api.wavespeed.ai/api/v3/predictions/{id}`` cancels or deletes a task
+(Wavespeed's "How to Delete Task", https://wavespeed.ai/docs/delete-task: a created task
+never runs, a processing one "may not stop immediately", a completed one loses its outputs),
+so ``cancel`` deletes only a job that has not finished.
 """
 
 from __future__ import annotations
@@ -89,6 +93,23 @@ class WavespeedProvider:
             return JobState(status="COMPLETED", images=images)
         return JobState(status=status)  # type: ignore[arg-type]
 
+    async def cancel(self, model: ModelSpec, job_id: str) -> bool:
+        """Delete a job that has not finished: True if Wavespeed took it, else False."""
+        url = f"{WAVESPEED_API}/predictions/{job_id}"
+        response = await self._send("GET", f"{url}/result")
+        if _not_found(response):
+            return False
+        data = self._data(response)
+        raw = str(data.get("status", "")).lower() if isinstance(data, dict) else ""
+        if _STATUS.get(raw) in ("COMPLETED", "FAILED"):
+            return False  # finished: deleting it now would only destroy its outputs
+        response = await self._send("DELETE", url)
+        if _not_found(response):
+            return False
+        self._data(response)  # raises on an error answer
+        log.info("wavespeed: job cancelled (was %s)", raw or "unknown")
+        return True
+
     async def wait(self, model: ModelSpec, job_id: str, timeout_s: float) -> JobState:
         return await poll_until_terminal(
             lambda: self.status(model, job_id), timeout_s, self._poll_interval_s
@@ -100,11 +121,19 @@ class WavespeedProvider:
 
     async def _call(self, method: str, url: str, json: dict[str, Any] | None = None) -> Any:
         """One request; returns the envelope's ``data`` or raises a mapped ProviderError."""
+        return self._data(await self._send(method, url, json))
+
+    async def _send(
+        self, method: str, url: str, json: dict[str, Any] | None = None
+    ) -> httpx.Response:
         try:
-            response = await self._http.request(method, url, json=json, headers=self._headers)
+            return await self._http.request(method, url, json=json, headers=self._headers)
         except httpx.HTTPError as exc:
             log.warning("wavespeed %s failed: %s", method, type(exc).__name__)
             raise errors_map.from_exception(exc) from None
+
+    def _data(self, response: httpx.Response) -> Any:
+        """The envelope's ``data``, or the mapped ProviderError of an error answer."""
         if response.status_code >= 400:
             error = errors_map.from_response(response, [self._key])
             log.warning("wavespeed answered %s: %s", response.status_code, error.message)
@@ -118,6 +147,17 @@ class WavespeedProvider:
         if isinstance(code, int) and code >= 400:
             raise errors_map.from_http(code, envelope, [self._key])
         return envelope.get("data") if isinstance(envelope, dict) else None
+
+
+def _not_found(response: httpx.Response) -> bool:
+    """HTTP 404, or Wavespeed's envelope saying 404 (the job is unknown or gone)."""
+    if response.status_code == 404:
+        return True
+    try:
+        envelope = response.json()
+    except ValueError:
+        return False
+    return isinstance(envelope, dict) and envelope.get("code") == 404
 
 
 def _str_or_none(value: object) -> str | None:

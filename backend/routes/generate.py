@@ -7,18 +7,27 @@ for GET /api/generate-images/status.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import uuid
+from collections.abc import Coroutine
 from typing import Any
 
 import httpx
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from backend.attachment_guard import check_attachment_urls
+from backend.attachment_guard import check_attachment_urls, stored_sizes
 from backend.auth.deps import require_identity
 from backend.auth.identity import Identity
+from backend.billing.holds import Hold, HoldRequest
+from backend.billing.job_states import cancel_hold
+from backend.billing.service import Answer, Billing, body_hash, check_key, with_billing
 from backend.errors import ApiError, error_responses
 from backend.openapi import BEARER, ok, request_body
-from backend.providers.base import ProviderError, ProviderRequest
+from backend.providers.base import Provider, ProviderError, ProviderRequest
+from backend.results_cache import job_key as results_job_key
 from backend.routes.body import read_json_object
 from backend.routes.common import (
     PROVIDER_STATUSES,
@@ -31,8 +40,13 @@ from backend.routes.common import (
     rehost_images,
 )
 from backend.routes.schemas import GenerateBody, GenerateResult, GenerateWebBody
+from backend.store.base import ObjectStore
 from backend.turnstile import verify_turnstile
-from catalog import GenerationInput, normalize, validate
+from catalog import MODELS, GenerationInput, normalize, validate
+from catalog.request import NormalizedInput
+
+log = logging.getLogger(__name__)
+INTERNAL = ApiError(500, "internal", "Something went wrong on the server. Please try again.")
 
 router = APIRouter(tags=["generate"])
 
@@ -45,7 +59,7 @@ _BODY_DOC = (
 
 _ANSWERS = {
     **ok(GenerateResult, "Images (sync models) or a request id to poll (queued models)."),
-    **error_responses(400, 401, 413, 429, 503, *PROVIDER_STATUSES),
+    **error_responses(400, 401, 402, 403, 409, 413, 429, 503, *PROVIDER_STATUSES),
 }
 
 
@@ -68,36 +82,159 @@ def parse_generation(body: dict[str, Any]) -> GenerationInput:
         raise ApiError(400, "invalid_request", _pydantic_sentence(exc)) from exc
 
 
+async def _measure_attachments(body: dict[str, Any], store: ObjectStore) -> None:
+    """Where the provider caps each reference's size, the sizes are the stored files',
+    never the client's word."""
+    body.pop("attachmentSizes", None)
+    model = MODELS.get(body.get("model")) if isinstance(body.get("model"), str) else None
+    images = body.get("attachmentImages")
+    if model is None or not isinstance(images, list) or not images:
+        return
+    if model.attachments.file_limit(len(images)) is None:
+        return
+    urls = [i.get("url") for i in images if isinstance(i, dict) and isinstance(i.get("url"), str)]
+    if len(urls) == len(images):
+        body["attachmentSizes"] = await stored_sizes(urls, store)
+
+
+def _hold_request(
+    body: dict[str, Any], normalized: NormalizedInput
+) -> tuple[HoldRequest, dict[str, Any]]:
+    """The hold this request asks for (one-call, the seed's slot, or a bare request)."""
+    key_raw = body.pop("idempotencyKey", None)
+    slot_raw = body.pop("concurrencySlotId", None)
+    session_id = body.pop("sessionId", None)
+    title = body.pop("sessionTitle", None)
+    if key_raw is not None and slot_raw is not None:
+        raise ApiError(
+            400, "invalid_request", "Send either idempotencyKey or concurrencySlotId, not both."
+        )
+    if session_id is not None and (not isinstance(session_id, str) or len(session_id) > 64):
+        raise ApiError(400, "invalid_request", "sessionId must be a session's id.")
+    if title is not None and (not isinstance(title, str) or not 0 < len(title) <= 200):
+        raise ApiError(400, "invalid_request", "sessionTitle must be 1 to 200 characters.")
+    if slot_raw is not None:
+        if not isinstance(slot_raw, str) or not 0 < len(slot_raw) <= 64:
+            raise ApiError(400, "invalid_request", "concurrencySlotId must be a slot's id.")
+        kind, key = "slot", f"slot:{slot_raw}"
+    elif key_raw is not None:
+        kind, key = "one-call", check_key(key_raw)
+    else:
+        kind, key = "one-call", f"auto:{uuid.uuid4().hex}"
+    signed = {**normalized.to_body(), "sessionId": session_id, "sessionTitle": title}
+    request = HoldRequest(
+        key=key,
+        kind=kind,
+        body_hash=body_hash(signed),
+        amount=float(normalized.cost),
+        num_images=normalized.num_images,
+        model_id=normalized.model.id,
+        model_label=normalized.model.label,
+        prompt=normalized.prompt,
+        aspect_ratio=normalized.aspect_ratio,
+        quality=normalized.quality,
+        session_id=session_id if kind == "one-call" else None,
+        session_title=title if kind == "one-call" and session_id is None else None,
+        slot_id=slot_raw if kind == "slot" else None,
+    )
+    return request, signed
+
+
+async def _submit_and_settle(
+    request: Request, identity: Identity, hold: Hold, provider: Provider, job: ProviderRequest
+) -> Answer:
+    """Call the provider for a held request and settle or record what came of it."""
+    state = request.app.state
+    billing: Billing = state.billing
+    try:
+        result = await provider.submit(job)
+        if result.job_id is not None:
+            job_key = results_job_key(provider.name, result.job_id)
+            request_id = state.request_ids.encode(
+                provider.name, result.job_id, identity.user_id, job.model.id
+            )
+            hold = await billing.record(
+                hold,
+                (200, {"queued": True, "requestId": request_id}),
+                job_key=job_key,
+                request_id=request_id,
+            )
+            current = await billing.get(hold.id)
+            if current is not None and current.cancel_requested:
+                # Cancelled while the submit was in flight.
+                await cancel_hold(request.app.state, current)
+                current = await billing.get(hold.id)
+            final = current or hold
+            return 200, with_billing(final, {"queued": True, "requestId": request_id})
+        urls = await rehost_images(request, result.images)
+    except ProviderError as exc:
+        return await billing.settle_failed(hold, provider_failure(exc))
+    except httpx.HTTPError as exc:
+        return await billing.settle_failed(hold, provider_unreachable(exc))
+    except ApiError as exc:
+        return await billing.settle_failed(hold, exc)
+    except Exception:
+        log.exception("generation %s failed", hold.id)
+        return await billing.settle_failed(hold, INTERNAL)
+    settled = await billing.settle(hold, "completed", urls=urls)
+    answer = (200, with_billing(settled, images_body(urls)))
+    await billing.record(settled, answer)
+    return answer
+
+
+async def _bounded(
+    work: Coroutine[Any, Any, Answer], hold: Hold, billing: Billing, limit: float
+) -> Answer:
+    """A provider call never holds credits for ever: past ``limit`` it is settled failed."""
+    try:
+        async with asyncio.timeout(limit):
+            return await work
+    except TimeoutError:
+        return await billing.settle_failed(
+            hold, ApiError(504, "provider_timeout", "The image provider did not answer in time.")
+        )
+
+
 async def run_generation(request: Request, identity: Identity, body: dict[str, Any]) -> Any:
     state = request.app.state
     config = config_of(request)
-    normalized = normalize(parse_generation(body))
+    billing: Billing = state.billing
+    await _measure_attachments(body, state.store)
+    hold_request, _ = _hold_request(body, normalized := normalize(parse_generation(body)))
     attachments = check_attachment_urls(
         list(normalized.attachment_urls), state.store, config.attachment_allow_list
     )
     provider = state.providers.for_model(normalized.model)
-    provider_request = ProviderRequest(
-        prompt=normalized.prompt,
-        model=normalized.model,
-        # Empty for models without an aspect ratio (GPT-Image 1 Edit keeps the input's).
-        aspect_ratio=normalized.aspect_ratio or "",
-        num_images=normalized.num_images,
-        resolution=normalized.resolution,
-        quality=normalized.quality,
-        attachment_urls=tuple(attachments),
+    hold, opened = await billing.open(identity, hold_request)
+    if not opened:
+        return _json(await billing.replay(hold))
+    job = ProviderRequest.from_input(normalized, attachments, reference=hold.id)
+    # The work itself is bounded too: the late result of a slow sync call is still kept
+    # for a repeat of the key, but no hold waits for ever.
+    work = _bounded(
+        _submit_and_settle(request, identity, hold, provider, job),
+        hold,
+        billing,
+        config.sync_work_limit_s,
     )
+    task = billing.run(hold, work)
     try:
-        result = await provider.submit(provider_request)
-    except ProviderError as exc:
-        raise provider_failure(exc) from exc
-    except httpx.HTTPError as exc:
-        raise provider_unreachable(exc) from exc
-    if result.job_id is not None:
-        request_id = state.request_ids.encode(
-            provider.name, result.job_id, identity.user_id, normalized.model.id
-        )
-        return {"queued": True, "requestId": request_id}
-    return images_body(await rehost_images(request, result.images))
+        answer = await asyncio.wait_for(asyncio.shield(task), config.sync_deadline_s)
+    except TimeoutError:
+        raise ApiError(
+            504,
+            "still_running",
+            "The image provider is still working; repeat the request with the same "
+            "idempotencyKey to get the images.",
+            headers={"Retry-After": "5"},
+            extra={"billing": hold.billing()},
+        ) from None
+    return _json(answer)
+
+
+def _json(answer: Answer) -> JSONResponse:
+    status, body = answer
+    return JSONResponse(body, status_code=status)
 
 
 @router.post(

@@ -36,4 +36,9 @@ async def healthz(request: Request) -> dict[str, Any]:
         "mode": "embedded" if config.embedded else "server",
         "providers": provider_modes(request.app.state.providers),
         "store": "r2" if config.r2_configured else "local",
+        # How Fal gets reference images: our public store's URLs, or uploads to Fal storage.
+        "references": config.fal_references,
+        # What clients may rely on (docs/billing.md): the desktop engine takes the one-call
+        # path only when the server settles money itself.
+        "features": (["server-billing"] if config.advertise_server_billing else []) + ["cancel"],
     }

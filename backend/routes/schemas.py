@@ -38,6 +38,27 @@ class GenerateBody(BaseModel):
     attachmentImages: list[AttachmentImage] | None = None
     resolution: str | None = None
     quality: str | None = None
+    idempotencyKey: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_\-:.]{8,128}$",
+        description="One call: the server acquires the slot, reserves the cost, adds the "
+        "loading row and replays the first answer for a repeated key (docs/billing.md).",
+    )
+    concurrencySlotId: str | None = Field(
+        default=None, description="The seed's flow: the slot acquired (and cost reserved) first."
+    )
+    sessionId: str | None = Field(default=None, description="Add the loading row here.")
+    sessionTitle: str | None = Field(
+        default=None, max_length=200, description="Or create a session with this title."
+    )
+
+
+class CancelBody(BaseModel):
+    """Name the generation by its request id, or by the idempotency key it was made with."""
+
+    requestId: str | None = None
+    modelId: str | None = None
+    idempotencyKey: str | None = None
 
 
 class GenerateWebBody(GenerateBody):
@@ -101,6 +122,11 @@ class StatusFailed(BaseModel):
     error: str = Field(description="Why, as a sentence.")
 
 
+class CancelResult(BaseModel):
+    cancelled: bool
+    billing: dict[str, object]
+
+
 GenerateResult = ImagesResult | QueuedResult
 StatusResult = ImagesResult | StatusFailed | StatusQueued
 
@@ -122,6 +148,8 @@ class HealthResult(BaseModel):
     mode: Literal["embedded", "server"]
     providers: dict[str, Literal["real", "local", "not_configured"]]
     store: Literal["r2", "local"]
+    features: list[str] = Field(default_factory=list)
+    references: Literal["fal-storage", "public-store"] | None = None
 
 
 class Jwk(BaseModel):
@@ -190,6 +218,7 @@ class CatalogDocument(_Open):
 REQUEST_BODIES: tuple[type[BaseModel], ...] = (
     GenerateBody,
     GenerateWebBody,
+    CancelBody,
     PresignBody,
     PresignWebBody,
     DevTokenBody,

@@ -17,6 +17,8 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from backend.auth.deps import require_identity
 from backend.auth.identity import Identity
+from backend.billing.job_states import rehost_once, settle_job_state
+from backend.billing.service import Billing
 from backend.errors import ApiError, error_responses
 from backend.openapi import BEARER, ok
 from backend.providers.base import JobState, Provider, ProviderError
@@ -28,7 +30,6 @@ from backend.routes.common import (
     images_body,
     provider_failure,
     provider_unreachable,
-    rehost_images,
 )
 from backend.routes.schemas import StatusResult
 from catalog import MODELS, ModelSpec
@@ -82,7 +83,7 @@ async def job_state(
         raise provider_unreachable(exc) from exc
 
 
-def _claims_for(
+def claims_for(
     request: Request, identity: Identity, request_id: str, model_id: str
 ) -> RequestIdClaims:
     claims: RequestIdClaims = request.app.state.request_ids.decode(request_id)
@@ -120,25 +121,36 @@ async def generation_status(
 ) -> Any:
     config = config_of(request)
     wait_s = parse_wait(wait, config.max_wait_s)
-    claims = _claims_for(request, identity, request_id, model_id)
+    claims = claims_for(request, identity, request_id, model_id)
     model = MODELS[claims.model_id]
     provider: Provider = request.app.state.providers.by_name(claims.provider)
-    key = job_key(claims.provider, claims.provider_request_id)
-    cache: ResultsCache = request.app.state.results
+    app_state = request.app.state
+    cache: ResultsCache = app_state.results
 
     # A finished job answers from the cache without asking the provider again.
-    cached = await cache.get(key)
+    cached = await cache.get(job_key(claims.provider, claims.provider_request_id))
     if cached is not None:
+        await settle_job_state(app_state, claims, JobState("COMPLETED"), urls=cached)
         return images_body(cached)
+
+    billing: Billing = app_state.billing
+    hold = await billing.by_job(job_key(claims.provider, claims.provider_request_id))
+    if hold is not None and hold.settled and hold.outcome != "completed":
+        # Cancelled, or given up at its deadline: nothing was charged, nothing is delivered.
+        error = (
+            "The generation was cancelled."
+            if hold.outcome == "cancelled"
+            else ("The generation failed.")
+        )
+        return {"success": False, "error": error}
 
     state = await job_state(provider, model, claims.provider_request_id, wait_s)
     if state.status == "COMPLETED":
-
-        async def rehost() -> list[str]:
-            return await rehost_images(request, state.images)
-
-        return images_body(await cache.get_or_create(key, rehost))
+        urls = await rehost_once(app_state, claims, state.images)
+        await settle_job_state(app_state, claims, state, urls=urls)
+        return images_body(urls)
     if state.status == "FAILED":
+        await settle_job_state(app_state, claims, state)
         return {"success": False, "error": state.error or "The generation failed."}
     body: dict[str, Any] = {"queued": True, "status": state.status}
     if state.position is not None:

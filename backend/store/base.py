@@ -60,6 +60,10 @@ class ObjectStore(Protocol):
         """Read bytes back; raises KeyError when absent."""
         ...
 
+    async def size(self, key: str) -> int | None:
+        """The stored object's size in bytes, or None when absent."""
+        ...
+
     def public_url(self, key: str) -> str: ...
 
     def key_for_url(self, url: str) -> str | None:

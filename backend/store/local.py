@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse
 
 from backend.capped_body import read_capped
 from backend.errors import ApiError
+from backend.private_files import private_dir
 from backend.store.base import (
     ALLOWED_CONTENT_TYPES,
     PresignedUpload,
@@ -54,7 +55,7 @@ class LocalObjectStore:
 
     def __init__(self, root: Path, base_url: str, secret: bytes) -> None:
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
         # Reassignable: the embedded server learns its port only once it is listening.
         self.base_url = base_url
         # A key derived for this purpose only, so a signature here means nothing elsewhere.
@@ -111,6 +112,12 @@ class LocalObjectStore:
         if path is None or not path.is_file():
             raise KeyError(key)
         return await asyncio.to_thread(path.read_bytes)
+
+    async def size(self, key: str) -> int | None:
+        path = self._path(key)
+        if path is None or not path.is_file():
+            return None
+        return path.stat().st_size
 
     def public_url(self, key: str) -> str:
         return f"{self.base_url}/files/{key}"

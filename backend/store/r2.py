@@ -123,6 +123,18 @@ class R2ObjectStore:
         finally:
             body.close()
 
+    async def size(self, key: str) -> int | None:
+        return await asyncio.to_thread(self._size_sync, key)
+
+    def _size_sync(self, key: str) -> int | None:
+        try:
+            head = self._client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise
+        return int(head["ContentLength"])
+
     def public_url(self, key: str) -> str:
         return f"{self.public_base_url}/{key}"
 

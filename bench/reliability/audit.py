@@ -29,6 +29,7 @@ from backend.app import CONVEX_DB_NAME
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.invariants import check_invariants
 from backend.providers.registry import LOCAL_DB_NAME
+from backend.results_cache import job_key
 from backend.store.factory import LOCAL_STORE_DIR
 
 TAG = re.compile(r"#(\d+)\b")
@@ -144,6 +145,10 @@ def audit(
             f"charged {report.charged:g} credits but completed generations cost "
             f"{report.expected_charge:g}"
         )
+    settled_jobs = {
+        row["jobKey"]: row["state"]
+        for row in _rows(convex, "SELECT jobKey, state FROM holds WHERE jobKey IS NOT NULL")
+    }
     jobs_by_tag: dict[int, int] = {}
     for job in _rows(
         data_dir / LOCAL_DB_NAME, "SELECT id, request_json, state, result_json FROM jobs"
@@ -152,6 +157,12 @@ def audit(
         if tag is None or tag not in costs:
             continue
         jobs_by_tag[tag] = jobs_by_tag.get(tag, 0) + 1
+        # docs/billing.md: no provider job without a hold, and every hold settled.
+        hold_state = settled_jobs.get(job_key("local", job["id"]))
+        if hold_state is None:
+            report.problems.append(f"#{tag}: provider job {job['id']} has no billing hold")
+        elif hold_state != "settled" and job["state"] in ("completed", "failed", "cancelled"):
+            report.problems.append(f"#{tag}: provider job {job['id']} ended but was never settled")
         if job["state"] != "completed":
             continue
         report.provider_finished += 1

@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         starting_credits=args.credits,
         rate_limit_generate=args.rate_limit,
         rate_limit_presign=args.rate_limit,
+        # Holds a killed predecessor left are settled within a second or two of the
+        # restart (the audit reads the databases right after the last client run).
+        settle_sweep_interval_s=1.0,
     ).start()
     print(f"ready {backend.base_url}", flush=True)
     stop = threading.Event()

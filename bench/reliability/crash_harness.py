@@ -6,7 +6,9 @@ no finished image was lost.
         [--generations 60] [--kills 12] [--seed 7] [--json OUT]
 
 client mode: the backend runs in this process (it survives); the client engine runs in a
-subprocess (``bench.reliability.driver``) that is SIGKILLed at random moments and
+subprocess (``bench.reliability.driver``) that is SIGKILLed — the first and every other
+kill exactly while a sync model's generate call is at the provider, the others at random
+moments — and
 restarted; each restart resumes its journal. backend mode: the backend runs in a
 subprocess on a fixed port and data dir and is SIGKILLed mid-queue and restarted while the
 client keeps going. Either way a last clean client run resumes what is left, then
@@ -19,6 +21,7 @@ import argparse
 import json
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -32,11 +35,14 @@ from backend.server import EmbeddedBackend
 from bench.reliability.audit import AuditReport, audit, job_id_of
 from bench.reliability.backend_proc import BackendProcess
 from bench.reliability.plan import attachment_files, make_plan
+from catalog import MODELS
 from gui.engine.journal import Journal
 
 USER = "crash-user"
 CREDITS = 100_000
-TIMINGS = {"queue_s": 0.4, "run_s": 0.6}
+TIMINGS = {"queue_s": 0.4, "run_s": 0.6, "sync_s": 0.5}
+SYNC_MODELS = tuple(m.id for m in MODELS.values() if m.call_type == "sync")
+SYNC_CALL_CUT = "inside a sync generate call"
 FINAL_RUN_TIMEOUT_S = 300.0
 
 
@@ -83,6 +89,42 @@ def _driver(
     if deadline_s is not None:
         cmd += ["--deadline", str(deadline_s)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, text=True)
+
+
+def _sync_call_in_flight(convex_db: Path, since_ms: float) -> bool:
+    """A sync model's generate call is at the provider now: the server holds its cost and
+    has no answer yet (read-only look at the host's holds table)."""
+    if not convex_db.exists():
+        return False
+    marks = ",".join("?" for _ in SYNC_MODELS)
+    conn = sqlite3.connect(f"file:{convex_db}?mode=ro", uri=True, timeout=5)
+    try:
+        row = conn.execute(
+            f"SELECT COUNT(*) FROM holds WHERE state = 'holding' AND response IS NULL "
+            f"AND createdAt >= ? AND model IN ({marks})",
+            (since_ms, *SYNC_MODELS),
+        ).fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+    return bool(row and row[0])
+
+
+def _kill_inside_sync_call(
+    proc: subprocess.Popen[str], convex_db: Path, limit_s: float = 20.0
+) -> bool:
+    """SIGKILL the client while one of its sync generate calls is in flight; False when
+    the client ended (or no such call came) first."""
+    started_ms = time.time() * 1000
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        if _sync_call_in_flight(convex_db, started_ms):
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def _record_cuts(journal_path: Path, cuts: dict[str, int]) -> None:
@@ -158,14 +200,23 @@ def run_client_kills(
         work / "backend",
         local_queue_s=TIMINGS["queue_s"],
         local_run_s=TIMINGS["run_s"],
+        local_sync_s=TIMINGS["sync_s"],
         starting_credits=CREDITS,
         rate_limit_generate=100_000,
         rate_limit_presign=100_000,
     ).start()
     try:
-        for _ in range(kills):
+        for n in range(kills):
             proc = _driver(backend.base_url, journal, plan_path)
             result.driver_runs += 1
+            if n % 2 == 0:
+                # Every other kill lands inside a sync model's generate call: the server
+                # goes on with it, and the restarted client gets its answer by key.
+                if _kill_inside_sync_call(proc, backend.config.data_dir / "convex.sqlite3"):
+                    result.client_kills += 1
+                    result.cut_steps[SYNC_CALL_CUT] = result.cut_steps.get(SYNC_CALL_CUT, 0) + 1
+                    _record_cuts(journal, result.cut_steps)
+                    continue
             try:
                 proc.wait(rng.uniform(*kill_window))
             except subprocess.TimeoutExpired:

@@ -102,13 +102,18 @@ def build_engine(
     token_provider: TokenProvider | None = None,
     token_url: str | None = None,
     poll_policy: PollPolicy = FAST_POLL,
+    server_billing: bool | None = None,
 ) -> EngineKit:
-    """An engine for ``user_id``; tokens come from ``token_url`` (default ``api_url``)."""
+    """An engine for ``user_id``; tokens come from ``token_url`` (default ``api_url``).
+    ``server_billing``: force the one-call path (True) or the seed's flow (False); None
+    asks the backend (docs/billing.md, Capabilities)."""
     tokens = token_provider or EmbeddedTokenProvider(token_url or api_url, user_id)
     api = ApiClient(api_url, tokens, timeout=30.0)
     gateway = ConvexGateway(convex_url, tokens)
     journal = Journal(journal_path)
-    engine = GenerationEngine(api, gateway, journal, poll_policy=poll_policy)
+    engine = GenerationEngine(
+        api, gateway, journal, poll_policy=poll_policy, server_billing=server_billing
+    )
     kit = EngineKit(engine, api, gateway, journal, tokens)
     engine.events.subscribe(kit._record)
     return kit

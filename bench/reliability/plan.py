@@ -7,6 +7,7 @@ Every item is valid by the catalog's rules (checked with ``catalog.validate``), 
 from __future__ import annotations
 
 import random
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,10 @@ def make_plan(
         for m in MODELS.values()
         if (models is None or m.id in models) and (attachments or not m.attachments.required)
     ]
+    # Sync and queued models take turns, so even a short plan has both kinds of call.
+    sync = [m for m in pool if m.call_type == "sync"]
+    queued = [m for m in pool if m.call_type != "sync"]
+    pool = [m for pair in zip_longest(queued, sync) for m in pair if m is not None]
     plan: list[dict[str, Any]] = []
     while len(plan) < count:
         model = pool[len(plan) % len(pool)] if len(plan) < len(pool) else rng.choice(pool)

@@ -1,8 +1,10 @@
-"""The backend's HTTP routes (design.md §3) as typed async calls.
+"""The backend's HTTP routes (design.md §3, docs/billing.md) as typed async calls.
 
-Errors come back as ``BackendError(status, code, message)`` carrying the server's sentence;
-a transport failure is a ``NetworkError`` (status 0) so callers can tell "try again" from
-"the server said no". A 401 refreshes the token once and retries.
+Errors come back as ``BackendError(status, code, message, details)`` carrying the server's
+sentence (and its machine details, e.g. ``limit`` on a 429); a transport failure is a
+``NetworkError`` (status 0) so callers can tell "try again" from "the server said no". A 401
+refreshes the token once and retries. ``features()`` reads ``GET /healthz``'s ``features``
+(what the deployment supports); ``cancel()`` is the billing cancel route.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from gui.engine.connectivity import server_answered
 from gui.engine.tokens import SignInUnreachable, TokenProvider
 
 UPLOAD_CHUNK = 64 * 1024
+GENERATE_TIMEOUT_S = 300.0
+FEATURES_TIMEOUT_S = 5.0
+CANCEL_PATH = "/api/generate-images/cancel"
 # Answers that say "not now" rather than "no": rate limits, server errors and the gateway
 # family (502/503/504 are what a proxy or load balancer answers while the backend restarts).
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -41,13 +46,21 @@ PERMANENT_CODES = frozenset(
 
 class BackendError(Exception):
     def __init__(
-        self, status: int, code: str, message: str, retry_after: float | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        retry_after: float | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.retry_after = retry_after
+        # The answer's other fields (``limit``/``active`` on a 429, ``needed``/``available``
+        # on a 402).
+        self.details = details or {}
 
     @property
     def retryable(self) -> bool:
@@ -64,9 +77,41 @@ class NetworkError(BackendError):
 
 
 @dataclass(frozen=True)
+class Billing:
+    """The ``billing`` part of a generate answer (docs/billing.md): the hold the server took
+    for the request, and the session / loading row it added on the one-call path."""
+
+    idempotency_key: str
+    slot_id: str | None = None
+    amount: float = 0.0
+    session_id: str | None = None
+    generation_id: str | None = None
+    settled: bool = False
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def parse_billing(value: Any) -> Billing | None:
+    if not isinstance(value, dict) or not _text(value.get("idempotencyKey")):
+        return None
+    amount = value.get("amount")
+    return Billing(
+        idempotency_key=str(value["idempotencyKey"]),
+        slot_id=_text(value.get("slotId")),
+        amount=float(amount) if isinstance(amount, int | float) else 0.0,
+        session_id=_text(value.get("sessionId")),
+        generation_id=_text(value.get("generationId")),
+        settled=value.get("settled") is True,
+    )
+
+
+@dataclass(frozen=True)
 class GenerateResult:
     images: tuple[str, ...] = ()
     request_id: str | None = None
+    billing: Billing | None = None
 
     @property
     def queued(self) -> bool:
@@ -109,17 +154,19 @@ def _retry_after(resp: httpx.Response) -> float | None:
 def error_from_response(resp: httpx.Response) -> BackendError:
     """The server's {error, code} as a BackendError (a readable fallback for anything else)."""
     message, code = "", ""
+    details: dict[str, Any] = {}
     try:
         data = resp.json()
         if isinstance(data, dict):
             message = str(data.get("error") or data.get("message") or "")
             code = str(data.get("code") or "")
+            details = {k: v for k, v in data.items() if k not in ("error", "code", "message")}
     except ValueError:
         pass
     if not message:
         message = f"The server answered HTTP {resp.status_code} ({resp.reason_phrase})."
     return BackendError(
-        resp.status_code, code or f"http_{resp.status_code}", message, _retry_after(resp)
+        resp.status_code, code or f"http_{resp.status_code}", message, _retry_after(resp), details
     )
 
 
@@ -203,19 +250,68 @@ class ApiClient:
 
     async def generate(self, body: dict[str, Any]) -> GenerateResult:
         data = await self._request(
-            "POST", "/api/mobile/generate-images", json=body, timeout_s=300.0
+            "POST", "/api/mobile/generate-images", json=body, timeout_s=GENERATE_TIMEOUT_S
         )
+        billing = parse_billing(data.get("billing")) if isinstance(data, dict) else None
         if isinstance(data, dict) and data.get("queued") and data.get("requestId"):
-            return GenerateResult(request_id=str(data["requestId"]))
+            return GenerateResult(request_id=str(data["requestId"]), billing=billing)
         if isinstance(data, dict) and data.get("success"):
             images = _images(data.get("images"))
             if images:
-                return GenerateResult(images=images)
+                return GenerateResult(images=images, billing=billing)
         if isinstance(data, dict) and data.get("success") is False:
             raise BackendError(
                 502, "generation_failed", str(data.get("error") or "The generation failed.")
             )
         raise BackendError(502, "bad_response", "The server's answer had no images and no job.")
+
+    async def cancel(
+        self,
+        idempotency_key: str | None = None,
+        request_id: str | None = None,
+        model_id: str | None = None,
+    ) -> dict[str, Any] | None:
+        """``POST /api/generate-images/cancel``: stop the job and settle its hold as cancelled
+        (docs/billing.md). None when the server answers 404: an older server without the
+        route, or a key it never received (nothing to cancel either way)."""
+        body: dict[str, Any] = {}
+        if idempotency_key:
+            body["idempotencyKey"] = idempotency_key
+        if request_id:
+            body["requestId"] = request_id
+        if model_id:
+            body["modelId"] = model_id
+        try:
+            data = await self._request("POST", CANCEL_PATH, json=body, timeout_s=30.0)
+        except BackendError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return data if isinstance(data, dict) else {}
+
+    async def features(self, timeout_s: float = FEATURES_TIMEOUT_S) -> frozenset[str]:
+        """What the deployment says it supports: ``GET /healthz``'s ``features`` (empty for
+        a server without the field or without the route). No token: health is public.
+        Raises NetworkError / BackendError when no verdict came (try again later)."""
+        try:
+            resp = await self._client.get(self.base_url + "/healthz", timeout=timeout_s)
+        except httpx.HTTPError as exc:
+            error = NetworkError(f"The server could not be reached ({exc or type(exc).__name__}).")
+            self._on_reach(False, error.message)
+            raise error from exc
+        self._on_reach(server_answered(resp), f"HTTP {resp.status_code}")
+        if resp.status_code in (404, 405):
+            return frozenset()
+        if resp.status_code >= 400:
+            raise error_from_response(resp)
+        try:
+            data = resp.json()
+        except ValueError:
+            return frozenset()
+        features = data.get("features") if isinstance(data, dict) else None
+        if not isinstance(features, list):
+            return frozenset()
+        return frozenset(f for f in features if isinstance(f, str))
 
     async def status(self, request_id: str, model_id: str, wait: float | None = None) -> JobStatus:
         params: dict[str, Any] = {"requestId": request_id, "modelId": model_id}

@@ -1,9 +1,12 @@
-"""GenerationEngine: runs many generations at once, each through the flow of design.md §5,
-and publishes what happens on one EventBus (the only thing the GUI observes).
+"""GenerationEngine: runs many generations at once and publishes what happens on one
+EventBus (the only thing the GUI observes).
 
-validate -> upload -> (slot || credits) -> (session + loading row || generate) -> poll
--> save images -> (capture || complete slot). Any failure or a cancellation undoes what was
-done, exactly once. Every step is journaled, so `start()` (resume.py) can finish or clean
+One-call path (the backend advertises ``server-billing``, capabilities.py; server_flow.py):
+validate -> upload -> one keyed generate call (the server holds slot and credits and adds
+the loading row) -> poll; the server settles. Seed's flow (flow.py): validate -> upload ->
+(slot || credits) -> (session + loading row || generate) -> poll -> save images ->
+(capture || complete slot). Either way any failure or a cancellation undoes what was done,
+exactly once, and every step is journaled, so `start()` (resume.py) can finish or clean
 up what a killed client left behind.
 """
 
@@ -13,10 +16,10 @@ import asyncio
 import logging
 import uuid
 
-from catalog import InvalidGenerationInput, normalize, validate
 from gui.engine.api_client import ApiClient, BackendError, JobStatus
-from gui.engine.attachments import DEFAULT_LONG_EDGE, AttachmentError
-from gui.engine.convex_gateway import ConvexError, ConvexGateway, ConvexUnavailable
+from gui.engine.attachments import DEFAULT_LONG_EDGE
+from gui.engine.capabilities import BackendFeatures
+from gui.engine.convex_gateway import ConvexGateway, ConvexUnavailable
 from gui.engine.events import (
     CreditsChanged,
     EventBus,
@@ -28,12 +31,14 @@ from gui.engine.events import (
     Phase,
     SessionsChanged,
 )
-from gui.engine.flow import EngineFailure, GenerationRun, Steps, gather_all
+from gui.engine.failures import EngineFailure, describe_failure
+from gui.engine.flow import GenerationRun, Steps, gather_all
 from gui.engine.journal import Journal
 from gui.engine.polling import Poller, PollPolicy
+from gui.engine.prepare import prepare
 from gui.engine.request import EngineRequest
+from gui.engine.server_flow import ServerFlow
 from gui.engine.tasks import spawn
-from gui.engine.tokens import SignInError
 from gui.engine.uploads import Uploader
 
 log = logging.getLogger(__name__)
@@ -42,27 +47,6 @@ CLOSE_GRACE_S = 10.0
 SAVE_LATER_MESSAGE = (
     "The images are ready but could not be saved yet; they will be saved when the app next starts."
 )
-
-
-def describe_failure(exc: BaseException) -> EngineFailure:
-    """Any exception as a sentence for the tile, a code and whether retrying may help."""
-    if isinstance(exc, EngineFailure):
-        return exc
-    if isinstance(exc, AttachmentError):
-        return EngineFailure(exc.message, "attachment", retryable=False)
-    if isinstance(exc, BackendError):
-        retryable = exc.status in (0, 429, 500, 502, 503, 504)
-        return EngineFailure(exc.message, exc.code, retryable)
-    if isinstance(exc, ConvexUnavailable):
-        return EngineFailure(str(exc), "convex_unavailable")
-    if isinstance(exc, ConvexError):
-        return EngineFailure(exc.message, "convex", retryable=False)
-    if isinstance(exc, SignInError):
-        return EngineFailure(str(exc), "sign_in", retryable=False)
-    if isinstance(exc, ExceptionGroup) and exc.exceptions:
-        return describe_failure(exc.exceptions[0])
-    log.error("unexpected failure in a generation", exc_info=exc)
-    return EngineFailure(f"Something went wrong: {exc or type(exc).__name__}.", "internal")
 
 
 class GenerationEngine:
@@ -76,7 +60,10 @@ class GenerationEngine:
         long_edge: int = DEFAULT_LONG_EDGE,
         poll_policy: PollPolicy | None = None,
         local_store_base: str | None = None,
+        server_billing: bool | None = None,
     ) -> None:
+        """``server_billing``: None asks the backend (``GET /healthz``); False always runs
+        the seed's flow, True always the one-call path."""
         self.events = bus or EventBus()
         self.api = api
         self.gateway = gateway
@@ -84,6 +71,9 @@ class GenerationEngine:
         self.steps = Steps(api, gateway, journal)
         self.uploader = Uploader(api, self.events, long_edge, local_store_base)
         self.poller = Poller(api, poll_policy)
+        self.server = ServerFlow(api, journal, self.poller.policy.deadline_s)
+        self.features = BackendFeatures(api, server_billing)
+        self.features.probe_soon()  # off the submit path (no-op outside the event loop)
         self._runs: dict[str, GenerationRun] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._closing = False
@@ -95,6 +85,7 @@ class GenerationEngine:
         local_id = uuid.uuid4().hex
         run = GenerationRun(local_id=local_id, request=request, session_id=request.session_id)
         self._publish_started(run)
+        self.features.probe_soon()  # first use: runs alongside validation and uploads
         self._launch(run)
         return local_id
 
@@ -105,7 +96,9 @@ class GenerationEngine:
         if run is None or run.task is None or run.task.done() or run.saving:
             return
         # A task cancelled before its first step never enters `_run`, so nothing would be
-        # settled or published (the tile would stay "Cancelling…"): let it start first.
+        # settled or published (the tile would stay "Cancelling…"): let it start first,
+        # told not to send anything (its first step may reach the generate call).
+        run.cancel_requested = True
         await asyncio.sleep(0)
         if run.task.done() or run.saving:
             return
@@ -126,6 +119,7 @@ class GenerationEngine:
         """Resume what the journal (and Convex) say was left unfinished."""
         from gui.engine.resume import resume_all  # resume builds on this module
 
+        self.features.probe_soon()  # while the journal is read and resumed
         return await resume_all(self)
 
     async def close(self) -> None:
@@ -152,6 +146,7 @@ class GenerationEngine:
             task.cancel()
         if leftovers:
             await asyncio.wait(leftovers)
+        await self.features.close()
 
     def in_flight(self) -> list[str]:
         return [i for i, r in self._runs.items() if r.task is not None and not r.task.done()]
@@ -211,6 +206,8 @@ class GenerationEngine:
         try:
             if undo_message is not None:
                 raise EngineFailure(undo_message, "interrupted")
+            if run.cancel_requested:
+                raise asyncio.CancelledError  # cancelled before it started
             await self._execute(run)
         except asyncio.CancelledError:
             if self._closing:
@@ -234,6 +231,10 @@ class GenerationEngine:
     async def _execute(self, run: GenerationRun) -> None:
         if not run.resumed:
             await self._prepare(run)
+        if run.keyed:
+            if not (run.request_id or run.images):  # new, or resumed: (re)send the key
+                await self._submit_keyed(run)
+        elif not run.resumed:
             await self._reserve(run)
             await self._submit(run)
         else:
@@ -242,45 +243,20 @@ class GenerationEngine:
             await self._poll(run)
         run.saving = True
         self._progress(run, Phase.SAVING, "Saving…")
-        row = self.journal.get(run.local_id)
-        assert row is not None
-        await run.effect(self.steps.complete(run, row))
+        if run.keyed:
+            # The server saved the images into the loading row and settled the money.
+            self.journal.finish(run.local_id, "completed")
+        else:
+            row = self.journal.get(run.local_id)
+            assert row is not None
+            await run.effect(self.steps.complete(run, row))
         self.events.publish(
             GenerationCompleted(run.local_id, run.generation_id, run.session_id, run.images)
         )
         self._refresh_credits_soon()
 
     async def _prepare(self, run: GenerationRun) -> None:
-        req = run.request
-        self._progress(run, Phase.VALIDATING, "Checking…")
-        body = req.validation_body()
-        problems = validate(body)
-        if problems:
-            raise EngineFailure(" ".join(p.message for p in problems), problems[0].code, False)
-        try:
-            normalized = normalize(body)
-            run.amount = normalized.cost
-        except (InvalidGenerationInput, ValueError) as exc:
-            raise EngineFailure(str(exc), "invalid_request", False) from exc
-        self.journal.create(run.local_id, req.to_json())
-        run.journaled = True
-        urls: list[str] = []
-        if req.attachments:
-            n = len(req.attachments)
-
-            def uploading(done: int) -> None:  # the tile reads "Uploading 2/3"
-                if done < n:
-                    self._progress(run, Phase.UPLOADING, f"Uploading {done + 1}/{n}")
-
-            first = "Uploading image…" if n == 1 else f"Uploading 1/{n}"
-            self._progress(run, Phase.UPLOADING, first)
-            urls = await self.uploader.upload_all(run.local_id, req.attachments, uploading)
-        run.body = normalized.to_body()
-        if urls:
-            run.body["attachmentImages"] = [{"url": u} for u in urls]
-        self.journal.end(
-            run.local_id, "uploaded", body=run.body, amount=run.amount, session_id=run.session_id
-        )
+        await prepare(run, self.journal, self.uploader, self.features, self._progress)
 
     async def _reserve(self, run: GenerationRun) -> None:
         self._progress(run, Phase.RESERVING, "Reserving credits…")
@@ -301,6 +277,14 @@ class GenerationEngine:
             self.events.publish(SessionsChanged())
         if run.request_id:
             await run.effect(self.steps.save_request_id(run))
+
+    async def _submit_keyed(self, run: GenerationRun) -> None:
+        self._progress(run, Phase.SUBMITTING, "Starting…")
+        had_session = run.session_id is not None
+        await self.server.submit(run)
+        if run.session_id and not had_session:
+            self.events.publish(SessionsChanged())  # the server created it
+        self._refresh_credits_soon()  # the header counts what the server holds now
 
     async def _catch_up(self, run: GenerationRun) -> None:
         """A resumed, submitted generation: make sure its loading row exists (the client may
@@ -334,7 +318,12 @@ class GenerationEngine:
             on_status(await self.api.status(run.request_id, run.model_id))
         except BackendError:
             pass  # the poll below retries (or fails) as its policy says
-        run.images = await self.poller.poll(run.request_id, run.model_id, on_status)
+        try:
+            run.images = await self.poller.poll(run.request_id, run.model_id, on_status)
+        except BackendError as exc:
+            # The status route settled a job it saw fail (server-billing backends).
+            run.server_settled = exc.code == "generation_failed"
+            raise
         self.journal.end(run.local_id, "polled", images=run.images)
 
     async def _settle(self, run: GenerationRun, failure: EngineFailure, cancelled: bool) -> None:
@@ -343,22 +332,35 @@ class GenerationEngine:
             return
         run.settled = True
         state = "cancelled" if cancelled else "failed"
+        delivered = False
 
         async def undo() -> None:
-            await run.wait_pending()
+            nonlocal delivered
+            if not run.keyed:
+                await run.wait_pending()  # the one-call path cancels first, then waits
             if not run.journaled:
                 return  # nothing reached the network beyond reads
-            if await self.steps.undo(run, failure.message):
+            if run.keyed:
+                closed, delivered = await self.server.undo(run, failure.message)
+            else:
+                closed = await self.steps.undo(run, failure.message)
+            if delivered:
+                self.journal.finish(run.local_id, "completed")
+            elif closed:
                 self.journal.finish(run.local_id, state, failure.message)
-            else:  # Convex could not tell what happened: the next start resolves it
-                log.warning("generation %s stays journaled until Convex answers", run.local_id)
+            else:  # the server could not tell what happened: the next start resolves it
+                log.warning("generation %s stays journaled until it can be settled", run.local_id)
 
         try:
             # Shielded: a second cancel (or close) must not stop the clean-up half-way; as a
             # pending effect of the run, close() waits for it before the clients close.
             await run.effect(undo())
         finally:
-            if cancelled:
+            if delivered:  # the images came before the cancel could stop them
+                self.events.publish(
+                    GenerationCompleted(run.local_id, run.generation_id, run.session_id, run.images)
+                )
+            elif cancelled:
                 self.events.publish(
                     GenerationCancelled(run.local_id, failure.message, run.generation_id)
                 )

@@ -1,4 +1,6 @@
-"""The steps of one generation, each journaled before and after its side effect.
+"""The seed's flow (backends without ``server-billing``; the one-call path is in
+server_flow.py): the steps of one generation, each journaled before and after its side
+effect.
 
 `GenerationRun` holds what a generation has done so far (slot, reservation, session row,
 request id, images) so that `undo` can reverse exactly that, once. Side effects run as
@@ -16,8 +18,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from catalog import MODELS
-from gui.engine.api_client import ApiClient
+from gui.engine.api_client import ApiClient, BackendError
 from gui.engine.convex_gateway import ConvexError, ConvexGateway, ConvexUnavailable
+from gui.engine.failures import EngineFailure
 from gui.engine.journal import Journal, JournalRow
 from gui.engine.request import EngineRequest
 from gui.engine.resolve import RESOLVERS, Resolver, session_title
@@ -27,16 +30,6 @@ T = TypeVar("T")
 WRITE_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0)
 # Steps whose effect is unknown while they are only begun; undo must know them all.
 AMBIGUOUS_STEPS = ("slot", "credits", "session", "loading_row")
-
-
-class EngineFailure(Exception):
-    """A generation cannot go on; ``message`` is the sentence shown on its tile."""
-
-    def __init__(self, message: str, code: str = "error", retryable: bool = True) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.retryable = retryable
 
 
 async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
@@ -75,12 +68,22 @@ class GenerationRun:
     journaled: bool = False
     saving: bool = False
     settled: bool = False
+    # One-call path: whether the server has settled this run's hold (nothing to cancel),
+    # and set once the keyed generate call has its answer (or gave up).
+    server_settled: bool = False
+    submitted: asyncio.Event = field(default_factory=asyncio.Event)
+    cancel_requested: bool = False
     task: asyncio.Task[None] | None = None
     pending: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @property
     def model_id(self) -> str:
         return str((self.body or {}).get("model") or self.request.model)
+
+    @property
+    def keyed(self) -> bool:
+        """On the one-call path: the journaled body carries the idempotency key."""
+        return bool((self.body or {}).get("idempotencyKey"))
 
     @classmethod
     def from_journal(cls, row: JournalRow) -> GenerationRun:
@@ -98,7 +101,10 @@ class GenerationRun:
             slot_id=row.slot_id if row.done("slot") else None,
             credits_reserved=row.done("credits"),
             session_id=row.session_id or request.session_id,
-            generation_id=row.generation_id if row.done("loading_row") else None,
+            # The seed's flow made the row itself; on the one-call path the answer named it.
+            generation_id=(
+                row.generation_id if row.done("loading_row") or row.done("generate") else None
+            ),
             request_id=row.request_id,
             images=row.images,
             resumed=True,
@@ -254,7 +260,9 @@ class Steps:
 
     async def generate(self, run: GenerationRun) -> None:
         self.journal.begin(run.local_id, "generate")
-        result = await self.api.generate(run.body or {})
+        # The server binds our slot (and as much of our reservation as this costs) to the
+        # request, and refuses a request without one (docs/billing.md).
+        result = await self.api.generate({**(run.body or {}), "concurrencySlotId": run.slot_id})
         run.request_id, run.images = result.request_id, result.images
         self.journal.end(
             run.local_id, "generate", request_id=result.request_id, images=result.images
@@ -315,6 +323,17 @@ class Steps:
         await gather_all(self._credit_step(run, "captured", row), complete_slot())
         self.journal.finish(run.local_id, "completed")
 
+    async def cancel_job(self, run: GenerationRun) -> None:
+        """Stop a job that may exist through the cancel route: a server that settles money
+        itself (docs/billing.md) has bound our reservation to it, keyed ``slot:<slot id>``,
+        and would charge its images; the release below is then absorbed. An older server
+        has no route (404), and there the release is all it takes."""
+        key = f"slot:{run.slot_id}" if run.slot_id else None
+        try:
+            await self.api.cancel(key, run.request_id, run.model_id)
+        except BackendError as exc:
+            log.warning("cancel of %s's job failed: %s", run.local_id, exc.message)
+
     async def undo(self, run: GenerationRun, message: str) -> bool:
         """Mark the row failed, release the credits, fail the slot (each once). Steps whose
         answer was lost are first resolved by asking Convex. Returns False when something is
@@ -322,6 +341,8 @@ class Steps:
         next start."""
         # Journaled first, so a restart in the middle of the undo keeps the reason.
         self.journal.update(run.local_id, error=message)
+        if run.request_id or (run.slot_id and self._row(run).began("generate")):
+            await self.cancel_job(run)
         try:
             await self.resolve_uncertain(run)
         except (ConvexError, ConvexUnavailable) as exc:

@@ -11,6 +11,7 @@ right after journaling that step (crash-safety tests drive a subprocess this way
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,7 +24,9 @@ from typing import Any, Literal
 KILL_ENV = "IMAGEGEN_TEST_KILL_AT"
 State = Literal["active", "completed", "failed", "cancelled"]
 
-# Step names, in flow order. Failure path: error_saved, released, slot_failed.
+# Step names, in flow order. Failure path: error_saved, released, slot_failed. The one-call
+# path (server_flow.py; its body carries the idempotency key) journals only uploaded,
+# generate, polled and, to undo, cancel: the server does the rest.
 STEPS = (
     "uploaded",
     "slot",
@@ -39,6 +42,7 @@ STEPS = (
     "error_saved",
     "released",
     "slot_failed",
+    "cancel",
 )
 
 _SCHEMA = """
@@ -105,6 +109,24 @@ class JournalRow:
         return self.steps.get(step) == "begin"
 
 
+def _create_private(path: Path) -> None:
+    """The journal 0600 in a 0700 folder, whatever the umask (prompts and ids are private);
+    SQLite gives its -wal/-shm files the database's mode. Mirrors backend/private_files.py
+    (the engine does not import the backend)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(PermissionError):  # a shared folder we do not own
+        os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.chmod(side, 0o600)
+
+
 def _maybe_kill(step: str, phase: str) -> None:
     if os.environ.get(KILL_ENV) == f"{step}:{phase}":
         os.kill(os.getpid(), signal.SIGKILL)
@@ -113,7 +135,7 @@ def _maybe_kill(step: str, phase: str) -> None:
 class Journal:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(self.path)
         # One connection used from the event loop thread only; writes are tiny.
         self._conn = sqlite3.connect(self.path, isolation_level=None)
         self._conn.row_factory = sqlite3.Row

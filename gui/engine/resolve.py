@@ -1,5 +1,9 @@
 """Whether a Convex mutation whose answer was lost took effect, learned by reading Convex.
 
+The seed's flow only (a backend that does not advertise ``server-billing``): it compares
+totals, prompts and titles, which a second device of the same account can mislead. The
+one-call path (server_flow.py) never guesses: a lost answer is asked again by its key.
+
 Convex mutations are not idempotent by themselves (a second ``captureReservedCredits``
 charges again, a second ``acquireGenerationSlot`` takes a second slot), so a step journaled
 as begun but not finished is never simply repeated: first these resolvers ask Convex.

@@ -1,6 +1,13 @@
 """What `GenerationEngine.start()` does: finish or clean up what a killed client left.
 
-For each journal row that is not terminal:
+A row of the one-call path (its journaled body carries an idempotency key,
+server_flow.py) is finished by key, never by guessing: a generate call that may have been
+sent is sent again with the same key (the server answers its first answer and never starts
+a second job), a known job is polled, and a row being undone asks the cancel route by key.
+The server settles the money either way. A row whose key was never sent fails: nothing was
+held.
+
+For each journal row of the seed's flow that is not terminal:
 
 * a step that began but was not recorded as finished is resolved first by asking Convex
   (resolve.py, the same resolvers the flow uses after a lost answer: the user's reserved
@@ -18,6 +25,7 @@ and their images saved. Their credits belong to that client, so they are not tou
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -28,6 +36,7 @@ from gui.engine.convex_types import SessionGeneration
 from gui.engine.events import GenerationCompleted, GenerationFailed, GenerationStarted
 from gui.engine.flow import GenerationRun
 from gui.engine.journal import JournalRow
+from gui.engine.server_flow import is_keyed
 from gui.engine.tasks import spawn
 
 if TYPE_CHECKING:
@@ -36,14 +45,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 NOT_SUBMITTED = "The app closed before this generation was submitted; nothing was charged."
 ORPHAN_SESSIONS = 20
+# How long start waits for keys being sent again before it looks for rows no journal row
+# knows (the answer names the row, so ours is not taken for another client's).
+RESEND_WAIT_S = 10.0
 
 
 def _undo_message(row: JournalRow) -> str | None:
     """None when the generation can be finished; else why it is being cleaned up."""
-    if row.error or any(row.began(s) for s in ("error_saved", "released", "slot_failed")):
+    undoing = ("error_saved", "released", "slot_failed", "cancel")
+    if row.error or any(row.began(s) for s in undoing):
         return row.error or "The generation failed."
     if row.request_id or row.images:
         return None
+    if is_keyed(row) and row.began("generate"):
+        return None  # send the key again: the server's first answer comes back
     if row.uncertain("generate"):
         return "The app closed while the generation was being submitted; nothing was charged."
     return NOT_SUBMITTED
@@ -52,18 +67,28 @@ def _undo_message(row: JournalRow) -> str | None:
 async def resume_all(engine: GenerationEngine) -> list[str]:
     """Launch the finishing or clean-up of every unfinished journal row; returns local ids."""
     resumed: list[str] = []
+    resending: list[GenerationRun] = []
     for row in engine.journal.unfinished():
         if row.local_id in engine._runs:
             continue  # already running in this engine
         run = GenerationRun.from_journal(row)
-        try:
-            await engine.steps.resolve_uncertain(run)
-        except (ConvexError, ConvexUnavailable) as exc:
-            log.warning("resume of %s postponed: %s", row.local_id, exc)
-            continue  # Convex is unreachable: try again at the next start
+        if not run.keyed:
+            try:
+                await engine.steps.resolve_uncertain(run)
+            except (ConvexError, ConvexUnavailable) as exc:
+                log.warning("resume of %s postponed: %s", row.local_id, exc)
+                continue  # Convex is unreachable: try again at the next start
         engine._publish_started(run)
-        engine._launch(run, undo_message=_undo_message(row))
+        undo_message = _undo_message(row)
+        engine._launch(run, undo_message=undo_message)
         resumed.append(row.local_id)
+        if run.keyed and undo_message is None and not (run.request_id or run.images):
+            resending.append(run)
+    if resending:
+        waits = [asyncio.ensure_future(r.submitted.wait()) for r in resending]
+        _, late = await asyncio.wait(waits, timeout=RESEND_WAIT_S)
+        for task in late:
+            task.cancel()
     try:
         resumed += await resume_orphans(engine)
     except (ConvexError, ConvexUnavailable) as exc:

@@ -3,6 +3,11 @@
 It owns the request being composed (a `RequestState`, the prompt and the attachments) and
 keeps it valid as the user switches models. It never talks to the engine: it emits
 `generateRequested` and the window submits `request_parts()`.
+
+The character counter shows the selected model's own limit (Kling O1: 2,500, Reve: 2,560,
+else 4,000). Typing stops at our overall 4,000; a prompt longer than the model's limit is
+kept (switching models never cuts the user's text) and the counter turns red while
+Generate names the limit.
 """
 
 from __future__ import annotations
@@ -45,6 +50,15 @@ from gui.widgets.request_state import (
     renumber_mentions,
     switch_model,
 )
+
+
+def prompt_limit(state: RequestState) -> int:
+    """The longest prompt the selected model takes (its provider's limit, at most ours)."""
+    return min(state.spec.prompt_max_length, MAX_PROMPT_CHARS)
+
+
+def counter_text(n: int, limit: int) -> str:
+    return f"{n:,} / {limit:,}"
 
 
 def attachment_limit(state: RequestState) -> int:
@@ -256,9 +270,13 @@ class PromptBar(QFrame):
 
     def _refresh(self) -> None:
         t = theme.current()
-        n = len(self.text())
-        self.counter.setText(f"{n:,} / {MAX_PROMPT_CHARS:,}")
-        near = n > MAX_PROMPT_CHARS * 0.9
+        n = len(self.text().strip())  # what the provider receives, as validate counts it
+        limit = prompt_limit(self.state)
+        self.counter.setText(counter_text(n, limit))
+        self.counter.setToolTip(
+            f"{self.state.spec.label} prompts can be at most {limit:,} characters."
+        )
+        near = n > limit * 0.9
         self.counter.setStyleSheet(f"color: {t.danger};" if near else "")
         self.counter.setVisible(n > 0)
         cost = self.state.cost

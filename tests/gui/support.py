@@ -12,6 +12,7 @@ from gui.app import EngineSession, open_engine
 from gui.engine.config import ClientConfig
 from gui.widgets.controller import WindowController
 from gui.widgets.main_window import MainWindow
+from gui.widgets.prompt_bar import PromptBar
 from gui.widgets.request_state import RequestState
 
 Scenario = Callable[[], Coroutine[Any, Any, None]]
@@ -46,3 +47,13 @@ def type_and_generate(window: MainWindow, prompt: str, state: RequestState) -> N
         bar.prompt.insertPlainText(ch)
     assert bar.generate_button.isEnabled(), bar.generate_button.toolTip()
     bar.generate_button.click()
+
+
+def shown_prompt_bar(qtbot: Any, model: str = "img-nano-banana") -> PromptBar:
+    """A prompt bar on screen (``qtbot`` closes it), set to ``model``."""
+    bar = PromptBar()
+    qtbot.addWidget(bar)
+    bar.resize(1000, 220)
+    bar.show()
+    bar.set_state(RequestState(model=model))
+    return bar

@@ -10,21 +10,11 @@ from PySide6.QtWidgets import QApplication
 
 from catalog.validation import MAX_PROMPT_CHARS
 from gui.widgets.attachment_strip import URL_MIME
-from gui.widgets.prompt_bar import PromptBar
-from gui.widgets.request_state import RequestState
-
-
-def _bar(qtbot, model: str = "img-nano-banana") -> PromptBar:
-    bar = PromptBar()
-    qtbot.addWidget(bar)
-    bar.resize(1000, 220)
-    bar.show()
-    bar.set_state(RequestState(model=model))
-    return bar
+from tests.gui.support import shown_prompt_bar
 
 
 def test_generate_is_disabled_with_the_reason_in_its_tooltip(qtbot) -> None:
-    bar = _bar(qtbot)
+    bar = shown_prompt_bar(qtbot)
     assert not bar.generate_button.isEnabled()
     assert "Enter a prompt" in bar.generate_button.toolTip()
     qtbot.keyClicks(bar.prompt, "a red fox in the snow")
@@ -35,14 +25,14 @@ def test_generate_is_disabled_with_the_reason_in_its_tooltip(qtbot) -> None:
 
 
 def test_ctrl_enter_generates(qtbot) -> None:
-    bar = _bar(qtbot)
+    bar = shown_prompt_bar(qtbot)
     qtbot.keyClicks(bar.prompt, "a lighthouse")
     with qtbot.waitSignal(bar.generateRequested):
         qtbot.keyClick(bar.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
 
 
 def test_live_cost_follows_the_options(qtbot) -> None:
-    bar = _bar(qtbot, "img-gpt-image-1-5")
+    bar = shown_prompt_bar(qtbot, "img-gpt-image-1-5")
     assert bar.cost_label.text() == "4 credits"
     bar.controls.quality_group.buttons()[1].click()  # high
     bar.controls.count.setCurrentIndex(2)  # 3 images
@@ -51,14 +41,14 @@ def test_live_cost_follows_the_options(qtbot) -> None:
 
 
 def test_prompt_is_capped_with_a_counter(qtbot) -> None:
-    bar = _bar(qtbot)
+    bar = shown_prompt_bar(qtbot)
     bar.prompt.setPlainText("x" * (MAX_PROMPT_CHARS + 50))
     assert len(bar.text()) == MAX_PROMPT_CHARS
     assert bar.counter.text() == "4,000 / 4,000"
 
 
 def test_missing_attachment_blocks_edit_models(qtbot, make_png) -> None:
-    bar = _bar(qtbot, "img-flux-kontext-pro")
+    bar = shown_prompt_bar(qtbot, "img-flux-kontext-pro")
     qtbot.keyClicks(bar.prompt, "make it blue")
     assert not bar.generate_button.isEnabled()
     assert "exactly 1 reference image" in bar.generate_button.toolTip()
@@ -67,7 +57,7 @@ def test_missing_attachment_blocks_edit_models(qtbot, make_png) -> None:
 
 
 def test_attaching_to_a_base_model_switches_to_its_edit_variant(qtbot, make_png) -> None:
-    bar = _bar(qtbot, "img-nano-banana")
+    bar = shown_prompt_bar(qtbot, "img-nano-banana")
     bar.strip.add_files([make_png("a.png")])
     assert bar.state.model == "img-nano-banana-edit"
     bar.strip.remove(0)
@@ -75,7 +65,7 @@ def test_attaching_to_a_base_model_switches_to_its_edit_variant(qtbot, make_png)
 
 
 def test_switching_to_a_single_image_model_trims_with_a_notice(qtbot, make_png) -> None:
-    bar = _bar(qtbot, "img-seedream-v45-edit")
+    bar = shown_prompt_bar(qtbot, "img-seedream-v45-edit")
     bar.strip.add_files([make_png(f"{i}.png") for i in range(3)])
     assert bar.strip.count() == 3
     with qtbot.waitSignal(bar.notice) as notice:
@@ -85,7 +75,7 @@ def test_switching_to_a_single_image_model_trims_with_a_notice(qtbot, make_png) 
 
 
 def test_kling_mentions_are_inserted_and_renumbered(qtbot, make_png) -> None:
-    bar = _bar(qtbot, "img-kling-o1")
+    bar = shown_prompt_bar(qtbot, "img-kling-o1")
     bar.strip.add_files([make_png(f"{i}.png") for i in range(3)])
     assert bar.strip.mentions
     bar.insert_mention(1)
@@ -102,7 +92,7 @@ def test_kling_mentions_are_inserted_and_renumbered(qtbot, make_png) -> None:
 def test_non_image_and_too_many_files_are_rejected_with_the_file_name(
     qtbot, make_png, tmp_path: Path
 ) -> None:
-    bar = _bar(qtbot, "img-gpt-image-1-5-edit")
+    bar = shown_prompt_bar(qtbot, "img-gpt-image-1-5-edit")
     notes = tmp_path / "notes.txt"
     notes.write_text("not an image")
     messages: list[str] = []
@@ -115,7 +105,7 @@ def test_non_image_and_too_many_files_are_rejected_with_the_file_name(
 
 
 def test_models_without_references_reject_files(qtbot, make_png) -> None:
-    bar = _bar(qtbot, "img-imagen4-preview")
+    bar = shown_prompt_bar(qtbot, "img-imagen4-preview")
     messages: list[str] = []
     bar.notice.connect(lambda text, kind: messages.append(text))
     bar.strip.add_files([make_png("photo.png")])
@@ -124,14 +114,14 @@ def test_models_without_references_reject_files(qtbot, make_png) -> None:
 
 
 def test_single_image_models_replace(qtbot, make_png) -> None:
-    bar = _bar(qtbot, "img-flux-kontext-pro")
+    bar = shown_prompt_bar(qtbot, "img-flux-kontext-pro")
     bar.strip.add_files([make_png("first.png")])
     bar.strip.add_files([make_png("second.png")])
     assert bar.strip.names() == ["second.png"]
 
 
 def test_drop_files_from_the_file_manager(qtbot, make_png) -> None:
-    bar = _bar(qtbot, "img-seedream-v4-edit")
+    bar = shown_prompt_bar(qtbot, "img-seedream-v4-edit")
     mime = QMimeData()
     mime.setUrls(
         [
@@ -152,7 +142,7 @@ def test_drop_files_from_the_file_manager(qtbot, make_png) -> None:
 
 
 def test_drop_a_generated_image_from_the_grid(qtbot) -> None:
-    bar = _bar(qtbot, "img-nano-banana")
+    bar = shown_prompt_bar(qtbot, "img-nano-banana")
     mime = QMimeData()
     mime.setData(URL_MIME, b"http://127.0.0.1:9/files/out/abc.png")
     assert bar.strip.add_mime(mime) == 1
@@ -161,7 +151,7 @@ def test_drop_a_generated_image_from_the_grid(qtbot) -> None:
 
 
 def test_paste_an_image_from_the_clipboard(qtbot) -> None:
-    bar = _bar(qtbot, "img-reve-edit")
+    bar = shown_prompt_bar(qtbot, "img-reve-edit")
     image = QImage(40, 30, QImage.Format.Format_RGB32)
     image.fill(QColor("orange"))
     QGuiApplication.clipboard().setImage(image)
@@ -177,7 +167,7 @@ def test_paste_an_image_from_the_clipboard(qtbot) -> None:
 
 
 def test_dragging_a_thumbnail_reorders_and_mentions_follow_their_picture(qtbot, make_png) -> None:
-    bar = _bar(qtbot, "img-kling-o1")
+    bar = shown_prompt_bar(qtbot, "img-kling-o1")
     strip = bar.strip
     strip.add_files([make_png(f"{n}.png") for n in ("a", "b", "c")])
     bar.set_prompt("put @Image1 left of @Image3")
@@ -201,7 +191,7 @@ def test_dragging_a_thumbnail_reorders_and_mentions_follow_their_picture(qtbot, 
 
 
 def test_reorder_and_upload_progress(qtbot, make_png) -> None:
-    bar = _bar(qtbot, "img-seedream-v4-edit")
+    bar = shown_prompt_bar(qtbot, "img-seedream-v4-edit")
     bar.strip.add_files([make_png(f"{n}.png") for n in ("a", "b", "c")])
     bar.strip.move(0, 2)
     assert bar.strip.names() == ["b.png", "c.png", "a.png"]
@@ -227,7 +217,7 @@ def _drag_onto(widget, mime: QMimeData) -> None:
 
 
 def test_images_dropped_on_the_text_become_references_not_text(qtbot, make_png) -> None:
-    bar = _bar(qtbot, "img-seedream-v4-edit")
+    bar = shown_prompt_bar(qtbot, "img-seedream-v4-edit")
     bar.set_prompt("a castle")
     target = bar.prompt.viewport()  # where a drop over the prompt really lands
     grid_drag = QMimeData()  # what the grid puts on a dragged image

@@ -1,19 +1,29 @@
-"""Helpers for the engine's integration tests: a real engine wired to a real backend."""
+"""Helpers for the engine's integration tests: a real engine wired to a real backend,
+optionally behind the fault proxy (bench/reliability/proxy.py) that records what reaches
+the backend and loses answers on the wire."""
 
 from __future__ import annotations
 
+import asyncio
 import io
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from PIL import Image
 
 from backend.convex_host.invariants import check_invariants
+from backend.runner import free_port
 from backend.server import EmbeddedBackend
+from bench.reliability.proxy import PASS, FaultAction, FaultProxy, RequestInfo
 from gui.engine.api_client import ApiClient
 from gui.engine.convex_gateway import ConvexGateway
 from gui.engine.engine import GenerationEngine
@@ -23,13 +33,22 @@ from gui.engine.events import (
     GenerationCompleted,
     GenerationFailed,
 )
-from gui.engine.journal import Journal
+from gui.engine.journal import KILL_ENV, Journal
 from gui.engine.polling import PollPolicy
 from gui.engine.request import EngineRequest
 from gui.engine.tokens import EmbeddedTokenProvider
 
 Terminal = GenerationCompleted | GenerationFailed | GenerationCancelled
 FAST_POLL = PollPolicy(initial_s=0.05, factor=1.5, max_s=0.2, deadline_s=30, long_poll_s=2.0)
+GENERATE_PATH = "/api/mobile/generate-images"
+CANCEL_PATH = "/api/generate-images/cancel"
+ROOT = Path(__file__).resolve().parents[2]
+KILL_DRIVER = "tests.integration.engine_kill_driver"
+
+# The one-call tests' requests (one image each) and what a new user starts with.
+SYNC_REQUEST = EngineRequest(prompt="a red fox", model="img-imagen4-preview")
+QUEUED_REQUEST = EngineRequest(prompt="a lighthouse", model="img-nano-banana")
+START_CREDITS = 200.0
 
 
 def image_bytes(size: tuple[int, int] = (64, 48), fmt: str = "PNG", color: str = "teal") -> bytes:
@@ -80,13 +99,22 @@ async def engine_for(
     user_id: str = "local-user",
     poll: PollPolicy = FAST_POLL,
     long_edge: int = 2048,
+    server_billing: bool | None = None,
 ) -> AsyncIterator[Harness]:
+    """``server_billing`` as the engine's setting: None asks the backend's /healthz."""
     client = httpx.AsyncClient(timeout=30)
     tokens = EmbeddedTokenProvider(backend.base_url, user_id, client=client)
     api = ApiClient(backend.base_url, tokens, client=client)
     gateway = ConvexGateway(backend.convex_url, tokens, client=client)
     journal = Journal(data_dir / "journal.sqlite3")
-    engine = GenerationEngine(api, gateway, journal, poll_policy=poll, long_edge=long_edge)
+    engine = GenerationEngine(
+        api,
+        gateway,
+        journal,
+        poll_policy=poll,
+        long_edge=long_edge,
+        server_billing=server_billing,
+    )
     harness = Harness(engine, backend, user_id, gateway)
     engine.events.subscribe(harness.events.append)
     try:
@@ -95,3 +123,107 @@ async def engine_for(
         await engine.close()
         journal.close()
         await client.aclose()
+
+
+class ViaProxy:
+    """The backend as the engine sees it: every URL goes through the fault proxy."""
+
+    def __init__(self, backend: EmbeddedBackend, proxy: FaultProxy) -> None:
+        self.backend = backend
+        self.proxy = proxy
+        self.base_url = proxy.base_url
+        self.convex_url = proxy.base_url + "/convex"
+
+    @property
+    def app(self) -> Any:
+        return self.backend.app
+
+
+@contextmanager
+def proxied_backend(
+    data_dir: Path, **overrides: Any
+) -> Iterator[tuple[EmbeddedBackend, FaultProxy]]:
+    """A real backend (its public URLs are the proxy's) behind a fault proxy."""
+    from tests.conftest import FAST_TIMINGS
+
+    port = free_port()
+    proxy = FaultProxy(port).start()
+    backend = EmbeddedBackend(
+        data_dir, port=port, public_base_url=proxy.base_url, **{**FAST_TIMINGS, **overrides}
+    ).start()
+    try:
+        yield cast(EmbeddedBackend, ViaProxy(backend, proxy)), proxy
+    finally:
+        backend.stop()
+        proxy.stop()
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def convex_function(self) -> str | None:
+        if not self.path.startswith("/convex/api/"):
+            return None
+        return str(self.json().get("path"))
+
+
+class Recorder:
+    """A proxy rule recording every request; ``fault(info)`` picks the action (pass)."""
+
+    def __init__(self, fault: Callable[[RequestInfo], FaultAction] | None = None) -> None:
+        self.fault = fault or (lambda _info: PASS)
+        self.seen: list[Seen] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, info: RequestInfo) -> FaultAction:
+        with self._lock:
+            self.seen.append(Seen(info.method, info.path, info.body))
+        return self.fault(info)
+
+    def to(self, path: str) -> list[Seen]:
+        return [s for s in self.seen if s.path == path]
+
+    def mutations(self) -> list[str]:
+        return [
+            str(s.convex_function())
+            for s in self.seen
+            if s.path == "/convex/api/mutation" and s.convex_function()
+        ]
+
+
+def holds_of(backend: EmbeddedBackend, user_id: str) -> list[dict[str, Any]]:
+    """The server's holds (docs/billing.md) of one user, oldest first."""
+    with backend.app.state.convex_db.read() as conn:
+        rows = conn.execute(
+            "SELECT h.* FROM holds h JOIN users u ON u._id = h.userId "
+            "WHERE u.subject = ? ORDER BY h.createdAt",
+            (user_id,),
+        ).fetchall()
+    return [dict(r) for r in rows]
+
+
+async def run_until_killed(
+    module: str, *args: str, kill_at: str | None, env: Mapping[str, str] | None = None
+) -> None:
+    """``python -m module args`` from the repository root, with ``env`` (and the journal's
+    kill point ``kill_at``) on top of ours; it must end by SIGKILL."""
+    extra = {**(env or {}), **({KILL_ENV: kill_at} if kill_at is not None else {})}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        module,
+        *args,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **extra},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    failure = (module, args, kill_at, proc.returncode, err.decode()[-2000:])
+    assert proc.returncode == -signal.SIGKILL, failure

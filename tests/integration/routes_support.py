@@ -71,6 +71,26 @@ def generate_images(client: httpx.Client, body: dict[str, Any]) -> list[str]:
     return [image["url"] for image in answer["images"]]
 
 
+def convex_value(
+    client: httpx.Client, kind: str, path: str, args: dict[str, Any] | None = None
+) -> Any:
+    """The value of a Convex query or mutation through the backend's ``/convex`` HTTP API;
+    the call must succeed."""
+    resp = client.post(
+        f"/convex/api/{kind}", json={"path": path, "args": args or {}, "format": "json"}
+    )
+    assert resp.status_code == 200, resp.text
+    answer = resp.json()
+    assert answer.get("status") == "success", f"{path}: {answer}"
+    return answer["value"]
+
+
+def credits_breakdown(client: httpx.Client) -> dict[str, float]:
+    """``{total, reserved, available}`` as the Convex host reports them."""
+    value: dict[str, float] = convex_value(client, "query", "users:getUserCreditsBreakdown")
+    return value
+
+
 def image_size(client: httpx.Client, url: str) -> tuple[int, int]:
     resp = client.get(url)
     assert resp.status_code == 200, resp.text

@@ -13,16 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.server import EmbeddedBackend
 from catalog import MODEL_IDS, get_model
 from catalog.sizes import output_size
-from tests.conftest import dev_token
 from tests.integration.routes_support import (
     GENERATE_PATH,
-    api_client,
     image_size,
     png_bytes,
     resolve,
+    shared_backend_client,
     upload,
 )
 
@@ -32,15 +30,14 @@ _PREFERRED_RATIOS = ("16:9", "3:4", "4:3", "21:9")
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    with EmbeddedBackend(
+    with shared_backend_client(
         tmp_path_factory.mktemp("all-models"),
         local_queue_s=0.05,
         local_run_s=0.05,
         rate_limit_generate=1000,
         rate_limit_presign=1000,
-    ) as backend:
-        with api_client(backend.base_url, dev_token(backend)) as c:
-            yield c
+    ) as c:
+        yield c
 
 
 def _request_for(model_id: str, client: httpx.Client) -> dict[str, Any]:

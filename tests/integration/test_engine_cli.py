@@ -60,7 +60,7 @@ def test_generate_waits_and_saves_files(
     assert result["status"] == "completed" and len(result["files"]) == 2
     for file in result["files"]:
         assert Path(file).parent == out
-        assert Image.open(file).size == (1024, 576)
+        assert Image.open(file).size == (1344, 768)
     assert "queued" in captured.err and "saving" in captured.err  # progress on stderr
 
 
@@ -76,7 +76,7 @@ def test_generate_failure_exits_non_zero_with_the_sentence(
             "--model",
             "img-gpt-image-1",
             "--prompt",
-            "x",
+            "a fox",
             "--aspect-ratio",
             "16:9",
             *_deployment_args(backend),
@@ -92,7 +92,7 @@ def test_generate_failure_exits_non_zero_with_the_sentence(
             "--model",
             "img-nano-banana-edit",
             "--prompt",
-            "x",
+            "a fox",
             "--image",
             str(image),
             *_deployment_args(backend),

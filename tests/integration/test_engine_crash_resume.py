@@ -1,21 +1,21 @@
-"""The client killed (SIGKILL) right after each journaled step, then restarted: the next
-start finishes what can finish and cleans up the rest. Never charged twice, never a lost
-image, and the Convex invariants hold. All kill points run in parallel on one backend,
-each as its own user."""
+"""The seed's flow (a backend that does not advertise server-billing): the client killed
+(SIGKILL) right after each journaled step, then restarted: the next start finishes what
+can finish and cleans up the rest. Never charged twice, never a lost image, and the Convex
+invariants hold. All kill points run in parallel on one backend, each as its own user.
+(The one-call path: test_engine_one_call_resume.py.)"""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
 from pathlib import Path
+
+import pytest
 
 from backend.server import EmbeddedBackend
 from gui.engine.events import GenerationCompleted, GenerationFailed
-from tests.integration.engine_support import engine_for
+from tests.conftest import BackendFactory
+from tests.integration.engine_support import KILL_DRIVER, engine_for, run_until_killed
 
-ROOT = Path(__file__).resolve().parents[2]
 MODEL = "img-nano-banana"
 COST = 3
 
@@ -43,29 +43,6 @@ FAILURE_PATH: dict[str, str | None] = {
     "released:end": "failed",
     "slot_failed:end": "failed",
 }
-
-
-async def _run_driver(
-    backend: EmbeddedBackend, user: str, data_dir: Path, kill_at: str, prompt: str
-) -> int:
-    env = {**os.environ, "IMAGEGEN_TEST_KILL_AT": kill_at, "PYTHONPATH": str(ROOT)}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.integration.engine_kill_driver",
-        backend.base_url,
-        user,
-        str(data_dir),
-        MODEL,
-        prompt,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await proc.communicate()
-    assert proc.returncode == -signal.SIGKILL, (kill_at, proc.returncode, err.decode()[-2000:])
-    return proc.returncode
 
 
 async def _resume_and_check(
@@ -110,13 +87,21 @@ async def _case(
 ) -> None:
     user = f"crash-{n}"
     data_dir = tmp_path / user
-    await _run_driver(backend, user, data_dir, kill_at, prompt)
+    await run_until_killed(
+        KILL_DRIVER, backend.base_url, user, str(data_dir), MODEL, prompt, kill_at=kill_at
+    )
     await _resume_and_check(backend, user, data_dir, kill_at, expected)
 
 
+@pytest.fixture
+def legacy_backend(backend_factory: BackendFactory) -> EmbeddedBackend:
+    return backend_factory(advertise_server_billing=False)
+
+
 async def test_killed_after_each_journaled_step_then_resumed(
-    backend: EmbeddedBackend, tmp_path: Path
+    legacy_backend: EmbeddedBackend, tmp_path: Path
 ) -> None:
+    backend = legacy_backend
     cases = [(k, e, "a harbour at dawn") for k, e in SUCCESS_PATH.items()]
     cases += [(k, e, "a harbour [fail]") for k, e in FAILURE_PATH.items()]
     await asyncio.gather(

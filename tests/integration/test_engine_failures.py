@@ -1,5 +1,8 @@
 """Failure paths through the real engine: slot limit, cancellation at each step, provider
-failure. After each, the Convex invariants hold and no credit was spent."""
+failure. After each, the Convex invariants hold and no credit was spent. Each runs on the
+one-call path (the backend settles, docs/billing.md) and on the seed's flow (the engine's
+setting forces it against the same backend, which then checks the client's slot and
+reservation)."""
 
 from __future__ import annotations
 
@@ -21,12 +24,16 @@ from gui.engine.request import EngineRequest
 from tests.integration.engine_support import engine_for, image_bytes
 
 SLOT_MESSAGE = "You already have 4 generations running. Wait for one to finish."
+# The engine's setting: None asks the backend (which advertises server-billing), False
+# forces the seed's flow.
+PATHS = pytest.mark.parametrize("billing", [None, False], ids=["one-call", "seed"])
 
 
+@PATHS
 async def test_eight_at_once_hit_the_slot_limit_cleanly(
-    backend: EmbeddedBackend, tmp_path: Path
+    backend: EmbeddedBackend, tmp_path: Path, billing: bool | None
 ) -> None:
-    async with engine_for(backend, tmp_path) as h:
+    async with engine_for(backend, tmp_path, server_billing=billing) as h:
         before = await h.breakdown()
         ids = [
             h.engine.submit(EngineRequest(prompt=f"cat {i}", model="img-nano-banana"))
@@ -45,14 +52,21 @@ async def test_eight_at_once_hit_the_slot_limit_cleanly(
         assert h.invariants() == []
 
 
-CANCEL_PHASES = [Phase.VALIDATING, Phase.UPLOADING, Phase.RESERVING, Phase.SUBMITTING, Phase.QUEUED]
+ONE_CALL_PHASES = [Phase.VALIDATING, Phase.UPLOADING, Phase.SUBMITTING, Phase.QUEUED]
+CANCEL_CASES = [(p, None) for p in ONE_CALL_PHASES] + [
+    (p, False) for p in [*ONE_CALL_PHASES[:2], Phase.RESERVING, *ONE_CALL_PHASES[2:]]
+]
 
 
-@pytest.mark.parametrize("phase", CANCEL_PHASES, ids=[p.value for p in CANCEL_PHASES])
+@pytest.mark.parametrize(
+    ("phase", "billing"),
+    CANCEL_CASES,
+    ids=[f"{'one-call' if b is None else 'seed'}-{p.value}" for p, b in CANCEL_CASES],
+)
 async def test_cancel_at_each_step_undoes_everything_once(
-    backend: EmbeddedBackend, tmp_path: Path, phase: Phase
+    backend: EmbeddedBackend, tmp_path: Path, phase: Phase, billing: bool | None
 ) -> None:
-    async with engine_for(backend, tmp_path) as h:
+    async with engine_for(backend, tmp_path, server_billing=billing) as h:
         before = await h.breakdown()
         cancels: list[asyncio.Task[None]] = []
 
@@ -89,15 +103,18 @@ async def test_cancel_at_each_step_undoes_everything_once(
             log = h.engine.journal.step_log(local_id)
             for step in ("released", "slot_failed", "error_saved"):
                 assert log.count((step, "end")) <= 1
+            if billing is None and row.began("generate"):
+                assert ("cancel", "end") in log  # the cancel route was called by key
             if row.generation_id:
                 gens = await h.gateway.get_session_generations(row.session_id or "")
                 assert [(g.is_loading, g.error) for g in gens] == [(False, "Cancelled.")]
 
 
+@PATHS
 async def test_cancel_after_images_are_ready_is_too_late(
-    backend: EmbeddedBackend, tmp_path: Path
+    backend: EmbeddedBackend, tmp_path: Path, billing: bool | None
 ) -> None:
-    async with engine_for(backend, tmp_path) as h:
+    async with engine_for(backend, tmp_path, server_billing=billing) as h:
         cancels: list[asyncio.Task[None]] = []
 
         def on_event(event: EngineEvent) -> None:
@@ -111,11 +128,12 @@ async def test_cancel_after_images_are_ready_is_too_late(
         assert h.invariants() == []
 
 
+@PATHS
 @pytest.mark.parametrize("model", ["img-imagen4-preview", "img-nano-banana"])
 async def test_provider_failure_is_reported_and_refunded(
-    backend: EmbeddedBackend, tmp_path: Path, model: str
+    backend: EmbeddedBackend, tmp_path: Path, model: str, billing: bool | None
 ) -> None:
-    async with engine_for(backend, tmp_path) as h:
+    async with engine_for(backend, tmp_path, server_billing=billing) as h:
         before = await h.breakdown()
         result = await h.run(EngineRequest(prompt="this will [fail]", model=model))
         assert isinstance(result, GenerationFailed), result
@@ -124,15 +142,17 @@ async def test_provider_failure_is_reported_and_refunded(
         assert (after.total, after.reserved) == (before.total, 0)
         row = h.engine.journal.all()[0]
         assert row.state == "failed"
-        gens = await h.gateway.get_session_generations(row.session_id or "")
+        (session,) = await h.gateway.get_user_sessions()
+        gens = await h.gateway.get_session_generations(session.id)
         assert len(gens) == 1 and not gens[0].is_loading and gens[0].error == result.message
         assert h.invariants() == []
 
 
+@PATHS
 async def test_invalid_request_fails_before_any_network(
-    backend: EmbeddedBackend, tmp_path: Path
+    backend: EmbeddedBackend, tmp_path: Path, billing: bool | None
 ) -> None:
-    async with engine_for(backend, tmp_path) as h:
+    async with engine_for(backend, tmp_path, server_billing=billing) as h:
         result = await h.run(
             EngineRequest(prompt="x", model="img-gpt-image-1", aspect_ratio="16:9")
         )
@@ -142,14 +162,19 @@ async def test_invalid_request_fails_before_any_network(
         assert await h.gateway.get_user_sessions() == []
 
 
+@PATHS
 async def test_not_enough_credits_is_clear_and_releases_the_slot(
-    backend_factory: object, tmp_path: Path
+    backend_factory: object, tmp_path: Path, billing: bool | None
 ) -> None:
     backend = backend_factory(starting_credits=5)  # type: ignore[operator]
-    async with engine_for(backend, tmp_path) as h:
-        result = await h.run(EngineRequest(prompt="x", model="img-gpt-image-1-5", quality="high"))
+    async with engine_for(backend, tmp_path, server_billing=billing) as h:
+        request = EngineRequest(prompt="a teapot", model="img-gpt-image-1-5", quality="high")
+        result = await h.run(request)
         assert isinstance(result, GenerationFailed)
         assert "credits" in result.message.lower() and result.code == "credits"
+        assert not result.retryable
+        after = await h.breakdown()
+        assert (after.total, after.reserved) == (5, 0)
         assert h.invariants() == []
 
 
@@ -158,9 +183,11 @@ async def test_a_refused_convex_write_is_settled_not_left_open(
 ) -> None:
     """A mutation Convex refuses (here: a session id that is no id) certainly did not
     happen: the generation is cleaned up once and its journal row closed, not retried at
-    every start."""
-    async with engine_for(backend, tmp_path) as h:
-        request = EngineRequest(prompt="x", model="img-imagen4-preview", session_id="bogus123")
+    every start. (The seed's flow: on the one-call path the server refuses it.)"""
+    async with engine_for(backend, tmp_path, server_billing=False) as h:
+        request = EngineRequest(
+            prompt="a red kite", model="img-imagen4-preview", session_id="bogus123"
+        )
         result = await h.run(request)
         assert isinstance(result, GenerationFailed), result
         assert result.message == (
@@ -170,6 +197,23 @@ async def test_a_refused_convex_write_is_settled_not_left_open(
         row = h.engine.journal.all()[0]
         assert row.state == "failed" and row.steps["loading_row"] == "refused"
         assert h.engine.journal.unfinished() == []
+        assert await h.engine.start() == []
+        assert (await h.breakdown()).reserved == 0
+        assert h.invariants() == []
+
+
+async def test_an_unknown_session_is_refused_before_anything_is_held(
+    backend: EmbeddedBackend, tmp_path: Path
+) -> None:
+    async with engine_for(backend, tmp_path) as h:
+        request = EngineRequest(prompt="a red kite", model="img-imagen4-preview", session_id="x1")
+        result = await h.run(request)
+        assert isinstance(result, GenerationFailed), result
+        assert not result.retryable and result.code == "session_not_found"
+        (row,) = h.engine.journal.all()
+        assert row.state == "failed" and ("cancel", "begin") not in h.engine.journal.step_log(
+            row.local_id
+        )
         assert await h.engine.start() == []
         assert (await h.breakdown()).reserved == 0
         assert h.invariants() == []

@@ -1,7 +1,9 @@
-"""Convex mutations whose answer is lost on the wire (a fault proxy in front of the real
-backend): the engine asks Convex whether the mutation happened instead of repeating it, so
-nothing is charged, released or taken twice and nothing is left behind. Also: close()
-lets an undo already under way land before the clients close."""
+"""The seed's flow (a backend that does not advertise server-billing): Convex mutations
+whose answer is lost on the wire (a fault proxy in front of the real backend): the engine
+asks Convex whether the mutation happened instead of repeating it, so nothing is charged,
+released or taken twice and nothing is left behind. Also: close() lets an undo already
+under way land before the clients close. (The one-call path resolves a lost answer by its
+key: test_engine_one_call_lost.py.)"""
 
 from __future__ import annotations
 
@@ -9,11 +11,9 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
 
-from backend.runner import free_port
 from backend.server import EmbeddedBackend
 from bench.reliability.proxy import (
     DROP_AFTER,
@@ -25,8 +25,7 @@ from bench.reliability.proxy import (
 from gui.engine import flow
 from gui.engine.events import BackgroundError, GenerationCompleted, GenerationFailed
 from gui.engine.request import EngineRequest
-from tests.conftest import FAST_TIMINGS
-from tests.integration.engine_support import Harness, engine_for
+from tests.integration.engine_support import Harness, engine_for, proxied_backend
 
 SYNC = EngineRequest(prompt="a lighthouse", model="img-imagen4-preview")  # 1 image, 3 credits
 QUEUED_FAIL = EngineRequest(prompt="a lighthouse [fail]", model="img-nano-banana")
@@ -53,32 +52,11 @@ class CallRule:
         return self.action if self.calls <= self.times else PASS
 
 
-class ViaProxy:
-    """The backend as the engine sees it: every URL goes through the fault proxy."""
-
-    def __init__(self, backend: EmbeddedBackend, proxy: FaultProxy) -> None:
-        self.backend = backend
-        self.proxy = proxy
-        self.base_url = proxy.base_url
-        self.convex_url = proxy.base_url + "/convex"
-
-    @property
-    def app(self) -> Any:
-        return self.backend.app
-
-
 @pytest.fixture
 def proxied(tmp_path: Path) -> Iterator[tuple[EmbeddedBackend, FaultProxy]]:
-    port = free_port()
-    proxy = FaultProxy(port).start()
-    backend = EmbeddedBackend(
-        tmp_path / "backend", port=port, public_base_url=proxy.base_url, **FAST_TIMINGS
-    ).start()
-    try:
-        yield cast(EmbeddedBackend, ViaProxy(backend, proxy)), proxy
-    finally:
-        backend.stop()
-        proxy.stop()
+    # A deployment whose functions take no keys: the engine degrades to the seed's flow.
+    with proxied_backend(tmp_path / "backend", advertise_server_billing=False) as pair:
+        yield pair
 
 
 async def _settled(h: Harness, charged: float) -> None:

@@ -9,53 +9,43 @@ the journal in DIR (with IMAGEGEN_TEST_KILL_AT set, it dies at that step).
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sys
 from pathlib import Path
 
 from backend.server import EmbeddedBackend
 from gui.engine.events import GenerationFailed
+from tests.conftest import BackendFactory
 from tests.integration.engine_kill_driver import drive
-from tests.integration.engine_support import FAST_POLL, engine_for
+from tests.integration.engine_support import (
+    FAST_POLL,
+    KILL_DRIVER,
+    engine_for,
+    run_until_killed,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
 REASON = "The provider could not generate this image: the prompt asked for a simulated failure."
 
 
-async def _subprocess(module: str, *args: str, kill_at: str) -> None:
-    env = {**os.environ, "IMAGEGEN_TEST_KILL_AT": kill_at, "PYTHONPATH": str(ROOT)}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        module,
-        *args,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await proc.communicate()
-    assert proc.returncode == -signal.SIGKILL, (module, proc.returncode, err.decode()[-2000:])
-
-
 async def test_the_reason_survives_two_interrupted_clean_ups(
-    backend: EmbeddedBackend, tmp_path: Path
+    backend_factory: BackendFactory, tmp_path: Path
 ) -> None:
+    # The seed's flow: a deployment that does not advertise server-billing.
+    backend: EmbeddedBackend = backend_factory(advertise_server_billing=False)
     user, data_dir = "resume-twice", tmp_path / "client"
     base = backend.base_url
-    kill_at = "released:begin"
-    await _subprocess(
-        "tests.integration.engine_kill_driver",
+    # Every undo begins by saving the reason into the row (the server settled the money).
+    kill_at = "error_saved:begin"
+    await run_until_killed(
+        KILL_DRIVER,
         *(base, user, str(data_dir), "img-nano-banana", "a harbour [fail]"),
         kill_at=kill_at,
     )
-    await _subprocess(
+    await run_until_killed(
         "tests.integration.test_engine_resume_twice", base, user, str(data_dir), kill_at=kill_at
     )
     async with engine_for(backend, data_dir, user_id=user) as h:
         (row,) = h.engine.journal.all()
-        assert row.state == "active" and row.uncertain("released") and row.error == REASON
+        assert row.state == "active" and row.uncertain("error_saved") and row.error == REASON
         resumed = await h.engine.start()
         await h.engine.wait_idle()
         assert resumed == [row.local_id]

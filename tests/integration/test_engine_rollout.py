@@ -25,7 +25,7 @@ async def test_imagen4_sync_generation_completes(backend: EmbeddedBackend, tmp_p
         )
         assert isinstance(done, GenerationCompleted), done
         assert len(done.image_urls) == 1
-        assert h.fetch(done.image_urls[0]).size == (1024, 576)
+        assert h.fetch(done.image_urls[0]).size == (1408, 768)
         after = await h.breakdown()
         assert before.total - after.total == cost("img-imagen4-preview", 1)
         assert after.reserved == 0

@@ -160,7 +160,7 @@ def test_generation_needs_a_valid_token(
 ) -> None:
     resp = httpx.post(
         str(shared_client.base_url).rstrip("/") + GENERATE_PATH,
-        json={"prompt": "x", "model": SYNC_MODEL},
+        json={"prompt": "a fox", "model": SYNC_MODEL},
         headers=headers,
     )
     assert_error(resp, 401, "unauthorized")
@@ -234,7 +234,7 @@ def test_server_without_keys_answers_503_provider_not_configured(
 ) -> None:
     backend = backend_factory(embedded=False, dev_auth=True)
     with api_client(backend.base_url, dev_token(backend)) as client:
-        resp = client.post(GENERATE_PATH, json={"prompt": "x", "model": SYNC_MODEL})
+        resp = client.post(GENERATE_PATH, json={"prompt": "a fox", "model": SYNC_MODEL})
         answer = assert_error(resp, 503, "provider_not_configured")
         assert "not configured" in answer["error"]
         health = client.get("/healthz").json()
@@ -245,6 +245,6 @@ def test_server_without_keys_answers_503_provider_not_configured(
 def test_server_with_local_providers_generates(backend_factory: BackendFactory) -> None:
     backend = backend_factory(embedded=False, dev_auth=True, local_providers=True)
     with api_client(backend.base_url, dev_token(backend)) as client:
-        resp = client.post(GENERATE_PATH, json={"prompt": "x", "model": SYNC_MODEL})
+        resp = client.post(GENERATE_PATH, json={"prompt": "a fox", "model": SYNC_MODEL})
         assert resp.status_code == 200, resp.text
         assert client.get("/healthz").json()["providers"]["fal"] == "local"

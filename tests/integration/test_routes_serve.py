@@ -95,7 +95,7 @@ def test_serve_without_keys_answers_503_per_provider(serve: Serve) -> None:
     }
     with api_client(base, dev_token(base)) as client:
         for model in ("img-flux-2-max", "img-seedream-v4", "img-gpt-image-1"):
-            resp = client.post(GENERATE_PATH, json={"prompt": "x", "model": model})
+            resp = client.post(GENERATE_PATH, json={"prompt": "a fox", "model": model})
             assert_error(resp, 503, "provider_not_configured")
         # Validation still comes first: a bad request is a 400, not a 503.
         assert_error(client.post(GENERATE_PATH, json={"prompt": ""}), 400, "invalid_request")
@@ -104,7 +104,7 @@ def test_serve_without_keys_answers_503_per_provider(serve: Serve) -> None:
 def test_serve_with_local_providers_generates(serve: Serve) -> None:
     base = serve("--dev-auth", "--local-providers")
     with api_client(base, dev_token(base)) as client:
-        resp = client.post(GENERATE_PATH, json={"prompt": "x", "model": "img-imagen4-preview"})
+        resp = client.post(GENERATE_PATH, json={"prompt": "a fox", "model": "img-imagen4-preview"})
         assert resp.status_code == 200, resp.text
         (image,) = resp.json()["images"]
         assert image["url"].startswith(base + "/files/")

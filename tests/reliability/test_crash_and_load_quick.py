@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from backend.server import EmbeddedBackend
-from bench.reliability.crash_harness import run_backend_kills, run_client_kills
+from bench.reliability.crash_harness import SYNC_CALL_CUT, run_backend_kills, run_client_kills
 from bench.reliability.load import CREDITS, run_load
 from tests.conftest import BackendFactory
 
@@ -15,6 +15,8 @@ from tests.conftest import BackendFactory
 def test_client_killed_twice_over_eight_generations(tmp_path: Path) -> None:
     result = run_client_kills(tmp_path, generations=8, kills=2, seed=3, kill_window=(0.7, 1.6))
     assert result.client_kills == 2
+    # The first kill lands while a sync model's generate call is at the provider.
+    assert result.cut_steps.get(SYNC_CALL_CUT) == 1, result.cut_steps
     assert result.problems == [], result.problems
     # A kill during submission may legitimately fail one ("nothing was charged").
     assert result.completed >= 6, result.summary

@@ -44,6 +44,7 @@ async def run_one(
     *,
     policy: PollPolicy = FAST_POLL,
     tokens: StickyTokenProvider | None = None,
+    server_billing: bool | None = None,
 ) -> tuple[EngineKit, Terminal]:
     kit = build_engine(
         p.url,
@@ -52,6 +53,7 @@ async def run_one(
         user,
         token_provider=tokens,
         poll_policy=policy,
+        server_billing=server_billing,
     )
     # One call first, so the user exists before the engine's concurrent first mutations
     # (that race is test_convex_hostile.py's subject, not this file's).
@@ -138,17 +140,32 @@ async def test_network_outage_longer_than_retry_count_keeps_the_job(
 
 
 @pytest.mark.parametrize("action", [DROP_BEFORE, DROP_AFTER], ids=["before", "after"])
-async def test_dropped_generate_call_charges_nothing(
+async def test_dropped_generate_call_is_resolved_by_its_key(
+    proxied: Proxied, tmp_path: Path, action: FaultAction
+) -> None:
+    """The one-call path: the engine repeats the call with the same key; the server starts
+    one job (or replays the first one's answer) and charges once."""
+    proxied.proxy.rule = fail_matching("/generate-images", action, times=1, method="POST")
+    user = f"u-drop-generate-key-{action.kind}"
+    _, event = await run_one(proxied, tmp_path, QUEUED, user)
+    assert proxied.proxy.rule.hits == 1
+    assert isinstance(event, GenerationCompleted), event
+    assert_settled(proxied, user, event, QUEUED)
+    assert len(local_jobs(proxied.backend)) == 1
+
+
+@pytest.mark.parametrize("action", [DROP_BEFORE, DROP_AFTER], ids=["before", "after"])
+async def test_dropped_generate_call_charges_nothing_on_the_seeds_flow(
     proxied: Proxied, tmp_path: Path, action: FaultAction
 ) -> None:
     proxied.proxy.rule = fail_matching("/generate-images", action, times=1, method="POST")
     user = f"u-drop-generate-{action.kind}"
-    _, event = await run_one(proxied, tmp_path, QUEUED, user)
+    _, event = await run_one(proxied, tmp_path, QUEUED, user, server_billing=False)
     assert_failed_clearly(event)
     assert_settled(proxied, user, event, QUEUED)
     jobs = local_jobs(proxied.backend)
-    # Before: the backend never saw it. After: the provider has a job no client knows
-    # (the known window; nothing is charged for it).
+    # Before: the backend never saw it. After: the provider has the job, which the
+    # engine's undo cancelled by its slot (nothing is charged for it).
     assert len(jobs) == (0 if action is DROP_BEFORE else 1)
 
 
@@ -173,7 +190,8 @@ async def test_lost_convex_answers_never_charge_twice(
         "/convex/api/mutation", DROP_AFTER, times=1, body_contains=f'"{function}"'
     )
     user = "u-lost-" + function.split(":")[1]
-    _, event = await run_one(proxied, tmp_path, SYNC, user)
+    # The seed's flow: the one-call path makes no Convex mutation at all.
+    _, event = await run_one(proxied, tmp_path, SYNC, user, server_billing=False)
     assert proxied.proxy.rule.hits == 1
     assert isinstance(event, GenerationCompleted | GenerationFailed)
     if isinstance(event, GenerationFailed):

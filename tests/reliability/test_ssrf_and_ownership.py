@@ -109,7 +109,9 @@ def test_ssrf_attachment_urls_are_refused_without_any_fetch(
     for url in urls:
         for model in ("img-reve-edit", "img-nano-banana-edit"):  # sync and queued
             resp = _generate(
-                backend, token, {"prompt": "x", "model": model, "attachmentImages": [{"url": url}]}
+                backend,
+                token,
+                {"prompt": "a fox", "model": model, "attachmentImages": [{"url": url}]},
             )
             assert resp.status_code == 400, (url, resp.status_code, resp.text)
             assert_api_error(resp, 400)

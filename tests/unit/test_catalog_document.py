@@ -26,7 +26,14 @@ def test_document_is_json_and_lists_every_model_once() -> None:
 
 def test_document_entry_shape() -> None:
     entry = next(m for m in catalog_document()["models"] if m["id"] == "img-nano-banana-pro")
-    assert entry["attachments"] == {"min": 0, "max": 0}
+    assert entry["attachments"] == {
+        "min": 0, "max": 0, "maxFileBytes": None, "maxTotalImages": None, "modes": [],
+    }  # fmt: skip
+    assert (entry["promptMinLength"], entry["promptMaxLength"]) == (3, 4000)
+    assert entry["imagesPerCall"] is None
+    assert entry["outputSizes"] == {
+        "exact": True, "source": "https://ai.google.dev/gemini-api/docs/image-generation",
+    }  # fmt: skip
     assert entry["editVariant"] == "img-nano-banana-pro-edit" and entry["baseModel"] is None
     assert entry["defaults"] == {"aspectRatio": "1:1", "resolution": "1K", "quality": None}
     assert entry["pricing"] == [
@@ -36,8 +43,38 @@ def test_document_entry_shape() -> None:
     ]
     reve_edit = next(m for m in catalog_document()["models"] if m["id"] == "img-reve-edit")
     assert reve_edit["altEndpoints"] == {"remix": "fal-ai/reve/remix"}
-    assert reve_edit["attachments"] == {"min": 1, "max": 10}
+    assert reve_edit["attachments"] == {
+        "min": 1,
+        "max": 6,
+        "maxFileBytes": None,
+        "maxTotalImages": None,
+        "modes": [
+            {"name": "edit", "endpoint": "fal-ai/reve/edit", "min": 1, "max": 1,
+             "maxFileBytes": None},
+            {"name": "remix", "endpoint": "fal-ai/reve/remix", "min": 2, "max": 6,
+             "maxFileBytes": 10_000_000},
+        ],
+    }  # fmt: skip
     assert reve_edit["callType"] == "sync"
+    assert reve_edit["promptMaxLength"] == 2560
+
+
+def test_document_exposes_every_models_provider_limits() -> None:
+    entries = {m["id"]: m for m in catalog_document()["models"]}
+    for model_id, entry in entries.items():
+        model = MODELS[model_id]
+        assert entry["promptMinLength"] == model.prompt_min_length
+        assert entry["promptMaxLength"] == model.prompt_max_length
+        assert entry["imagesPerCall"] == model.images_per_call
+        assert entry["attachments"]["maxTotalImages"] == model.attachments.max_total_images
+        assert isinstance(entry["outputSizes"]["exact"], bool) and entry["outputSizes"]["source"]
+    assert entries["img-kling-o1"]["promptMaxLength"] == 2500
+    assert entries["img-gpt-image-1-5"]["promptMinLength"] == 2
+    assert entries["img-flux-2-max"]["imagesPerCall"] == 1
+    assert entries["img-wan-v22-a14b"]["imagesPerCall"] == 1
+    assert entries["img-seedream-v45-edit"]["attachments"]["maxTotalImages"] == 15
+    assert entries["img-imagen3"]["aspectRatios"] == ["1:1", "4:3", "3:4", "16:9", "9:16"]
+    assert entries["img-kling-o1"]["outputSizes"] == {"exact": False, "source": "estimate"}
 
 
 PAIRS = [

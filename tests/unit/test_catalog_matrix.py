@@ -1,7 +1,10 @@
-"""One test per row of the seed's "Complete Image Model Matrix".
+"""One test per row of the seed's "Complete Image Model Matrix", corrected by the providers.
 
 The expected values are written out here from the seed's tables (not read back from the
-catalog), so a wrong edit to catalog/models.py fails a row.
+catalog), so a wrong edit to catalog/models.py fails a row. Where a provider's published
+schema disagrees with the seed, the provider wins (see backend/providers/differences.py):
+Imagen 3 offers Wavespeed's 5 ratios, Reve Edit takes 1 to 6 images, and the prompt limits,
+reference limits and output-count semantics below come from Fal's schemas.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ QUALITY_PRICES = (({"quality": "medium"}, 4), ({"quality": "high"}, 16))
 
 ROWS = [
     Row("img-imagen4-preview", "Imagen 4", "fal", "fal-ai/imagen4/preview", "sync", NONE, STD),
-    Row("img-imagen3", "Imagen 3", "wavespeed", "wavespeed/imagen3", "queued", NONE, ALL),
+    # The seed: VALID_ASPECT_RATIOS; Wavespeed documents 1:1, 16:9, 9:16, 4:3, 3:4.
+    Row("img-imagen3", "Imagen 3", "wavespeed", "wavespeed/imagen3", "queued", NONE, STD),
     Row(
         "img-nano-banana", "Nano Banana", "fal", "fal-ai/gemini-25-flash-image", "queued",
         NONE, ALL, pair="img-nano-banana-edit",
@@ -123,8 +127,9 @@ ROWS = [
         "img-reve", "Reve", "fal", "fal-ai/reve/text-to-image", "sync", NONE, STD,
         pair="img-reve-edit",
     ),
+    # The seed: 1-10; fal-ai/reve/remix takes 1 to 6 image_urls.
     Row(
-        "img-reve-edit", "Reve Edit", "fal", "fal-ai/reve/edit", "sync", ONE_PLUS, STD,
+        "img-reve-edit", "Reve Edit", "fal", "fal-ai/reve/edit", "sync", (1, 6), STD,
         pair="img-reve",
     ),
     Row(
@@ -192,3 +197,47 @@ def test_ui_metadata_new_badges() -> None:
         "img-seedream-v45-edit",
     }  # fmt: skip
     assert {m.id for m in MODELS.values() if m.is_new} == new
+
+
+# (min, max) prompt characters, from each endpoint's `prompt` minLength / maxLength; our own
+# 4,000 stays the ceiling where a schema allows more (Gemini 50,000, Imagen 4 5,000).
+PROMPT_LIMITS: dict[str, tuple[int, int]] = {
+    "img-kling-o1": (1, 2500),
+    "img-reve": (1, 2560),
+    "img-reve-edit": (1, 2560),
+    "img-nano-banana": (3, 4000),
+    "img-nano-banana-edit": (3, 4000),
+    "img-nano-banana-pro": (3, 4000),
+    "img-nano-banana-pro-edit": (3, 4000),
+    "img-imagen4-preview": (3, 4000),
+    "img-gpt-image-1-5": (2, 4000),
+    "img-gpt-image-1-5-edit": (2, 4000),
+}
+
+
+@pytest.mark.parametrize("model_id", sorted(MODEL_IDS))
+def test_prompt_limits(model_id: str) -> None:
+    m = MODELS[model_id]
+    assert (m.prompt_min_length, m.prompt_max_length) == PROMPT_LIMITS.get(model_id, (1, 4000))
+
+
+def test_endpoints_that_answer_one_image_per_call() -> None:
+    # No num_images in the schema (Flux 2 Max, its edit), or a single `image` answer (Wan).
+    one = {"img-flux-2-max", "img-flux-2-max-edit", "img-wan-v22-a14b"}
+    assert {m.id for m in MODELS.values() if m.images_per_call == 1} == one
+    assert all(m.images_per_call is None for m in MODELS.values() if m.id not in one)
+
+
+def test_reference_limits_beyond_the_count() -> None:
+    reve = MODELS["img-reve-edit"].attachments
+    assert [(m.name, m.endpoint, m.min, m.max) for m in reve.modes] == [
+        ("edit", "fal-ai/reve/edit", 1, 1),
+        ("remix", "fal-ai/reve/remix", 2, 6),
+    ]
+    assert reve.file_limit(1) is None and reve.file_limit(2) == reve.file_limit(6) == 10**7
+    assert MODELS["img-reve-edit"].alt_endpoints["remix"] == reve.modes[1].endpoint
+    seedream_edits = {"img-seedream-v4-edit", "img-seedream-v45-edit"}
+    for m in MODELS.values():
+        assert m.attachments.max_total_images == (15 if m.id in seedream_edits else None)
+        if m.id != "img-reve-edit":
+            assert m.attachments.modes == () and m.attachments.file_limit(1) is None

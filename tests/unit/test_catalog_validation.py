@@ -18,6 +18,7 @@ from catalog import (
     normalize,
     validate,
 )
+from catalog.limits import total_images_problems
 
 
 def body(model: str = "img-imagen4-preview", prompt: str = "a cat", **extra: Any) -> dict:
@@ -103,10 +104,104 @@ def test_num_images_of_the_wrong_type() -> None:
 def test_prompt_rules() -> None:
     assert messages(body(prompt="   ")) == ["Enter a prompt: it cannot be empty."]
     assert messages(body(prompt="x" * 4001)) == [
-        "The prompt is 4,001 characters long; the limit is 4,000."
+        "Imagen 4 prompts can be at most 4,000 characters; this one has 4,001."
     ]
     assert validate(body(prompt="x" * 4000)) == []
     assert codes({"model": "img-reve"}) == {"empty_prompt"}
+    # Without a known model, our own 4,000 still applies.
+    assert messages({"prompt": "x" * 4001, "model": "img-nope"})[0] == (
+        "The prompt is 4,001 characters long; the limit is 4,000."
+    )
+
+
+# (model, shortest, longest) prompt the provider's schema accepts.
+PROMPT_LIMITS = [
+    ("img-kling-o1", 1, 2500),
+    ("img-reve", 1, 2560),
+    ("img-reve-edit", 1, 2560),
+    ("img-nano-banana", 3, 4000),
+    ("img-nano-banana-edit", 3, 4000),
+    ("img-nano-banana-pro", 3, 4000),
+    ("img-nano-banana-pro-edit", 3, 4000),
+    ("img-imagen4-preview", 3, 4000),
+    ("img-gpt-image-1-5", 2, 4000),
+    ("img-gpt-image-1-5-edit", 2, 4000),
+    ("img-flux-2-max", 1, 4000),
+]
+
+
+@pytest.mark.parametrize(("model_id", "shortest", "longest"), PROMPT_LIMITS)
+def test_each_models_prompt_limits(model_id: str, shortest: int, longest: int) -> None:
+    model = MODELS[model_id]
+    extra: dict[str, Any] = {"attachmentImages": urls(model.attachments.min)}
+    assert validate(body(model_id, "y" * shortest, **extra)) == []
+    assert validate(body(model_id, "y" * longest, **extra)) == []
+    too_long = messages(body(model_id, "y" * (longest + 231), **extra))
+    assert too_long == [
+        f"{model.label} prompts can be at most {longest:,} characters; "
+        f"this one has {longest + 231:,}."
+    ]
+    if shortest > 1:
+        assert messages(body(model_id, "y" * (shortest - 1), **extra)) == [
+            f"{model.label} prompts need at least {shortest} characters; "
+            f"this one has {shortest - 1}."
+        ]
+
+
+def test_prompt_limits_count_the_trimmed_prompt() -> None:
+    kling = {"attachmentImages": urls(1)}
+    assert messages(body("img-kling-o1", "x" * 2731, **kling)) == [
+        "Kling O1 Image Edit prompts can be at most 2,500 characters; this one has 2,731."
+    ]
+    assert validate(body("img-kling-o1", "  " + "x" * 2500 + "\n", **kling)) == []
+    assert messages(body("img-nano-banana", " ab ")) == [
+        "Nano Banana prompts need at least 3 characters; this one has 2."
+    ]
+    assert codes(body("img-gpt-image-1-5", "x")) == {"prompt_too_short"}
+
+
+def test_reve_edit_takes_one_to_six_images_under_10_mb_when_remixing() -> None:
+    assert validate(body("img-reve-edit", attachmentImages=urls(6))) == []
+    assert messages(body("img-reve-edit", attachmentImages=urls(7))) == [
+        "Reve Edit takes at most 6 images; 7 images are attached."
+    ]
+    remix = body("img-reve-edit", attachmentCount=3, attachmentSizes=[9_999_999, 12_345_678, 5])
+    assert messages(remix) == [
+        "Reve Edit (remix, 2 to 6 images) takes reference images under 10 MB each; "
+        "image 2 is 12.3 MB."
+    ]
+    # One image goes to fal-ai/reve/edit, which documents no file limit.
+    assert validate(body("img-reve-edit", attachmentCount=1, attachmentSizes=[12_345_678])) == []
+    assert codes(body("img-reve-edit", attachmentCount=2, attachmentSizes=[10**7, 1])) == {
+        "attachment_too_large"
+    }
+    typed = GenerationInput(prompt="p", model="img-reve-edit", attachment_urls=["u1", "u2"],
+                            attachment_sizes=[1, 11_000_000])  # fmt: skip
+    assert [p.code for p in validate(typed)] == ["attachment_too_large"]
+    assert codes(body("img-reve-edit", attachmentCount=2, attachmentSizes=[1, -1])) == {
+        "invalid_attachment_sizes"
+    }
+
+
+def test_seedream_edits_cap_references_plus_outputs_at_15() -> None:
+    # 10 references + 4 outputs (our caps) is 14, within the provider's 15.
+    assert validate(body("img-seedream-v45-edit", attachmentImages=urls(10), numImages=4)) == []
+    # A model whose cap allowed more outputs would be stopped at the provider's sum.
+    model = MODELS["img-seedream-v45-edit"].model_copy(update={"max_images": 6})
+    assert [p.message for p in total_images_problems(model, 10, 6)] == [
+        "Seedream v4.5 Edit takes at most 15 images in total, references and results "
+        "together; 10 images attached and 6 images asked for make 16."
+    ]
+    assert total_images_problems(model, 9, 6) == []
+    assert total_images_problems(MODELS["img-flux-2-max-edit"], 10, 4) == []
+
+
+def test_imagen3_offers_wavespeeds_five_ratios() -> None:
+    for ratio in ("1:1", "16:9", "9:16", "4:3", "3:4"):
+        assert validate(body("img-imagen3", aspectRatio=ratio)) == []
+    assert messages(body("img-imagen3", aspectRatio="21:9")) == [
+        "Imagen 3 does not offer aspect ratio '21:9'; choose 1:1, 4:3, 3:4, 16:9 or 9:16."
+    ]
 
 
 def test_kling_mentions_must_name_attached_images() -> None:
@@ -143,9 +238,9 @@ def test_generation_input_accepts_camel_and_snake_case() -> None:
 
 
 def test_normalize_fills_defaults_and_prices() -> None:
-    n = normalize(body("img-nano-banana-pro-edit", " hi ", attachmentImages=urls(1)))
+    n = normalize(body("img-nano-banana-pro-edit", " a hi ", attachmentImages=urls(1)))
     assert (n.prompt, n.aspect_ratio, n.num_images, n.resolution, n.quality) == (
-        "hi", "1:1", 1, "1K", None,
+        "a hi", "1:1", 1, "1K", None,
     )  # fmt: skip
     assert n.model.id == "img-nano-banana-pro-edit" and n.cost == 15
     assert n.to_body()["attachmentImages"] == urls(1)
@@ -170,7 +265,8 @@ JSON = st.recursive(
     max_leaves=12,
 )
 FIELDS = ["prompt", "model", "aspectRatio", "numImages", "attachmentImages", "attachmentCount",
-          "resolution", "quality", "num_images", "aspect_ratio", "attachment_urls"]  # fmt: skip
+          "resolution", "quality", "num_images", "aspect_ratio", "attachment_urls",
+          "attachmentSizes"]  # fmt: skip
 KNOWNISH = st.sampled_from([*MODELS, "", "img-"]) | JSON
 REQUESTS = st.dictionaries(st.sampled_from(FIELDS), KNOWNISH | st.just(urls(2)), max_size=9)
 
@@ -210,7 +306,10 @@ def test_a_hostile_mapping_gets_a_problem_not_an_exception() -> None:
 def valid_requests(draw: st.DrawFn) -> dict[str, Any]:
     model = MODELS[draw(st.sampled_from(sorted(MODELS)))]
     n_att = draw(st.integers(model.attachments.min, model.attachments.max))
-    prompt = draw(st.text(min_size=1, max_size=200).filter(lambda s: s.strip()))
+    shortest = model.prompt_min_length
+    prompt = draw(
+        st.text(min_size=shortest, max_size=200).filter(lambda s: len(s.strip()) >= shortest)
+    )
     if model.id == "img-kling-o1":
         assume(all(1 <= m <= n_att for m in kling_mentions(prompt)))
         prompt += "".join(f" @Image{i}" for i in range(1, n_att + 1))

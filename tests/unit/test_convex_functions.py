@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from backend.auth.identity import Identity
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.errors import (
     ArgumentValidationError,
@@ -18,23 +17,13 @@ from backend.convex_host.errors import (
 )
 from backend.convex_host.ids import is_id_of, new_id
 from backend.convex_host.registry import run_function
-
-ALICE = Identity("user_alice", {"iss": "https://issuer.test"})
-BOB = Identity("user_bob", {"iss": "https://issuer.test"})
+from tests.unit.convex_support import BOB, mut, qry
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[ConvexDatabase]:
     with ConvexDatabase(tmp_path / "convex.sqlite3", starting_credits=200, slot_limit=4) as d:
         yield d
-
-
-def mut(db: ConvexDatabase, path: str, args: dict[str, Any], who: Identity = ALICE) -> Any:
-    return run_function(db, "mutation", path, args, who)
-
-
-def qry(db: ConvexDatabase, path: str, args: dict[str, Any], who: Identity = ALICE) -> Any:
-    return run_function(db, "query", path, args, who)
 
 
 def user_count(db: ConvexDatabase) -> int:

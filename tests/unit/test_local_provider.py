@@ -100,7 +100,7 @@ async def test_sync_model_answers_with_image_bytes_at_the_exact_size(
     for image in result.images:
         assert image.data is not None and image.url is None
         img = Image.open(io.BytesIO(image.data))
-        assert img.size == (1024, 576)
+        assert img.size == (1408, 768)
         assert image.content_type == "image/png"
 
 
@@ -175,7 +175,7 @@ async def test_queued_lifecycle_positions_progress_completion(
         key = store.key_for_url(image.url)
         assert key is not None and key.startswith("generations/")
         img = Image.open(io.BytesIO(await store.get(key)))
-        assert img.size == output_size(model.id, "16:9", "2K") == (2048, 1152)
+        assert img.size == output_size(model.id, "16:9", "2K") == (2752, 1536)
     again = await provider.status(model, ids[0])
     assert again.images == done.images  # answered from the row, not rendered again
     assert len(stored_generations(store)) == 2

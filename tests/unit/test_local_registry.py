@@ -9,6 +9,7 @@ import pytest
 
 from backend.config import BackendConfig
 from backend.errors import ApiError
+from backend.providers.fanout import FanOutProvider
 from backend.providers.local import LocalProvider
 from backend.providers.registry import ProviderRegistry
 from backend.store.local import LocalObjectStore
@@ -74,7 +75,8 @@ def test_a_configured_key_selects_the_real_provider(
     fal = pytest.importorskip("backend.providers.fal")
     registry = ProviderRegistry(config(tmp_path, fal_key="k-123"), store)
     chosen = registry.for_model(model("img-nano-banana"))
-    assert isinstance(chosen, fal.FalProvider)
+    # Fal is wrapped: Flux 2 Max and Wan answer one image per call (fanout.py).
+    assert isinstance(chosen, FanOutProvider) and isinstance(chosen.inner, fal.FalProvider)
     assert registry.by_name("fal") is chosen
     # Wavespeed has no key here: embedded mode still answers locally for Imagen 3.
     assert isinstance(registry.for_model(model("img-imagen3")), LocalProvider)

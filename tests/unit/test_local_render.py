@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from backend.providers.local_render import output_content_type, render_image
+from backend.providers.local_render import _param_line, output_content_type, render_image
 from catalog import MODELS, ModelSpec
 from catalog.sizes import output_size
 
@@ -73,10 +73,19 @@ def test_every_model_renders_at_its_exact_size(model_id: str) -> None:
 def test_a_4k_render_is_exact_and_jpeg() -> None:
     model = MODELS["img-nano-banana-pro"]
     size = output_size(model.id, "16:9", "4K")
-    assert size == (4096, 2304)
+    assert size == (5504, 3072)  # Google's Gemini 3 Pro Image table
     img = decode(render(model, size, params={"aspect_ratio": "16:9", "resolution": "4K"}))
     assert img.size == size
     assert img.format == "JPEG"  # over 4 MP: JPEG for speed
+
+
+def test_an_estimated_size_is_marked_on_the_card() -> None:
+    # Sizes no provider documents (catalog.sizes exact=False) read "~1024x576".
+    assert _param_line(1024, 576, {"aspect_ratio": "16:9"}, exact=False) == "~1024x576 · 16:9"
+    assert _param_line(1408, 768, {"aspect_ratio": "16:9"}) == "1408x768 · 16:9"
+    model = MODELS["img-reve"]
+    data = render(model, (1024, 576), params={"aspect_ratio": "16:9"}, exact_size=False)
+    assert decode(data).size == (1024, 576)
 
 
 def test_flux_2_max_is_jpeg_even_when_small() -> None:

@@ -80,7 +80,8 @@ CASES: list[tuple[str, ProviderRequest, str, dict[str, Any]]] = [
         "img-seedream-v45",
         req("img-seedream-v45", ratio="9:16"),
         "fal-ai/bytedance/seedream/v4.5/text-to-image",
-        {"prompt": "a red fox", "image_size": "portrait_16_9", "num_images": 3, "max_images": 3},
+        # max_images 1: Fal's schema makes max_images = N ask for up to N x N images.
+        {"prompt": "a red fox", "image_size": "portrait_16_9", "num_images": 3, "max_images": 1},
     ),
     (
         "img-seedream-v45-edit",
@@ -90,7 +91,7 @@ CASES: list[tuple[str, ProviderRequest, str, dict[str, Any]]] = [
             "prompt": "a red fox",
             "image_size": "square_hd",
             "num_images": 3,
-            "max_images": 3,
+            "max_images": 1,
             "image_urls": U[:3],
             "sync_mode": False,
         },
@@ -105,7 +106,7 @@ CASES: list[tuple[str, ProviderRequest, str, dict[str, Any]]] = [
             "aspect_ratio": "4:3",
             "num_images": 1,
             "guidance_scale": 6.5,
-            "num_inference_steps": 28,
+            # No num_inference_steps: not an input of fal-ai/flux-pro/kontext.
         },
     ),
     (
@@ -131,8 +132,8 @@ CASES: list[tuple[str, ProviderRequest, str, dict[str, Any]]] = [
         req("img-hunyuan-v21", ratio="1:1", n=1),
         "fal-ai/hunyuan-image/v2.1/text-to-image",
         {
+            # No aspect_ratio: Fal's Hunyuan schemas take the shape from image_size only.
             "prompt": "a red fox",
-            "aspect_ratio": "1:1",
             "num_images": 1,
             "image_size": "square_hd",
             "negative_prompt": "blurry, low quality, distorted, watermark, text artifacts",
@@ -146,7 +147,6 @@ CASES: list[tuple[str, ProviderRequest, str, dict[str, Any]]] = [
         "fal-ai/hunyuan-image/v3/text-to-image",
         {
             "prompt": "a red fox",
-            "aspect_ratio": "4:3",
             "num_images": 2,
             "image_size": "landscape_4_3",
             "sync_mode": True,
@@ -156,7 +156,8 @@ CASES: list[tuple[str, ProviderRequest, str, dict[str, Any]]] = [
         "img-wan-v22-a14b",
         req("img-wan-v22-a14b", ratio="9:16", n=1),
         "fal-ai/wan/v2.2-a14b/text-to-image",
-        {"prompt": "a red fox", "aspect_ratio": "9:16", "num_images": 1},
+        # Wan takes neither num_images nor aspect_ratio (one image per call; fanout.py).
+        {"prompt": "a red fox", "image_size": "portrait_16_9"},
     ),
     (
         "img-reve",
@@ -186,12 +187,8 @@ CASES: list[tuple[str, ProviderRequest, str, dict[str, Any]]] = [
         "img-flux-2-max",
         req("img-flux-2-max", ratio="3:4"),
         "fal-ai/flux-2-max",
-        {
-            "prompt": "a red fox",
-            "image_size": "portrait_4_3",
-            "num_images": 3,
-            "output_format": "jpeg",
-        },
+        # No num_images: one image per call (fanout.py makes one call per image).
+        {"prompt": "a red fox", "image_size": "portrait_4_3", "output_format": "jpeg"},
     ),
     (
         "img-flux-2-max-edit",
@@ -200,7 +197,6 @@ CASES: list[tuple[str, ProviderRequest, str, dict[str, Any]]] = [
         {
             "prompt": "a red fox",
             "image_size": "landscape_16_9",
-            "num_images": 3,
             "output_format": "jpeg",
             "image_urls": U[:10],
         },

@@ -180,9 +180,11 @@ def no_fal_retries(monkeypatch: pytest.MonkeyPatch) -> None:
             "provider_unavailable",
         ),
         (
+            # Sent, answer lost: never sent a second time (see test_provider_fal_protocol.py).
             httpx.ReadTimeout("read timed out"),
-            "The provider took too long to answer.",
-            "provider_timeout",
+            "The provider did not confirm the request, so it was not sent again "
+            "(that could start a second, billed job). Please try again.",
+            "provider_submit_unknown",
         ),
     ],
     ids=["422", "policy", "500", "401", "connect", "timeout"],

@@ -1,4 +1,11 @@
-"""WavespeedProvider (Imagen 3) at the HTTP layer: request, job states, errors."""
+"""WavespeedProvider (Imagen 3) at the HTTP layer: request, job states, errors.
+
+Pinned to Wavespeed's API page for google/imagen3 (``DOC``): ``POST .../google/imagen3`` with
+``Authorization: Bearer`` and a JSON body of ``prompt``, ``aspect_ratio`` (1:1, 16:9, 9:16,
+4:3, 3:4), ``num_images`` (1 ~ 4); the answer is ``{code, message, data: {id, status,
+outputs, ...}}`` and ``GET .../predictions/{id}/result`` reports ``status`` (created,
+processing, completed, failed) with ``outputs``, the list of image URLs.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +18,14 @@ import pytest
 import respx
 
 from backend.providers.base import ProviderError, ProviderRequest
+from backend.providers.differences import WAVESPEED_IMAGEN3 as DOC
 from backend.providers.wavespeed import WavespeedProvider
 from catalog import get_model
 
+assert DOC == "https://wavespeed.ai/docs/docs-api/google/google-imagen3"
+# The page's request parameters: `aspect_ratio` enum and `num_images` range.
+DOC_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4")
+DOC_NUM_IMAGES = range(1, 5)
 KEY = "ws-test-key-777"
 SUBMIT_URL = "https://api.wavespeed.ai/api/v3/google/imagen3"
 RESULT_URL = "https://api.wavespeed.ai/api/v3/predictions/pred-1/result"
@@ -22,7 +34,7 @@ MODEL = get_model("img-imagen3")
 assert MODEL is not None
 
 
-def req(n: int = 2, ratio: str = "3:2", prompt: str = "a tidy desk") -> ProviderRequest:
+def req(n: int = 2, ratio: str = "4:3", prompt: str = "a tidy desk") -> ProviderRequest:
     assert MODEL is not None
     return ProviderRequest(prompt=prompt, model=MODEL, aspect_ratio=ratio, num_images=n)
 
@@ -36,22 +48,33 @@ def job(status: str, outputs: list[str] | None = None, error: str = "") -> httpx
     return httpx.Response(200, json=envelope(data))
 
 
-@pytest.mark.parametrize(("asked", "sent"), [(1, 1), (4, 4), (6, 4)])
-async def test_submit_sends_exact_request_and_caps_images(asked: int, sent: int) -> None:
+def test_catalog_offers_only_what_the_doc_allows() -> None:
+    # DOC: `aspect_ratio` 1:1, 16:9, 9:16, 4:3, 3:4; `num_images` 1 ~ 4, all in one call.
+    assert MODEL is not None
+    assert set(MODEL.aspect_ratios) == set(DOC_RATIOS)
+    assert MODEL.max_images == max(DOC_NUM_IMAGES)
+    assert MODEL.images_per_call is None  # one call answers `num_images` outputs
+
+
+@pytest.mark.parametrize("ratio", DOC_RATIOS)
+@pytest.mark.parametrize(("asked", "sent"), [(1, 1), (2, 2), (4, 4), (6, 4)])
+async def test_submit_sends_exact_documented_request(ratio: str, asked: int, sent: int) -> None:
+    # DOC: POST https://api.wavespeed.ai/api/v3/google/imagen3, Authorization: Bearer,
+    # Content-Type: application/json; `num_images` is capped at the documented 4.
     provider = WavespeedProvider(KEY)
     with respx.mock() as mock:
         route = mock.post(SUBMIT_URL).mock(
             return_value=httpx.Response(200, json=envelope({"id": "pred-1", "status": "created"}))
         )
-        result = await provider.submit(req(n=asked))
+        result = await provider.submit(req(n=asked, ratio=ratio))
     sent_request = route.calls.last.request
+    assert sent_request.method == "POST"
     assert str(sent_request.url) == SUBMIT_URL
     assert sent_request.headers["Authorization"] == f"Bearer {KEY}"
-    assert json.loads(sent_request.content) == {
-        "prompt": "a tidy desk",
-        "aspect_ratio": "3:2",
-        "num_images": sent,
-    }
+    assert sent_request.headers["Content-Type"] == "application/json"
+    body = json.loads(sent_request.content)
+    assert body == {"prompt": "a tidy desk", "aspect_ratio": ratio, "num_images": sent}
+    assert body["num_images"] in DOC_NUM_IMAGES
     assert result.job_id == "pred-1" and result.images == ()
     await provider.aclose()
 
@@ -67,6 +90,29 @@ async def test_job_goes_created_processing_completed() -> None:
     assert [s.status for s in states] == ["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]
     assert [i.url for i in states[2].images] == [OUT, OUT + "?2"]
     assert route.calls.last.request.headers["Authorization"] == f"Bearer {KEY}"
+
+
+async def test_documented_result_answer_is_read() -> None:
+    # DOC, "Response Parameters": every field of the result's `data`, as documented.
+    provider = WavespeedProvider(KEY)
+    assert MODEL is not None
+    data = {
+        "id": "pred-1",
+        "model": "google/imagen3",
+        "outputs": [OUT, OUT + "?2"],
+        "urls": {"get": RESULT_URL},
+        "has_nsfw_contents": [False, False],
+        "status": "completed",
+        "created_at": "2023-04-01T12:34:56.789Z",
+        "error": "",
+        "timings": {"inference": 4210},
+    }
+    with respx.mock() as mock:
+        route = mock.get(RESULT_URL).mock(return_value=httpx.Response(200, json=envelope(data)))
+        state = await provider.status(MODEL, "pred-1")
+    assert route.calls.last.request.method == "GET"
+    assert state.status == "COMPLETED"
+    assert [i.url for i in state.images] == [OUT, OUT + "?2"]
 
 
 async def test_base64_data_uri_outputs_are_decoded() -> None:

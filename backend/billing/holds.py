@@ -1,0 +1,236 @@
+"""Holds: the server's own authorize / capture of a generation's cost (docs/billing.md).
+
+Every function here is one ``BEGIN IMMEDIATE`` transaction of the Convex host's SQLite
+file, so a hold is opened together with its slot, its reservation and its loading row, and
+settled together with the capture, the release, the slot's end and the row's images — or
+not at all. They are synchronous (the service runs them in worker threads).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from backend.auth.identity import Identity
+from backend.convex_host.context import token_identifier, update
+from backend.convex_host.database import ConvexDatabase
+from backend.convex_host.ids import now_ms
+
+OUTCOMES = ("completed", "failed", "cancelled")
+# Money is rounded like the credit functions round it (functions_users._money).
+
+
+def money(value: float) -> float:
+    return round(value, 6)
+
+
+@dataclass(frozen=True)
+class HoldRequest:
+    """What the generate route asks a hold for (the request is already validated)."""
+
+    key: str
+    kind: str  # "one-call" | "slot"
+    body_hash: str
+    amount: float
+    num_images: int
+    model_id: str
+    model_label: str
+    prompt: str
+    aspect_ratio: str | None
+    quality: str | None
+    session_id: str | None = None
+    session_title: str | None = None
+    slot_id: str | None = None  # the seed's flow: the slot the client acquired
+
+
+@dataclass(frozen=True)
+class Hold:
+    id: str
+    user_id: str
+    key: str
+    kind: str
+    slot_id: str
+    amount: float
+    num_images: int
+    model_id: str
+    session_id: str | None
+    generation_id: str | None
+    state: str
+    job_key: str | None
+    request_id: str | None
+    response_status: int | None
+    response: dict[str, Any] | None
+    charged: float | None
+    released: float | None
+    outcome: str | None
+    cancel_requested: bool
+    created_at: float
+    updated_at: float
+    body_hash: str
+    owner: str | None = None  # the server process working on it while "holding"
+
+    @classmethod
+    def from_row(cls, row: Any) -> Hold:
+        return cls(
+            id=row["_id"],
+            user_id=row["userId"],
+            key=row["key"],
+            kind=row["kind"],
+            slot_id=row["slotId"],
+            amount=float(row["amount"]),
+            num_images=int(row["numImages"]),
+            model_id=row["model"],
+            session_id=row["sessionId"],
+            generation_id=row["generationId"],
+            state=row["state"],
+            job_key=row["jobKey"],
+            request_id=row["requestId"],
+            response_status=row["responseStatus"],
+            response=json.loads(row["response"]) if row["response"] else None,
+            charged=row["charged"],
+            released=row["released"],
+            outcome=row["outcome"],
+            cancel_requested=bool(row["cancelRequested"]),
+            created_at=float(row["createdAt"]),
+            updated_at=float(row["updatedAt"]),
+            body_hash=row["bodyHash"],
+            owner=row["owner"],
+        )
+
+    @property
+    def settled(self) -> bool:
+        return self.state == "settled"
+
+    def billing(self) -> dict[str, Any]:
+        """The ``billing`` object of the answers."""
+        out: dict[str, Any] = {
+            "idempotencyKey": self.key,
+            "slotId": self.slot_id,
+            "amount": self.amount,
+            "settled": self.settled,
+        }
+        if self.session_id:
+            out["sessionId"] = self.session_id
+        if self.generation_id:
+            out["generationId"] = self.generation_id
+        if self.settled:
+            out.update(charged=self.charged, released=self.released, outcome=self.outcome)
+        return out
+
+
+def row_by_key(conn: Any, user_id: str, key: str) -> Any:
+    return conn.execute(
+        "SELECT * FROM holds WHERE userId = ? AND key = ?", (user_id, key)
+    ).fetchone()
+
+
+def get_hold(db: ConvexDatabase, hold_id: str) -> Hold | None:
+    with db.read() as conn:
+        row = conn.execute("SELECT * FROM holds WHERE _id = ?", (hold_id,)).fetchone()
+        return Hold.from_row(row) if row is not None else None
+
+
+def find_by_job(db: ConvexDatabase, job_key: str) -> Hold | None:
+    with db.read() as conn:
+        row = conn.execute("SELECT * FROM holds WHERE jobKey = ?", (job_key,)).fetchone()
+        return Hold.from_row(row) if row is not None else None
+
+
+def find_by_key(db: ConvexDatabase, identity: Identity, key: str) -> Hold | None:
+    with db.read() as conn:
+        row = conn.execute(
+            "SELECT h.* FROM holds h JOIN users u ON u._id = h.userId "
+            "WHERE u.tokenIdentifier = ? AND h.key = ?",
+            (token_identifier(identity), key),
+        ).fetchone()
+        return Hold.from_row(row) if row is not None else None
+
+
+def record_response(
+    db: ConvexDatabase,
+    hold_id: str,
+    status: int,
+    body: dict[str, Any],
+    *,
+    job_key: str | None = None,
+    request_id: str | None = None,
+) -> Hold:
+    """Keep the first answer (replayed for a repeated key); a queued job becomes
+    ``submitted`` and its loading row learns the request id."""
+    with db.write() as conn:
+        row = conn.execute("SELECT * FROM holds WHERE _id = ?", (hold_id,)).fetchone()
+        fields: dict[str, Any] = {"updatedAt": now_ms()}
+        if row["response"] is None:
+            fields.update(responseStatus=status, response=json.dumps(body))
+        if job_key is not None and row["state"] == "holding":
+            fields.update(state="submitted", jobKey=job_key, requestId=request_id)
+            if row["generationId"]:
+                update(
+                    conn,
+                    "sessionGenerations",
+                    row["generationId"],
+                    {"externalRequestId": request_id},
+                )
+        update(conn, "holds", hold_id, fields)
+        return Hold.from_row(
+            conn.execute("SELECT * FROM holds WHERE _id = ?", (hold_id,)).fetchone()
+        )
+
+
+def request_cancel(db: ConvexDatabase, hold_id: str) -> None:
+    with db.write() as conn:
+        update(conn, "holds", hold_id, {"cancelRequested": 1, "updatedAt": now_ms()})
+
+
+def mark_checked(db: ConvexDatabase, hold_id: str) -> None:
+    with db.write() as conn:
+        update(conn, "holds", hold_id, {"checkedAt": now_ms()})
+
+
+def unsettled(db: ConvexDatabase, limit: int = 200) -> list[Hold]:
+    with db.read() as conn:
+        rows = conn.execute(
+            "SELECT * FROM holds WHERE state != 'settled' "
+            "ORDER BY COALESCE(checkedAt, 0), createdAt LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [Hold.from_row(r) for r in rows]
+
+
+def seconds_since(ms: float) -> float:
+    return max(0.0, time.time() - ms / 1000.0)
+
+
+def beat(db: ConvexDatabase, owner: str) -> None:
+    """This server process is alive (its holds are being worked on)."""
+    with db.write() as conn:
+        conn.execute(
+            "INSERT INTO billingOwners (id, heartbeatAt) VALUES (?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET heartbeatAt = excluded.heartbeatAt",
+            (owner, now_ms()),
+        )
+
+
+def owner_alive(db: ConvexDatabase, owner: str | None, stale_s: float) -> bool:
+    """Whether the server process that opened a hold has beaten within ``stale_s``."""
+    if owner is None:
+        return False
+    with db.read() as conn:
+        row = conn.execute(
+            "SELECT heartbeatAt FROM billingOwners WHERE id = ?", (owner,)
+        ).fetchone()
+    return row is not None and seconds_since(float(row[0])) < stale_s
+
+
+def forget_owner(db: ConvexDatabase, owner: str) -> None:
+    """A clean shutdown: the holds it left are orphans at once, not after ``stale_s``."""
+    with db.write() as conn:
+        conn.execute("DELETE FROM billingOwners WHERE id = ?", (owner,))
+
+
+def subject_of(db: ConvexDatabase, user_id: str) -> str:
+    with db.read() as conn:
+        row = conn.execute("SELECT subject FROM users WHERE _id = ?", (user_id,)).fetchone()
+    return str(row[0]) if row is not None else ""

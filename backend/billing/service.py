@@ -1,0 +1,222 @@
+"""The billing service the routes use: holds opened, answers kept and replayed, settlement.
+
+Thin async layer over :mod:`backend.billing.holds` (whose transactions run in worker
+threads), plus the tasks that carry a provider call to its end even when the client that
+asked has gone: they are held here, so a disconnect never cancels a paid job half-way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from backend.auth.identity import Identity
+from backend.billing import holds, open_hold, settlement
+from backend.billing.holds import Hold, HoldRequest
+from backend.convex_host.database import ConvexDatabase
+from backend.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+# A server process beats this often; one silent for STALE_S is taken for dead, and the
+# holds it left mid-call are settled failed (nothing charged).
+HEARTBEAT_S = 5.0
+STALE_S = 15.0
+STOPPED = ApiError(
+    502,
+    "server_restarted",
+    "The server stopped before this generation finished. Nothing was charged.",
+)
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-:.]{8,128}$")
+# Keys the server makes itself; a client's key may not look like one.
+RESERVED_PREFIXES = ("slot:", "auto:")
+REPLAY_POLL_S = 0.1
+Answer = tuple[int, dict[str, Any]]
+
+
+def check_key(raw: object) -> str:
+    if not isinstance(raw, str) or not KEY_PATTERN.match(raw) or raw.startswith(RESERVED_PREFIXES):
+        raise ApiError(
+            400,
+            "invalid_request",
+            "idempotencyKey must be 8 to 128 letters, digits or _ - : . "
+            "(and may not start with slot: or auto:).",
+        )
+    return raw
+
+
+def body_hash(body: dict[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def with_billing(hold: Hold, body: dict[str, Any]) -> dict[str, Any]:
+    """An answer with the hold's current ``billing`` (a replay shows today's state); error
+    answers too, so a client can name the session and row the server opened."""
+    return {**body, "billing": hold.billing()}
+
+
+class Billing:
+    def __init__(self, db: ConvexDatabase, replay_wait_s: float = 20.0) -> None:
+        self.db = db
+        self.replay_wait_s = replay_wait_s
+        self.owner = uuid.uuid4().hex
+        self._tasks: dict[str, asyncio.Task[Answer]] = {}
+        self._heartbeat: asyncio.Task[None] | None = None
+        # What to do with a hold a dead server left mid-call (the app wires the job
+        # adoption of job_states.resolve_orphan; alone, the service can only release it).
+        self.on_orphan: Callable[[Hold], Awaitable[Answer]] = lambda hold: self.settle_failed(
+            hold, STOPPED
+        )
+
+    # -- liveness ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await run_in_threadpool(holds.beat, self.db, self.owner)
+        self._heartbeat = asyncio.create_task(self._beat(), name="billing-heartbeat")
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            try:
+                await run_in_threadpool(holds.beat, self.db, self.owner)
+            except Exception:  # a busy database must not end the heartbeat
+                log.exception("billing heartbeat failed")
+
+    async def orphaned(self, hold: Hold) -> bool:
+        """A hold left ``holding`` by a server process that is gone (none works on it)."""
+        if hold.state != "holding" or hold.response is not None or self.running(hold.id):
+            return False
+        if hold.owner == self.owner:
+            return True  # ours, yet no task of ours: this process lost it
+        return not await run_in_threadpool(holds.owner_alive, self.db, hold.owner, STALE_S)
+
+    # -- holds -----------------------------------------------------------------------------
+
+    async def open(self, identity: Identity, request: HoldRequest) -> tuple[Hold, bool]:
+        return await run_in_threadpool(open_hold.open_hold, self.db, identity, request, self.owner)
+
+    async def get(self, hold_id: str) -> Hold | None:
+        return await run_in_threadpool(holds.get_hold, self.db, hold_id)
+
+    async def by_job(self, job_key: str) -> Hold | None:
+        return await run_in_threadpool(holds.find_by_job, self.db, job_key)
+
+    async def by_key(self, identity: Identity, key: str) -> Hold | None:
+        return await run_in_threadpool(holds.find_by_key, self.db, identity, key)
+
+    async def record(
+        self,
+        hold: Hold,
+        answer: Answer,
+        *,
+        job_key: str | None = None,
+        request_id: str | None = None,
+    ) -> Hold:
+        status, body = answer
+        return await run_in_threadpool(
+            lambda: holds.record_response(
+                self.db, hold.id, status, body, job_key=job_key, request_id=request_id
+            )
+        )
+
+    async def settle(
+        self,
+        hold: Hold,
+        outcome: str,
+        *,
+        urls: list[str] | None = None,
+        error: str | None = None,
+    ) -> Hold:
+        settled, changed = await run_in_threadpool(
+            lambda: settlement.settle(self.db, hold.id, outcome=outcome, urls=urls, error=error)
+        )
+        if changed:
+            log.info(
+                "settled hold %s: %s, charged %s of %s",
+                hold.id,
+                settled.outcome,
+                settled.charged,
+                settled.amount,
+            )
+        return settled
+
+    async def settle_failed(self, hold: Hold, error: ApiError) -> Answer:
+        """A failure before any image: settle (nothing charged) and keep the error answer."""
+        settled = await self.settle(hold, "failed", error=error.message)
+        answer = (error.status, error.body())
+        await self.record(settled, answer)
+        return error.status, with_billing(settled, error.body())
+
+    async def subject_of(self, hold: Hold) -> str:
+        """The JWT subject of the hold's user (request ids name users by it)."""
+        return await run_in_threadpool(holds.subject_of, self.db, hold.user_id)
+
+    async def request_cancel(self, hold: Hold) -> None:
+        await run_in_threadpool(holds.request_cancel, self.db, hold.id)
+
+    async def mark_checked(self, hold: Hold) -> None:
+        await run_in_threadpool(holds.mark_checked, self.db, hold.id)
+
+    async def unsettled(self) -> list[Hold]:
+        return await run_in_threadpool(holds.unsettled, self.db)
+
+    # -- the work of one hold ----------------------------------------------------------------
+
+    def run(self, hold: Hold, work: Coroutine[Any, Any, Answer]) -> asyncio.Task[Answer]:
+        """Run the provider call of ``hold`` to its end, whoever waits for it."""
+        task = asyncio.ensure_future(work)
+        self._tasks[hold.id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(hold.id, None))
+        return task
+
+    def running(self, hold_id: str) -> bool:
+        return hold_id in self._tasks
+
+    async def replay(self, hold: Hold) -> Answer:
+        """The first answer of a repeated key, waiting a while for it if still running."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.replay_wait_s
+        current: Hold | None = hold
+        while current is not None and current.response is None:
+            if await self.orphaned(current):
+                return await self.on_orphan(current)
+            task = self._tasks.get(hold.id)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise ApiError(
+                    409,
+                    "request_in_progress",
+                    "This request is still being processed; repeat it shortly.",
+                    headers={"Retry-After": "2"},
+                )
+            if task is not None:
+                await asyncio.wait({task}, timeout=remaining)
+            else:
+                await asyncio.sleep(min(REPLAY_POLL_S, remaining))
+            current = await self.get(hold.id)
+        assert current is not None and current.response is not None
+        return int(current.response_status or 200), with_billing(current, current.response)
+
+    async def close(self) -> None:
+        """Server shutdown: what is still running is left to the next start, which settles
+        it failed at once (this process says it is gone)."""
+        tasks = list(self._tasks.values())
+        if self._heartbeat is not None:
+            tasks.append(self._heartbeat)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await run_in_threadpool(holds.forget_owner, self.db, self.owner)
+        except Exception:
+            log.exception("could not record this server's shutdown")

@@ -1,0 +1,99 @@
+"""Settling a hold, once: capture what was delivered, release the rest, end slot and row.
+
+One ``BEGIN IMMEDIATE`` transaction guarded by the hold's state, so however many routes,
+sweepers or server processes try, exactly one settles it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from backend.billing.holds import OUTCOMES, Hold, money
+from backend.convex_host import functions_sessions
+from backend.convex_host.context import update
+from backend.convex_host.database import ConvexDatabase
+from backend.convex_host.ids import now_ms
+
+
+def settle(
+    db: ConvexDatabase,
+    hold_id: str,
+    *,
+    outcome: str,
+    urls: list[str] | None = None,
+    error: str | None = None,
+) -> tuple[Hold, bool]:
+    """Capture the cost of the images delivered, release the rest, end the slot and the
+    loading row — once. Returns ``(hold, True)`` when this call settled it."""
+    assert outcome in OUTCOMES
+    urls = list(urls or [])
+    with db.write() as conn:
+        row = conn.execute("SELECT * FROM holds WHERE _id = ?", (hold_id,)).fetchone()
+        if row is None:
+            raise KeyError(hold_id)
+        if row["state"] == "settled":
+            return Hold.from_row(row), False
+        amount, wanted = float(row["amount"]), max(1, int(row["numImages"]))
+        delivered = min(len(urls), wanted) if outcome == "completed" else 0
+        charged = money(min(amount, amount * delivered / wanted))
+        user = conn.execute("SELECT * FROM users WHERE _id = ?", (row["userId"],)).fetchone()
+        from_credits = min(charged, max(0.0, float(user["credits"])))
+        from_additional = min(charged - from_credits, max(0.0, float(user["additionalCredits"])))
+        update(
+            conn,
+            "users",
+            user["_id"],
+            {
+                "credits": money(user["credits"] - from_credits),
+                "additionalCredits": money(user["additionalCredits"] - from_additional),
+                "reservedCredits": money(max(0.0, user["reservedCredits"] - amount)),
+            },
+        )
+        now = now_ms()
+        slot_status = "completed" if delivered else "failed"
+        conn.execute(
+            "UPDATE generations SET status = ?, completedAt = ?, imageUrl = COALESCE(?, imageUrl)"
+            " WHERE _id = ? AND status = 'active'",
+            (slot_status, now, urls[0] if delivered else None, row["slotId"]),
+        )
+        if row["generationId"]:
+            _finish_row(conn, row["generationId"], urls[:wanted] if delivered else [], error, now)
+        update(
+            conn,
+            "holds",
+            hold_id,
+            {
+                "state": "settled",
+                "charged": charged,
+                "released": money(amount - charged),
+                "outcome": outcome if delivered or outcome != "completed" else "failed",
+                # The seed's flow: the client's own capture/release for it is still to come.
+                "clientAck": 1 if row["kind"] == "slot" else 0,
+                "settledAt": now,
+                "updatedAt": now,
+            },
+        )
+        return Hold.from_row(
+            conn.execute("SELECT * FROM holds WHERE _id = ?", (hold_id,)).fetchone()
+        ), True
+
+
+def _finish_row(
+    conn: Any, generation_id: str, urls: list[str], error: str | None, now: float
+) -> None:
+    row = conn.execute(
+        "SELECT sessionId FROM sessionGenerations WHERE _id = ?", (generation_id,)
+    ).fetchone()
+    if row is None:  # the user deleted the tile meanwhile
+        return
+    fields: dict[str, Any] = {"isLoading": 0, "completedAt": now}
+    if urls:
+        fields["images"] = json.dumps([{"url": u} for u in urls])
+    else:
+        fields["error"] = error or "The generation failed."
+    update(conn, "sessionGenerations", generation_id, fields)
+    session = conn.execute("SELECT _id FROM sessions WHERE _id = ?", (row["sessionId"],)).fetchone()
+    if session is not None:
+        # Same preview rule as sessions:updateGeneration.
+        functions_sessions.touch_session_conn(conn, row["sessionId"])
