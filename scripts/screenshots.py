@@ -1,7 +1,7 @@
 """Write real screenshots of the main window states to docs/screenshots/.
 
     python scripts/screenshots.py            # offscreen (no display needed)
-    xvfb-run python scripts/screenshots.py   # or under a virtual X server
+    QT_QPA_PLATFORM=xcb xvfb-run -s "-screen 0 1920x1080x24" python scripts/screenshots.py
 
 It drives the real app: an embedded backend in a temporary folder (the local provider
 renders the images), the engine, and the window, exactly as `imagegen` wires them. The
@@ -38,6 +38,8 @@ from gui.widgets.request_state import RequestState  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 SIZE = (1400, 900)
+# The window at the sizes people use, in both themes (docs/screenshots/sizes/).
+SIZES = ((900, 600), (1280, 800), (1920, 1080))
 
 
 async def until(predicate: Callable[[], bool], limit_s: float = 60.0) -> None:
@@ -65,6 +67,16 @@ def save(widget: QWidget, name: str, overlay: QWidget | None = None) -> None:
     path = OUT / f"{name}.png"
     pixmap.save(str(path))
     print(f"wrote {path.relative_to(ROOT)}")
+
+
+async def save_sizes(window: MainWindow, theme_name: str) -> None:
+    """The same screen at each of SIZES, then back to the standard size."""
+    for width, height in SIZES:
+        window.resize(width, height)
+        await settle(0.5)
+        save(window, f"sizes/gallery-{theme_name}-{width}x{height}")
+    window.resize(*SIZE)
+    await settle()
 
 
 def reference_images(folder: Path) -> list[Path]:
@@ -139,6 +151,7 @@ async def scenario(app: QApplication, work: Path) -> None:
         window.toasts.clear()  # the [fail] toast would cover the first card's actions
         await settle()
         save(window, "gallery")
+        await save_sizes(window, "dark")
 
         generate(
             window,
@@ -203,13 +216,14 @@ async def scenario(app: QApplication, work: Path) -> None:
         await until(lambda: images_loaded(light), 20)
         await settle()
         save(light, "gallery-light")
+        await save_sizes(light, "light")
         light.close()
     finally:
         await session.close()
 
 
 def main() -> int:
-    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "sizes").mkdir(parents=True, exist_ok=True)
     # Slow the simulated queue down a little so loading tiles are on screen long enough.
     gui.app.start_embedded_backend = lambda data_dir, **kw: EmbeddedBackend(  # type: ignore[assignment]
         Path(data_dir), local_queue_s=1.5, local_run_s=1.5, **kw
@@ -219,8 +233,11 @@ def main() -> int:
     app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    with tempfile.TemporaryDirectory(prefix="imagegen-shots-") as work:
-        loop.run_until_complete(scenario(app, Path(work)))
+    try:
+        with tempfile.TemporaryDirectory(prefix="imagegen-shots-") as work:
+            loop.run_until_complete(scenario(app, Path(work)))
+    finally:
+        loop.close()  # stops the loop's worker threads, as the app does on exit
     return 0
 
 

@@ -1,18 +1,15 @@
-"""GenerationEngine: runs many generations at once and publishes what happens on one
-EventBus (the only thing the GUI observes).
+"""GenerationEngine: runs many generations at once; publishes what happens on one EventBus.
 
-One-call path (the backend advertises ``server-billing``, capabilities.py; server_flow.py):
-validate -> upload -> one keyed generate call (the server holds slot and credits and adds
-the loading row) -> poll; the server settles. Seed's flow (flow.py): validate -> upload ->
-(slot || credits) -> (session + loading row || generate) -> poll -> save images ->
-(capture || complete slot). Either way any failure or a cancellation undoes what was done,
-exactly once, and every step is journaled, so `start()` (resume.py) can finish or clean
-up what a killed client left behind.
+One-call path (``server-billing``; server_flow.py): validate -> upload -> one keyed
+generate call -> poll; the server settles. Seed's flow (flow.py): validate -> upload ->
+(slot || credits) -> (row || generate) -> poll -> save -> (capture || complete slot).
+Failures and cancels undo what was done, once; every step is journaled for resume.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 
@@ -107,13 +104,18 @@ class GenerationEngine:
 
     def retry(self, local_id: str) -> str:
         """Submit the same request again (a failed or cancelled generation)."""
+        return self.submit(self.retry_request(local_id))
+
+    def retry_request(self, local_id: str) -> EngineRequest:
+        """The same request, in the session its first attempt made (if it made one)."""
         run = self._runs.get(local_id)
         if run is None:
             row = self.journal.get(local_id)
             if row is None:
                 raise KeyError(f"No generation {local_id} is known.")
             run = GenerationRun.from_journal(row)
-        return self.submit(run.request)
+        session_id = run.session_id or run.request.session_id
+        return dataclasses.replace(run.request, session_id=session_id)
 
     async def start(self) -> list[str]:
         """Resume what the journal (and Convex) say was left unfinished."""
@@ -222,7 +224,11 @@ class GenerationEngine:
                 log.error("saving generation %s failed", run.local_id, exc_info=exc)
                 self.events.publish(
                     GenerationFailed(
-                        run.local_id, SAVE_LATER_MESSAGE, "save", generation_id=run.generation_id
+                        run.local_id,
+                        SAVE_LATER_MESSAGE,
+                        "save",
+                        generation_id=run.generation_id,
+                        session_id=run.session_id,
                     )
                 )
                 return
@@ -362,7 +368,9 @@ class GenerationEngine:
                 )
             elif cancelled:
                 self.events.publish(
-                    GenerationCancelled(run.local_id, failure.message, run.generation_id)
+                    GenerationCancelled(
+                        run.local_id, failure.message, run.generation_id, run.session_id
+                    )
                 )
             else:
                 self.events.publish(
@@ -372,6 +380,7 @@ class GenerationEngine:
                         failure.code,
                         failure.retryable,
                         run.generation_id,
+                        run.session_id,
                     )
                 )
             self._refresh_credits_soon()

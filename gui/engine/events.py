@@ -78,6 +78,9 @@ class GenerationFailed:
     code: str = "error"
     retryable: bool = True
     generation_id: str | None = None  # the Convex row, when one was made
+    # The session the row is in, when one was made (the server may create it for the first
+    # generation of a new session, and name it even in an error answer): a retry reuses it.
+    session_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class GenerationCancelled:
     local_id: str
     reason: str = "Cancelled."
     generation_id: str | None = None  # the Convex row, when one was made
+    session_id: str | None = None  # as on GenerationFailed
 
 
 @dataclass(frozen=True)

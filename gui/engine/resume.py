@@ -151,7 +151,13 @@ async def _finish_orphan(
         if gen.concurrency_slot_id:
             await gateway.update_generation_status(gen.concurrency_slot_id, "failed")
         engine.events.publish(
-            GenerationFailed(run.local_id, exc.message, exc.code, generation_id=gen.id)
+            GenerationFailed(
+                run.local_id,
+                exc.message,
+                exc.code,
+                generation_id=gen.id,
+                session_id=run.session_id,
+            )
         )
         return
     await gateway.update_generation(

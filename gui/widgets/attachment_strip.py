@@ -3,12 +3,16 @@
 Images arrive from files (dialog or drag from the file manager), the clipboard, or a
 generated image dragged from the grid (by its store URL). The prompt bar sets the limit
 for the current model: single-image models replace, multi-image models append up to max.
+
+Switching to a model that takes fewer references never throws any away: the first `limit`
+thumbnails are sent, the rest are kept (dimmed, "Not sent") and are sent again as soon as
+a model that takes them is chosen. `count()`, `attachments()` and `sources()` are what is
+sent; `kept()` is what waits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -22,30 +26,24 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QImage, QImageReader, QMouseEvent, QPainter, QPainterPath, QPixmap
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QListWidget,
-    QListWidgetItem,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
-    QWidget,
-)
+from PySide6.QtGui import QImage, QMouseEvent, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
-from gui.widgets import theme
+from gui.widgets.attachment_delegate import (
+    ATTACHMENT_ROLE,
+    THUMB,
+    Attachment,
+    AttachmentDelegate,
+    close_rect,
+)
+from gui.widgets.image_probe import read_image
+from gui.widgets.reference_files import ReferenceFolder, choose_reference_files
+
+__all__ = ["URL_MIME", "Attachment", "AttachmentStrip", "read_image_file"]
 
 URL_MIME = "application/x-imagegen-image-url"
 MAX_FILE_BYTES = 50 * 1024 * 1024
-THUMB = 64
-_ROLE = Qt.ItemDataRole.UserRole + 10
-
-
-@dataclass
-class Attachment:
-    source: object  # Path | (bytes, name) | store URL str — what the engine accepts
-    name: str
-    thumb: QPixmap
-    progress: float | None = None  # 0..1 while uploading
+_ROLE = ATTACHMENT_ROLE
 
 
 def _scaled_thumb(image: QImage) -> QPixmap:
@@ -68,69 +66,10 @@ def read_image_file(path: Path) -> tuple[QPixmap | None, str]:
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         return None, f"“{name}” is {size / 1e6:.0f} MB; images must be under 50 MB."
-    reader = QImageReader(str(path))
-    reader.setAutoTransform(True)
-    if not reader.canRead():
-        return None, f"“{name}” is not an image (use PNG, JPEG, WebP, GIF or BMP)."
-    full = reader.size()
-    if full.isValid() and max(full.width(), full.height()) > THUMB * 4:
-        reader.setScaledSize(full.scaled(THUMB * 4, THUMB * 4, Qt.AspectRatioMode.KeepAspectRatio))
-    image = reader.read()
-    if image.isNull():
-        return None, f"“{name}” could not be read: {reader.errorString()}."
-    return _scaled_thumb(image), ""
-
-
-class _Delegate(QStyledItemDelegate):
-    def __init__(self, strip: AttachmentStrip) -> None:
-        super().__init__(strip)
-        self._strip = strip
-
-    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
-        return QSize(THUMB + 8, THUMB + 8)
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
-        t = theme.current()
-        att: Attachment = index.data(_ROLE)
-        r = QRect(option.rect.left() + 4, option.rect.top() + 4, THUMB, THUMB)
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        clip = QPainterPath()
-        clip.addRoundedRect(r, 10, 10)
-        painter.fillPath(clip, t.c("surface2"))
-        painter.setClipPath(clip)
-        thumb = att.thumb
-        if not thumb.isNull():
-            tw = thumb.width() / thumb.devicePixelRatio()
-            th = thumb.height() / thumb.devicePixelRatio()
-            painter.drawPixmap(int(r.center().x() - tw / 2), int(r.center().y() - th / 2), thumb)
-        if att.progress is not None:
-            painter.fillRect(r, t.c("bg", 120))
-            bar = QRect(r.left() + 6, r.bottom() - 9, int((THUMB - 12) * att.progress), 4)
-            painter.fillRect(QRect(r.left() + 6, r.bottom() - 9, THUMB - 12, 4), t.c("border"))
-            painter.fillRect(bar, t.c("accent"))
-        painter.setClipping(False)
-        if self._strip.mentions:
-            label = f"@Image{index.row() + 1}"
-            lr = QRect(r.left() + 3, r.bottom() - 20, 56, 17)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(t.c("accent"))
-            painter.drawRoundedRect(lr, 8, 8)
-            font = painter.font()
-            font.setPixelSize(10)
-            font.setBold(True)
-            painter.setFont(font)
-            painter.setPen(t.c("accent_text"))
-            painter.drawText(lr, Qt.AlignmentFlag.AlignCenter, label)
-        close = self._strip.close_rect(option.rect)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(t.c("bg", 220))
-        painter.drawEllipse(close)
-        painter.setPen(t.c("text"))
-        c = close.center()
-        painter.drawLine(c.x() - 3, c.y() - 3, c.x() + 3, c.y() + 3)
-        painter.drawLine(c.x() + 3, c.y() - 3, c.x() - 3, c.y() + 3)
-        painter.restore()
+    # Qt reads what fits its allocation limit; larger (16-bit 8000 px) or unusual files go
+    # through Pillow with the engine's rules, each problem with its own sentence.
+    image, error = read_image(path, THUMB * 4)
+    return (_scaled_thumb(image), "") if image is not None else (None, error)
 
 
 class AttachmentStrip(QListWidget):
@@ -146,6 +85,7 @@ class AttachmentStrip(QListWidget):
         self._limit = 10
         self._model_label = ""
         self.thumb_for_url: Callable[[str], QPixmap | None] = lambda _url: None
+        self.folder = ReferenceFolder()  # where the file dialog starts
         self.setViewMode(QListWidget.ViewMode.IconMode)
         self.setFlow(QListWidget.Flow.LeftToRight)
         self.setWrapping(False)
@@ -159,7 +99,7 @@ class AttachmentStrip(QListWidget):
         self.viewport().setAcceptDrops(True)  # a Static movement turned it off
         self.setAcceptDrops(True)
         self.setSpacing(2)
-        self.setItemDelegate(_Delegate(self))
+        self.setItemDelegate(AttachmentDelegate(self, self))
         self.setFixedHeight(THUMB + 16)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -167,14 +107,60 @@ class AttachmentStrip(QListWidget):
 
     # -- state ---------------------------------------------------------------------------
     def set_limit(self, limit: int, model_label: str) -> None:
+        """The current model takes `limit` references: the first `limit` are sent, any
+        others are kept but not sent (and come back when a model takes them again)."""
         self._limit, self._model_label = limit, model_label
+        if self._park_beyond(limit):
+            self._changed()
 
     @property
     def limit(self) -> int:
         return self._limit
 
+    def count(self) -> int:
+        """How many references are sent (kept ones are shown, but not counted)."""
+        return sum(1 for a in self._all() if not a.parked)
+
+    def rows(self) -> int:
+        """Every thumbnail shown, sent or kept."""
+        return super().count()
+
     def attachments(self) -> list[Attachment]:
-        return [self.item(i).data(_ROLE) for i in range(self.count())]
+        """The references sent with the request, in order."""
+        return [a for a in self._all() if not a.parked]
+
+    def kept(self) -> list[Attachment]:
+        """References kept but not sent: the current model takes fewer."""
+        return [a for a in self._all() if a.parked]
+
+    def _all(self) -> list[Attachment]:
+        return [self.item(i).data(_ROLE) for i in range(self.rows())]
+
+    def _park_beyond(self, keep: int) -> bool:
+        """Send the first `keep` thumbnails and keep the rest; True when any changed."""
+        changed = False
+        for row in range(self.rows()):
+            item = self.item(row)
+            att: Attachment = item.data(_ROLE)
+            parked = row >= keep
+            if att.parked != parked:
+                att.parked, changed = parked, True
+            item.setToolTip(self._tooltip(att))
+        if changed:
+            self.viewport().update()
+        return changed
+
+    def _tooltip(self, att: Attachment) -> str:
+        if not att.parked:
+            return att.name
+        if self._limit <= 0:
+            why = f"{self._model_label} does not take reference images"
+        else:
+            why = f"{self._model_label} takes at most {_images(self._limit)}"
+        return (
+            f"{att.name} — not sent: {why}. It is kept, and sent again when you choose a "
+            "model that takes it (or drag it before the ones that are sent)."
+        )
 
     def sources(self) -> tuple[object, ...]:
         return tuple(a.source for a in self.attachments())
@@ -207,6 +193,11 @@ class AttachmentStrip(QListWidget):
                 continue
             added += self._add(Attachment(path, path.name, thumb))
         return added
+
+    def browse(self) -> int:
+        """Add images chosen in the file dialog, which starts in the folder references
+        last came from (else Pictures, else home). Returns how many were added."""
+        return self.add_files(choose_reference_files(self.window(), self.folder))
 
     def add_image(self, image: QImage, name: str = "pasted image.png") -> int:
         if image.isNull():
@@ -250,7 +241,7 @@ class AttachmentStrip(QListWidget):
             )
             return 0
         if self._limit == 1 and self.count() >= 1:
-            self.clear()  # single-image models: the new image replaces the old one
+            self.takeItem(0)  # single-image models: the new image replaces the one sent
         elif self.count() >= self._limit:
             self.rejected.emit(
                 f"“{att.name}” was not added: {self._model_label} takes at most "
@@ -262,28 +253,35 @@ class AttachmentStrip(QListWidget):
         item.setToolTip(att.name)
         item.setSizeHint(QSize(THUMB + 8, THUMB + 8))
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDragEnabled)
-        self.addItem(item)
+        self.insertItem(self.count(), item)  # after those sent, before those kept
+        self._park_beyond(self._limit)
         self._changed()
         return 1
 
     # -- removing and reordering ---------------------------------------------------------
     def remove(self, index: int) -> None:
-        if 0 <= index < self.count():
+        """Remove the thumbnail at row `index` (sent or kept); a kept one moves up into
+        the freed place when the model takes it."""
+        if 0 <= index < self.rows():
+            sent = not self.item(index).data(_ROLE).parked
             self.takeItem(index)
-            self.removedIndex.emit(index + 1)
+            if sent:
+                self.removedIndex.emit(index + 1)
+            self._park_beyond(self._limit)
             self._changed()
 
     def trim_to(self, keep: int) -> None:
-        while self.count() > keep:
-            self.takeItem(self.count() - 1)
+        """Send only the first `keep`: the others are kept, dimmed, not sent."""
+        self._park_beyond(keep)
         self._changed()
 
     def move(self, src: int, dst: int) -> None:
-        if src == dst or not (0 <= src < self.count() and 0 <= dst < self.count()):
+        if src == dst or not (0 <= src < self.rows() and 0 <= dst < self.rows()):
             return
         item = self.takeItem(src)
         self.insertItem(dst, item)
         self.setCurrentRow(dst)
+        self._park_beyond(self._limit)
         self.moved.emit(src, dst)
         self._changed()
 
@@ -292,13 +290,13 @@ class AttachmentStrip(QListWidget):
         thumbnail whose centre is right of the pointer."""
         slot = sum(
             1
-            for row in range(self.count())
+            for row in range(self.rows())
             if self.visualItemRect(self.item(row)).center().x() < pos.x()
         )
         return slot - 1 if src < slot else slot
 
     def close_rect(self, item_rect: QRect) -> QRect:
-        return QRect(item_rect.left() + THUMB - 14, item_rect.top() + 6, 16, 16)
+        return close_rect(item_rect)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         pos = event.position().toPoint()
@@ -310,7 +308,8 @@ class AttachmentStrip(QListWidget):
                 self.remove(row)
                 return
             label = QRect(rect.left() + 7, rect.top() + THUMB - 16, 56, 17)
-            if self.mentions and label.contains(pos):
+            sent = not item.data(_ROLE).parked
+            if self.mentions and sent and label.contains(pos):
                 self.mentionRequested.emit(row + 1)
                 return
         super().mousePressEvent(event)
@@ -340,5 +339,9 @@ class AttachmentStrip(QListWidget):
             event.acceptProposedAction()
 
     def _changed(self) -> None:
-        self.setVisible(self.count() > 0)
+        self.setVisible(self.rows() > 0)
         self.attachmentsChanged.emit()
+
+
+def _images(n: int) -> str:
+    return "1 image" if n == 1 else f"{n} images"

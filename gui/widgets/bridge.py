@@ -37,6 +37,7 @@ class EngineBridge(QObject):
     sessionsChanged = Signal()
     creditsChanged = Signal(object)  # CreditsChanged
     connectionChanged = Signal(object)  # ConnectionChanged
+    reconnected = Signal()  # ConnectionChanged(online=True): the backend answers again
     backgroundError = Signal(object)  # BackgroundError
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
@@ -51,7 +52,7 @@ class EngineBridge(QObject):
             GenerationCancelled: self.generationCancelled.emit,
             SessionsChanged: lambda _e: self.sessionsChanged.emit(),
             CreditsChanged: self.creditsChanged.emit,
-            ConnectionChanged: self.connectionChanged.emit,
+            ConnectionChanged: self._on_connection,
             BackgroundError: self.backgroundError.emit,
         }
         self._unsubscribe: Callable[[], None] | None = bus.subscribe(self._on_event)
@@ -64,6 +65,12 @@ class EngineBridge(QObject):
         route = self._routes.get(type(event))
         if route is not None:
             route(event)
+
+    def _on_connection(self, event: EngineEvent) -> None:
+        self.connectionChanged.emit(event)
+        # The monitor publishes online=True only when the backend comes back.
+        if isinstance(event, ConnectionChanged) and event.online:
+            self.reconnected.emit()
 
     def detach(self) -> None:
         """Stop listening (the window is closing; the bus may outlive it)."""

@@ -1,12 +1,16 @@
 """Fullscreen viewer: every image of the session, Left/Right, Esc, fit and zoom.
 
+Previous / next are also round buttons on the image's left and right edges (they take no
+focus, so the arrow keys keep working); an image that cannot be loaded says so and offers
+to try again instead of "Loading image…" for ever.
+
 Actions that need the engine (saving the original bytes, attaching as a reference,
 reusing settings) are signals the window handles; copying works on the shown image.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QMouseEvent, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -16,6 +20,7 @@ from gui.widgets.generation_model import GenerationItem
 from gui.widgets.thumbnail_cache import ThumbnailCache
 
 FULL_EDGE = 2048
+NAV_SIZE = 44
 MIN_ZOOM, MAX_ZOOM = 0.1, 8.0
 
 
@@ -25,6 +30,7 @@ class ImageCanvas(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.pixmap: QPixmap | None = None
+        self.failed = False  # the image could not be loaded
         self.zoom: float | None = None  # None: fit to the window
         self.offset = QPointF(0, 0)
         self._drag: QPoint | None = None
@@ -58,7 +64,12 @@ class ImageCanvas(QWidget):
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         if self.pixmap is None or self.pixmap.isNull():
             p.setPen(theme.current().c("muted"))
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Loading image…")
+            text = (
+                "This image could not be loaded. Press R or Reload to try again."
+                if self.failed
+                else "Loading image…"
+            )
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, text)
             return
         size = self.pixmap.deviceIndependentSize() * self.effective_zoom()
         target = QRectF(0, 0, size.width(), size.height())
@@ -111,6 +122,9 @@ class CarouselDialog(QDialog):
         t = theme.current()
         self.setStyleSheet(f"QDialog {{ background: {'#07080b' if t.dark else '#1b1d24'}; }}")
         self.canvas = ImageCanvas()
+        self.prev_button = self._nav_button("‹", "Previous image (Left arrow)", -1)
+        self.next_button = self._nav_button("›", "Next image (Right arrow)", 1)
+        self.canvas.installEventFilter(self)  # keeps the buttons on the canvas's edges
         self.counter = QLabel()
         self.counter.setStyleSheet("color: #e9ebf2; font-weight: 700;")
         self.caption = QLabel()
@@ -125,6 +139,7 @@ class CarouselDialog(QDialog):
             ("zoom_out", "−"),
             ("fit", "Fit"),
             ("zoom_in", "+"),
+            ("reload", "Reload"),
             ("save", "Save as…"),
             ("copy_image", "Copy image"),
             ("copy_prompt", "Copy prompt"),
@@ -145,7 +160,35 @@ class CarouselDialog(QDialog):
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.caption)
         cache.thumbnailReady.connect(self._on_ready)
+        cache.failed.connect(self._on_ready)
         self._show_current(reset=True)
+
+    def _nav_button(self, glyph: str, tip: str, step: int) -> QPushButton:
+        button = QPushButton(glyph, self.canvas)
+        button.setObjectName("CarouselNav")
+        button.setToolTip(tip)
+        button.setAccessibleName(tip.split(" (")[0])
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        button.setCursor(Qt.CursorShape.PointingHandCursor)
+        button.setFixedSize(NAV_SIZE, NAV_SIZE)
+        button.setStyleSheet(
+            f"QPushButton {{ background: rgba(0, 0, 0, 150); color: #f4f5f8; border: none;"
+            f" border-radius: {NAV_SIZE // 2}px; font-size: 28px; padding: 0 0 4px 0; }}"
+            " QPushButton:hover { background: rgba(0, 0, 0, 200); }"
+            " QPushButton:disabled { color: rgba(244, 245, 248, 70); }"
+        )
+        button.clicked.connect(lambda: self.go(step))
+        return button
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.canvas and event.type() == QEvent.Type.Resize:
+            self._place_nav()
+        return super().eventFilter(watched, event)
+
+    def _place_nav(self) -> None:
+        y = (self.canvas.height() - NAV_SIZE) // 2
+        self.prev_button.move(12, y)
+        self.next_button.move(self.canvas.width() - NAV_SIZE - 12, y)
 
     @property
     def current(self) -> tuple[GenerationItem, int, str]:
@@ -165,6 +208,9 @@ class CarouselDialog(QDialog):
             self.canvas.zoom_by(1 / 1.25)
         elif key == "fit":
             self.canvas.fit()
+        elif key == "reload":
+            if self.cache.retry(url):
+                self._show_current(reset=False)
         elif key == "save":
             self.saveRequested.emit(
                 url, image_file_name(f"imagegen-{item.key[:8]}-{index + 1}", url)
@@ -196,6 +242,8 @@ class CarouselDialog(QDialog):
             self.trigger("zoom_out")
         elif key == Qt.Key.Key_0:
             self.trigger("fit")
+        elif key == Qt.Key.Key_R:
+            self.trigger("reload")
         elif key == Qt.Key.Key_Escape:
             self.reject()
         else:
@@ -208,7 +256,12 @@ class CarouselDialog(QDialog):
         self.counter.setText(f"{self.position + 1} / {len(self.entries)}")
         self.caption.setText(f"{item.prompt}\n{item.model_label}  ·  image {index + 1}")
         pixmap = self.cache.get(url, FULL_EDGE) or self.cache.peek(url)
+        self.canvas.failed = pixmap is None and self.cache.is_failed(url)
         self.canvas.set_pixmap(pixmap, reset)
+        self.buttons["reload"].setVisible(self.canvas.failed)
+        several = len(self.entries) > 1
+        self.prev_button.setEnabled(several)
+        self.next_button.setEnabled(several)
 
     def _on_ready(self, url: str) -> None:
         if self.entries and url == self.current[2]:

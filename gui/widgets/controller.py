@@ -80,6 +80,7 @@ class WindowController(QObject):
         b.sessionsChanged.connect(self.reload_sessions)
         b.creditsChanged.connect(self._on_credits)
         b.connectionChanged.connect(self._on_connection)
+        b.reconnected.connect(w.cache.retry_failed)  # thumbnails that failed while offline
         b.backgroundError.connect(self._on_background_error)
         w.prompt_bar.generateRequested.connect(self.generate)
         w.prompt_bar.stateChanged.connect(self._save_settings)
@@ -147,15 +148,24 @@ class WindowController(QObject):
             attachments=tuple(sources),  # type: ignore[arg-type]
             session_id=self.current_session,
         )
-        if self.current_session is None and self._sessionless is not None:
+        local_id = self.submit(request)
+        if local_id is not None:
+            self.upload_target = local_id if sources else None
+        return local_id
+
+    def submit(self, request: EngineRequest) -> str | None:
+        """Start `request` (a new generation, or a retry): in its own session when it names
+        one, else in the current one; None when it waits for the session to exist."""
+        if request.session_id is None:
+            request = dataclasses.replace(request, session_id=self.current_session)
+        if request.session_id is None and self._sessionless is not None:
             # The first generation of a new session is still creating it: wait for its id
             # so this one lands in the same session instead of starting another.
             self.run(self._submit_after_session(request), "starting a generation")
             return None
         local_id: str = self.engine.submit(request)
-        if self.current_session is None:
+        if request.session_id is None:
             self._sessionless = local_id
-        self.upload_target = local_id if sources else None
         self.window.grid.scrollToTop()
         return local_id
 
@@ -202,12 +212,26 @@ class WindowController(QObject):
 
     def _on_failed(self, event: GenerationFailed) -> None:
         self.window.generations.apply_failed(event)
+        self._learn_session(event.local_id, event.session_id)
         self.window.toasts.error(event.message)
         self._finished(event.local_id)
 
     def _on_cancelled(self, event: GenerationCancelled) -> None:
         self.window.generations.apply_cancelled(event)
+        self._learn_session(event.local_id, event.session_id)
         self._finished(event.local_id)
+
+    def _learn_session(self, local_id: str, session_id: str | None) -> None:
+        """A generation that failed or was cancelled may still have created its session
+        (the server names it even in an error answer): its tile, and a new session's view,
+        are in that session from now on, so a retry or the next generation reuses it."""
+        item = self.window.generations.get(local_id)
+        if item is None or not session_id:
+            return
+        item.session_id = session_id  # not painted: no repaint needed
+        if self.current_session is None:
+            self.current_session = session_id
+            self.window.sidebar.select(session_id)
 
     def _finished(self, local_id: str) -> None:
         if local_id == self._sessionless:

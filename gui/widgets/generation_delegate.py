@@ -1,9 +1,10 @@
 """Paints one generation as a card: header (prompt, model, time, actions) and its tiles.
 
-Loading tiles are skeletons with a moving shimmer and the live status line (and the card
-offers Cancel); failed or cancelled ones are a panel with the reason and Retry; each image
-carries a favourite heart. Geometry comes from `card_layout`, shared by painting and
-hit-testing so clicks always land on what is drawn.
+Loading tiles are skeletons with a moving shimmer and the live status (fitted, wrapped or
+in the tooltip: `tile_paint`), and the card offers Cancel; failed or cancelled ones are a
+panel with the reason and Retry; each image carries a favourite heart, and an image whose
+thumbnail could not be loaded is a broken tile that reloads on click. Geometry comes from
+`card_layout`, shared by painting and hit-testing so clicks always land on what is drawn.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ from PySide6.QtGui import (
     QPainterPath,
     QPen,
 )
-from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QToolTip, QWidget
 
 from catalog import MODELS
-from gui.widgets import icons, theme
+from gui.widgets import icons, theme, tile_paint
 from gui.widgets.formatting import ratio_of, relative_time
 from gui.widgets.generation_model import GenerationItem, ItemRole
 from gui.widgets.thumbnail_cache import ThumbnailCache
@@ -145,14 +146,23 @@ class GenerationDelegate(QStyledItemDelegate):
         else:
             for i, tile in enumerate(layout.tiles):
                 url = item.images[i] if i < len(item.images) else None
-                self._paint_tile(painter, option, item, tile, url, first=i == 0)
+                self._paint_tile(painter, option, item, tile, url)
+            if item.loading and layout.tiles:
+                font = tile_paint.status_font(option.font)
+                status = self.status_layout(layout, item, font)
+                tile_paint.paint_status(painter, status, font, self.now() * 360 * 1.2)
             for url, heart in zip(item.images, layout.hearts, strict=False):
                 self._heart(painter, heart, url in item.favorites)
         painter.restore()
 
     # -- pieces -----------------------------------------------------------------------------
     def _fm_width(self, option: QStyleOptionViewItem) -> int:
-        font = QFont(option.font)
+        return self.fm_width(option.font)
+
+    @staticmethod
+    def fm_width(base: QFont) -> int:
+        """The character width the header's action buttons are sized with."""
+        font = QFont(base)
         font.setPixelSize(12)
         return max(6, QFontMetrics(font).averageCharWidth())
 
@@ -212,12 +222,13 @@ class GenerationDelegate(QStyledItemDelegate):
         item: GenerationItem,
         tile: QRect,
         url: str | None,
-        first: bool,
     ) -> None:
         t = theme.current()
         dpr = option.widget.devicePixelRatioF() if option.widget is not None else 1.0
         pixmap = self.cache.get(url, thumb_edge(dpr)) if url else None
-        if pixmap is not None and not pixmap.isNull():
+        if url and pixmap is None and self.cache.is_failed(url):
+            tile_paint.paint_broken(p, tile, option.font)
+        elif pixmap is not None and not pixmap.isNull():
             path = QPainterPath()
             path.addRoundedRect(tile, 12, 12)
             p.save()
@@ -239,8 +250,6 @@ class GenerationDelegate(QStyledItemDelegate):
             p.drawRoundedRect(tile, 12, 12)
             if item.loading:  # only loading tiles animate (the repaint timer runs for them)
                 self._shimmer(p, tile)
-        if item.loading and first:
-            self._status(p, option, tile, item.detail or "Generating…")
 
     def _shimmer(self, p: QPainter, tile: QRect) -> None:
         t = theme.current()
@@ -253,32 +262,6 @@ class GenerationDelegate(QStyledItemDelegate):
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QBrush(grad))
         p.drawRoundedRect(tile, 12, 12)
-
-    def _status(self, p: QPainter, option: QStyleOptionViewItem, tile: QRect, text: str) -> None:
-        t = theme.current()
-        font = QFont(option.font)
-        font.setPixelSize(12)
-        font.setWeight(QFont.Weight.DemiBold)
-        p.setFont(font)
-        w = p.fontMetrics().horizontalAdvance(text) + 44
-        pill = QRect(0, 0, min(w, tile.width() - 16), 30)
-        pill.moveCenter(tile.center())
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(t.c("bg", 210))
-        p.drawRoundedRect(pill, 15, 15)
-        spin = QRect(pill.left() + 10, pill.top() + 8, 14, 14)
-        pen = QPen(t.c("accent"), 2.2)
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        p.setPen(pen)
-        start = int(-(self.now() * 360 * 1.2) % 360 * 16)
-        p.drawArc(spin, start, 270 * 16)
-        p.setPen(t.c("text"))
-        text_rect = pill.adjusted(30, 0, -10, 0)
-        p.drawText(
-            text_rect,
-            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-            p.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, text_rect.width()),
-        )
 
     def _paint_error(
         self,
@@ -323,6 +306,34 @@ class GenerationDelegate(QStyledItemDelegate):
             p.setFont(body)
             p.drawText(lay.retry, Qt.AlignmentFlag.AlignCenter, "Try again")
 
+    @staticmethod
+    def status_text(item: GenerationItem) -> str:
+        return item.detail or "Generating…"
+
+    def status_layout(
+        self, lay: CardLayout, item: GenerationItem, font: QFont
+    ) -> tile_paint.StatusLayout:
+        """Where a loading card's status goes and how it is broken into lines."""
+        return tile_paint.status_layout(QFontMetrics(font), self.status_text(item), lay.tiles)
+
+    def tooltip(self, option_rect: QRect, item: GenerationItem, pos: QPoint) -> str:
+        """The full text under `pos`: a loading card's status on its tiles, a broken
+        image's explanation, else the prompt (or the failure)."""
+        lay = card_layout(option_rect, item)
+        on_tile = any(tile.contains(pos) for tile in lay.tiles)
+        if item.loading and on_tile:
+            return self.status_text(item)
+        if self.hit(option_rect, item, pos)[0] == "reload":
+            return tile_paint.BROKEN_TIP
+        return item.error or item.prompt
+
+    def helpEvent(self, event, view, option: QStyleOptionViewItem, index) -> bool:
+        item: GenerationItem | None = index.data(ItemRole)
+        if item is None or event.type() != QEvent.Type.ToolTip:
+            return super().helpEvent(event, view, option, index)
+        QToolTip.showText(event.globalPos(), self.tooltip(option.rect, item, event.pos()), view)
+        return True
+
     # -- clicks -----------------------------------------------------------------------------
     def hit(
         self, option_rect: QRect, item: GenerationItem, pos: QPoint, fm: int = 7
@@ -339,7 +350,8 @@ class GenerationDelegate(QStyledItemDelegate):
                 return "favorite", i
         for i, tile in enumerate(lay.tiles):
             if tile.contains(pos) and i < len(item.images):
-                return "image", i
+                # A broken thumbnail: the whole tile is its Reload button.
+                return ("reload" if self.cache.is_failed(item.images[i]) else "image"), i
         return "", -1
 
     def editorEvent(self, event: QEvent, model, option: QStyleOptionViewItem, index) -> bool:
@@ -354,6 +366,9 @@ class GenerationDelegate(QStyledItemDelegate):
         what, i = self.hit(option.rect, item, event.position().toPoint(), self._fm_width(option))
         if what == "image":
             self.imageClicked.emit(item.key, i)
+            return True
+        if what == "reload":
+            self.cache.retry(item.images[i])
             return True
         if what == "favorite":
             self.favoriteToggled.emit(item.key, i)

@@ -7,6 +7,7 @@ Engine and library calls run through the controller's `run` (gui.engine.tasks.sp
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,27 +75,26 @@ class GridActions(QObject):
             self.c.run(self.c.engine.cancel(item.local_id), "cancelling a generation")
 
     def retry(self, item: GenerationItem) -> None:
+        """Run the tile's request again, in the tile's session: the first generation of a
+        new session created it even when it failed, and a retry must not make a second."""
+        request = None
         if item.local_id:
             try:
-                self.c.engine.retry(item.local_id)
+                request = self.c.engine.retry_request(item.local_id)
             except KeyError:
-                self._resubmit(item)
-        else:
-            self._resubmit(item)
-        self.window.generations.remove(item.key)
-
-    def _resubmit(self, item: GenerationItem) -> None:
-        self.c.engine.submit(
-            EngineRequest(
+                pass
+        if request is None:
+            request = EngineRequest(
                 prompt=item.prompt,
                 model=item.model,
                 aspect_ratio=item.aspect_ratio,
                 num_images=item.num_images,
                 resolution=item.resolution,
                 quality=item.quality,
-                session_id=self.c.current_session,
             )
-        )
+        session_id = request.session_id or item.session_id or self.c.current_session
+        self.c.submit(dataclasses.replace(request, session_id=session_id))
+        self.window.generations.remove(item.key)
 
     def toggle_favorite(self, key: str, index: int) -> None:
         item = self.window.generations.get(key)

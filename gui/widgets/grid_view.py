@@ -8,7 +8,7 @@ apps) carrying their store URL.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QModelIndex, QPoint, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QRect, Qt, QTimer, QUrl
 from PySide6.QtGui import QDrag, QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from gui.widgets import icons, theme
 from gui.widgets.attachment_strip import URL_MIME
-from gui.widgets.generation_delegate import GenerationDelegate
+from gui.widgets.generation_delegate import CARD_H, MARGIN, GenerationDelegate, card_layout
 from gui.widgets.generation_model import GenerationItem, GenerationListModel, ItemRole
 from gui.widgets.thumbnail_cache import ThumbnailCache
 
@@ -78,7 +78,9 @@ class GenerationGridView(QListView):
         self.verticalScrollBar().setSingleStep(24)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.setMouseTracking(True)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # Reached with Tab (a click keeps the prompt's focus); arrows move between cards and
+        # main_window's FocusRing shows which one is current.
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self._press: QPoint | None = None
         self.empty = EmptyState(self.viewport())
         self._timer = QTimer(self)
@@ -86,6 +88,7 @@ class GenerationGridView(QListView):
         self._timer.timeout.connect(self._tick)
         cache.thumbnailReady.connect(lambda _url: self.viewport().update())
         cache.failed.connect(lambda _url: self.viewport().update())
+        cache.retrying.connect(lambda _url: self.viewport().update())
         for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.dataChanged):
             signal.connect(self._model_changed)
         self._model_changed()
@@ -107,6 +110,18 @@ class GenerationGridView(QListView):
 
     def _tick(self) -> None:
         self.viewport().update()
+
+    def toast_region(self) -> QRect:
+        """Where toasts may sit, in this widget's coordinates: the bottom-left of the
+        feed, left of the column where every card has its Copy prompt / Reuse / Download
+        (the toast host finds this method; see gui.widgets.toasts)."""
+        viewport = self.viewport().geometry()
+        probe = GenerationItem(key="", prompt="", model="", status="done", images=[""])
+        card = QRect(0, 0, viewport.width(), CARD_H)
+        buttons = card_layout(card, probe, self.delegate.fm_width(self.font())).buttons
+        actions_left = min((r.left() for r in buttons.values()), default=viewport.width())
+        left = viewport.left() + MARGIN
+        return QRect(left, viewport.top(), actions_left - MARGIN - left, viewport.height() - 4)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 async def _run(app: QApplication) -> int:
     from gui.app import open_engine
     from gui.engine.config import load_client_config
+    from gui.widgets import window_geometry
     from gui.widgets.controller import WindowController
     from gui.widgets.main_window import MainWindow
 
@@ -33,7 +34,10 @@ async def _run(app: QApplication) -> int:
         log.exception("could not open the engine")
         QMessageBox.critical(None, "Imagegen could not start", str(exc) or type(exc).__name__)
         return 1
-    window = MainWindow(thumb_dir=config.data_dir / "cache" / "thumbnails")
+    window = MainWindow(
+        thumb_dir=config.data_dir / "cache" / "thumbnails",
+        geometry_store=window_geometry.app_settings(),  # last run's size and place
+    )
     controller = WindowController(window, session)
     closed = asyncio.get_running_loop().create_future()
     window.on_close.append(lambda: closed.done() or closed.set_result(None))

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QVBoxLayout, QWidget
 
+from gui.widgets import window_geometry
+from gui.widgets.focus_ring import FocusRing
+from gui.widgets.generation_delegate import MARGIN as CARD_MARGIN
 from gui.widgets.generation_model import GenerationListModel
 from gui.widgets.grid_view import GenerationGridView
 from gui.widgets.header import Header, OfflineBanner
@@ -22,11 +25,18 @@ from gui.widgets.toasts import ToastHost
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, thumb_dir: Path | None = None) -> None:
+    def __init__(
+        self, thumb_dir: Path | None = None, geometry_store: QSettings | None = None
+    ) -> None:
+        """``geometry_store``: where the window's geometry is remembered across runs (the
+        app passes its QSettings; without one the window just fits the screen)."""
         super().__init__()
         self.setWindowTitle("Imagegen")
-        self.resize(1320, 860)
-        self.setMinimumSize(900, 600)
+        self._geometry_store = geometry_store
+        if geometry_store is not None:
+            window_geometry.restore(self, geometry_store)  # clamped to today's screen
+        else:
+            window_geometry.fit_to_screen(self)
         self.cache = ThumbnailCache(thumb_dir, parent=self)
         self.generations = GenerationListModel(self)
         self.sidebar = SessionsSidebar(self.cache)
@@ -36,6 +46,10 @@ class MainWindow(QMainWindow):
         self.prompt_bar = PromptBar()
         self.prompt_bar.strip.thumb_for_url = self.cache.peek
         self.on_close: list = []  # callbacks run when the window closes
+        # The sessions list paints its rows by hand: the ring shows its keyboard focus.
+        self.sidebar_focus = FocusRing(self.sidebar.list, inset=(8, 3, -8, -3))
+        # So do the grid's cards (the ring follows the card's own rounded rectangle).
+        self.grid_focus = FocusRing(self.grid, inset=(CARD_MARGIN,) * 2 + (-CARD_MARGIN,) * 2)
 
         content = QWidget()
         column = QVBoxLayout(content)
@@ -76,8 +90,15 @@ class MainWindow(QMainWindow):
         self.sidebar.list.viewport().update()
         self.grid.viewport().update()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not event.spontaneous():
+            window_geometry.keep_on_screen(self)  # the frame, known now, fits the screen
+
     def closeEvent(self, event: QCloseEvent) -> None:
         self.clock.stop()
+        if self._geometry_store is not None:
+            window_geometry.save(self, self._geometry_store)
         for callback in self.on_close:
             callback()
         self.cache.shutdown()  # no thumbnail decoder may outlive the window

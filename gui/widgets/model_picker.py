@@ -2,6 +2,11 @@
 
 Typing goes to the search field (it keeps focus); Up/Down/PageUp/PageDown move through the
 list, Enter chooses, Esc closes. "Show all models" reveals the models the web picker hides.
+Search ranks the exact name first (`model_search`), and the row it puts on top is current.
+
+The popup has one fixed size per opening, fitted to the available geometry of the screen it
+opens on: searching (even with no results) never resizes it, and "Show all models" is always
+on screen.
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QFont, QKeyEvent, QPainter
+from PySide6.QtGui import QFont, QGuiApplication, QKeyEvent, QPainter, QScreen
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
     QLabel,
     QLineEdit,
     QListView,
+    QStackedWidget,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -36,12 +42,16 @@ from catalog import picker_models
 from catalog.pricing import price_table
 from catalog.spec import ModelSpec
 from gui.widgets import icons, theme
+from gui.widgets.model_search import match_rank, rank_models
 
 ModelRole = Qt.ItemDataRole.UserRole + 1
 _ROW_H = 66
-# The list is exactly this many rows tall, so a scroll position on a row boundary never
-# leaves half a row under the search field, even at the end of the list.
+# The list is exactly a whole number of rows tall (this many, fewer on a short screen), so a
+# scroll position on a row boundary never leaves half a row under the search field.
 _VISIBLE_ROWS = 6
+_WIDTH = 560
+_GAP = 8  # between the popup and the control it opens from
+_MIN_ROWS = 3  # fewer rows than this beside the control: the popup may cover it instead
 _NAV_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown}
 
 
@@ -67,11 +77,6 @@ def badges(model: ModelSpec) -> list[str]:
     return out
 
 
-def matches(model: ModelSpec, query: str) -> bool:
-    hay = f"{model.label} {model.company} {model.description} {model.id}".lower()
-    return all(token in hay for token in query.lower().split())
-
-
 class ModelListModel(QAbstractListModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -82,7 +87,7 @@ class ModelListModel(QAbstractListModel):
     def set_filter(self, query: str, show_all: bool) -> None:
         self.beginResetModel()
         self._query, self._show_all = query, show_all
-        self._rows = [m for m in picker_models(show_all=show_all) if matches(m, query)]
+        self._rows = rank_models(picker_models(show_all=show_all), query)
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
@@ -100,6 +105,16 @@ class ModelListModel(QAbstractListModel):
 
     def model_ids(self) -> list[str]:
         return [m.id for m in self._rows]
+
+    def current_row_for(self, selected: str) -> int:
+        """The row to make current: the selected model while it ranks as well as the top
+        row (so browsing keeps it), else the top row, which Enter then picks."""
+        ids = self.model_ids()
+        if selected not in ids:
+            return 0
+        row = ids.index(selected)
+        top_rank = match_rank(self._rows[0], self._query)
+        return row if match_rank(self._rows[row], self._query) == top_rank else 0
 
 
 class ModelRowDelegate(QStyledItemDelegate):
@@ -193,22 +208,24 @@ class ModelPicker(QFrame):
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.view.setFrameShape(QFrame.Shape.NoFrame)
-        self.view.setFixedHeight(_VISIBLE_ROWS * _ROW_H)
         self.show_all = QCheckBox("Show all models")
         self.show_all.setToolTip("Include models the web picker hides")
         self.empty = QLabel("No model matches your search.")
         self.empty.setObjectName("Muted")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setFixedHeight(_VISIBLE_ROWS * _ROW_H)  # the popup keeps its size
-        self.empty.hide()
-        layout = QVBoxLayout(self)
+        # The list and the "no match" message share one slot of one height: showing either
+        # never changes the popup's size.
+        self.body = QStackedWidget()
+        self.body.addWidget(self.view)
+        self.body.addWidget(self.empty)
+        self._layout = layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 10, 10, 10)
         layout.setSpacing(8)
         layout.addWidget(self.search)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(self.empty)
+        layout.addWidget(self.body)
         layout.addWidget(self.show_all)
-        self.resize(560, self.sizeHint().height())
+        self._visible_rows = _VISIBLE_ROWS
+        self._set_visible_rows(_VISIBLE_ROWS, _WIDTH)
         self.search.textChanged.connect(self._refilter)
         self.show_all.toggled.connect(self._refilter)
         self.view.clicked.connect(self._choose_index)
@@ -220,9 +237,7 @@ class ModelPicker(QFrame):
         hidden_selected = selected not in self.list_model.model_ids()
         self.show_all.setChecked(self.show_all.isChecked() or hidden_selected)
         self._refilter()
-        if anchor is not None:
-            pos = anchor.mapToGlobal(QPoint(0, 0))
-            self.move(pos.x(), max(0, pos.y() - self.height() - 8))
+        self._place(anchor)
         self.show()
         self._reveal(center=True)  # the view has its real size only once shown
         self.search.setFocus()
@@ -234,15 +249,63 @@ class ModelPicker(QFrame):
     def visible_model_ids(self) -> list[str]:
         return self.list_model.model_ids()
 
+    @property
+    def visible_rows(self) -> int:
+        return self._visible_rows
+
+    def _screen_for(self, anchor: QWidget | None) -> QScreen:
+        if anchor is not None:
+            centre = anchor.mapToGlobal(anchor.rect().center())
+            screen = QGuiApplication.screenAt(centre) or anchor.screen()
+        else:
+            screen = QGuiApplication.screenAt(self.geometry().center()) or self.screen()
+        return screen or QGuiApplication.primaryScreen()
+
+    def _set_visible_rows(self, rows: int, width: int) -> None:
+        self._visible_rows = rows
+        self.body.setFixedHeight(rows * _ROW_H)
+        self.ensurePolished()  # the theme's paddings count in the search field's height
+        self._layout.invalidate()
+        self.setFixedSize(width, self._layout.sizeHint().height())
+
+    def _place(self, anchor: QWidget | None) -> None:
+        """Fit the popup to the available geometry of its screen and put it above the anchor,
+        else below it; on a screen too short for either (at least `_MIN_ROWS` rows), over
+        it. Never past the screen's edges."""
+        avail = self._screen_for(anchor).availableGeometry()
+        chrome = self.height() - self._visible_rows * _ROW_H  # search, checkbox, margins
+
+        def rows_in(room: int) -> int:
+            return min(_VISIBLE_ROWS, (room - chrome) // _ROW_H)
+
+        rows = max(1, rows_in(avail.height()))
+        chip = QRect(anchor.mapToGlobal(QPoint(0, 0)), anchor.size()) if anchor else None
+        if chip is not None:
+            above = chip.top() - _GAP - avail.top()
+            below = avail.bottom() - chip.bottom() - _GAP
+            if rows_in(max(above, below)) >= min(rows, _MIN_ROWS):
+                rows = rows_in(max(above, below))
+        self._set_visible_rows(rows, min(_WIDTH, avail.width()))
+        width, height = self.width(), self.height()
+        if chip is not None:
+            x, y = chip.left(), chip.top() - _GAP - height
+            if y < avail.top():
+                y = chip.bottom() + 1 + _GAP
+        else:
+            x, y = self.x(), self.y()
+        x = max(avail.left(), min(x, avail.left() + avail.width() - width))
+        y = max(avail.top(), min(y, avail.top() + avail.height() - height))
+        self.move(x, y)
+
     def _refilter(self) -> None:
         self.list_model.set_filter(self.search.text(), self.show_all.isChecked())
         ids = self.list_model.model_ids()
-        row = ids.index(self.selected_model) if self.selected_model in ids else 0
         if ids:
-            self.view.setCurrentIndex(self.list_model.index(row))
+            self.view.setCurrentIndex(
+                self.list_model.index(self.list_model.current_row_for(self.selected_model))
+            )
             self._reveal(center=True)
-        self.view.setVisible(bool(ids))
-        self.empty.setVisible(not ids)
+        self.body.setCurrentWidget(self.view if ids else self.empty)
 
     def _choose_index(self, index: QModelIndex) -> None:
         if index.isValid():
@@ -279,7 +342,8 @@ class ModelPicker(QFrame):
         if not count:
             return
         row = self.view.currentIndex().row()
-        step = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -6}.get(key, 6)
+        page = self._visible_rows
+        step = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -page}.get(key, page)
         row = max(0, min(count - 1, (row if row >= 0 else 0) + step))
         self.view.setCurrentIndex(self.list_model.index(row))
         self._reveal(center=False)
@@ -292,10 +356,11 @@ class ModelPicker(QFrame):
             return
         bar = self.view.verticalScrollBar()
         top = bar.value() // _ROW_H
+        rows = self._visible_rows
         if center:
-            top = row - (_VISIBLE_ROWS - 1) // 2
+            top = row - (rows - 1) // 2
         elif row < top:
             top = row
-        elif row >= top + _VISIBLE_ROWS:
-            top = row - _VISIBLE_ROWS + 1
+        elif row >= top + rows:
+            top = row - rows + 1
         bar.setValue(max(0, min(top * _ROW_H, bar.maximum())))

@@ -1,7 +1,10 @@
 """The option row under the prompt: model chip, aspect ratio, count, resolution, quality.
 
 It renders a `RequestState` and reports user changes as a new state; it shows only the
-options the current model has, with only that model's values.
+options the current model has, with only that model's values. The controls sit in a
+`FlowLayout`: when the row is too narrow they wrap onto another line rather than shrink,
+so each keeps its whole text (only the model chip elides, with the name in its tooltip).
+The prompt bar adds its own widgets to the same flow (`add_leading`, `add_trailing`).
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QPushButton,
-    QToolButton,
+    QSizePolicy,
     QWidget,
 )
 
 from gui.widgets import icons
+from gui.widgets.flow_layout import FlowLayout
+from gui.widgets.option_chip import ModelChip
 from gui.widgets.request_state import RequestState, with_count
 
 
@@ -30,32 +35,25 @@ class OptionControls(QWidget):
         super().__init__(parent)
         self._state = RequestState()
         self._updating = False
-        self.model_chip = QToolButton()
+        self.model_chip = ModelChip()
         self.model_chip.setObjectName("Chip")
-        self.model_chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.model_chip.setIconSize(QSize(18, 18))
-        self.model_chip.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.model_chip.setToolTip("Choose a model (Ctrl+M)")
-        self.ratio = QComboBox()
-        self.ratio.setToolTip("Aspect ratio")
+        self.ratio = _combo("Aspect ratio")
         self.ratio.setIconSize(QSize(16, 16))
-        self.count = QComboBox()
-        self.count.setToolTip("Number of images")
-        self.resolution = QComboBox()
-        self.resolution.setToolTip("Resolution")
+        self.count = _combo("Number of images")
+        self.resolution = _combo("Resolution")
         self.quality_box = QWidget()
         quality_layout = QHBoxLayout(self.quality_box)
         quality_layout.setContentsMargins(0, 0, 0, 0)
         quality_layout.setSpacing(0)
         self.quality_group = QButtonGroup(self)
         self.quality_group.setExclusive(True)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(8)
+        self.flow = FlowLayout(self, spacing=8)
+        self.flow.setContentsMargins(0, 0, 0, 0)
         for w in (self.model_chip, self.ratio, self.count, self.resolution, self.quality_box):
             w.setCursor(Qt.CursorShape.PointingHandCursor)
-            layout.addWidget(w)
-        layout.addStretch(1)
+            # Tab reaches them; a click leaves the keyboard focus where it was (the prompt).
+            w.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+            self.flow.add_widget(w)
         self.model_chip.clicked.connect(self.modelChipClicked.emit)
         self.ratio.currentIndexChanged.connect(self._on_ratio)
         self.count.currentIndexChanged.connect(self._on_count)
@@ -67,13 +65,21 @@ class OptionControls(QWidget):
     def state(self) -> RequestState:
         return self._state
 
+    def add_leading(self, widget: QWidget) -> None:
+        """A widget before the model chip (the attach button)."""
+        self.flow.insert_widget(0, widget)
+
+    def add_trailing(self, widget: QWidget) -> None:
+        """A widget at the right end of the line it lands on (cost and Generate)."""
+        self.flow.add_widget(widget, pin_right=True)
+
     def set_state(self, state: RequestState) -> None:
         """Show `state`: rebuild each control's choices for the state's model."""
         self._state = state
         self._updating = True
         try:
             spec = state.spec
-            self.model_chip.setText(f"{spec.label}  ▾")
+            self.model_chip.set_label(spec.label)
             self.model_chip.setIcon(icons.logo_icon(spec.logo, spec.company, 18))
             self.ratio.clear()
             for r in spec.aspect_ratios:
@@ -123,6 +129,8 @@ class OptionControls(QWidget):
             last = len(qualities) - 1
             button.setProperty("segment", "first" if i == 0 else "last" if i == last else "mid")
             button.setCheckable(True)
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
             button.setProperty("value", q)
             button.setChecked(q == selected)
             button.setToolTip(f"{q.capitalize()} quality")
@@ -151,3 +159,12 @@ class OptionControls(QWidget):
         if not self._updating:
             button = self.quality_group.button(button_id)
             self._emit(replace(self._state, quality=button.property("value")))
+
+
+def _combo(tip: str) -> QComboBox:
+    """A combo as wide as its longest choice (its choices change with the model)."""
+    combo = QComboBox()
+    combo.setToolTip(tip)
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    combo.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+    return combo

@@ -12,8 +12,6 @@ Generate names the limit.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, Signal
 from PySide6.QtGui import (
     QDragEnterEvent,
@@ -24,7 +22,6 @@ from PySide6.QtGui import (
     QShortcut,
 )
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -39,6 +36,7 @@ from catalog import MODELS
 from catalog.validation import KLING_MODEL_ID, MAX_PROMPT_CHARS
 from gui.widgets import icons, theme
 from gui.widgets.attachment_strip import URL_MIME, AttachmentStrip
+from gui.widgets.blocked_reason import BlockedReason
 from gui.widgets.model_picker import ModelPicker
 from gui.widgets.option_controls import OptionControls
 from gui.widgets.request_state import (
@@ -119,6 +117,7 @@ class PromptBar(QFrame):
         self.attach_button = QToolButton()
         self.attach_button.setObjectName("Chip")
         self.attach_button.setToolTip("Add reference images (or drop / paste them)")
+        self.attach_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.counter = QLabel()
         self.counter.setObjectName("Muted")
         self.cost_label = QLabel()
@@ -127,26 +126,33 @@ class PromptBar(QFrame):
         self.generate_button.setObjectName("Primary")
         self.generate_button.setIcon(icons.glyph_icon("spark", 14))
         self.generate_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.generate_button.installEventFilter(self)  # a click while disabled says why
+        self.blocked_reason = BlockedReason()
+        for button in (self.attach_button, self.generate_button):
+            # Tab reaches them; a click leaves the keyboard focus in the prompt.
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.picker = ModelPicker(self)
         self.drop_hint = QLabel("Drop images to use them as references", self)
         self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.drop_hint.hide()
 
-        row = QHBoxLayout()
-        row.setSpacing(8)
-        row.addWidget(self.attach_button)
-        row.addWidget(self.controls, 1)
-        row.addWidget(self.counter)
-        row.addSpacing(6)
-        row.addWidget(self.cost_label)
-        row.addSpacing(6)
-        row.addWidget(self.generate_button)
+        # Counter, cost and Generate travel together, at the right end of the last line.
+        self.action_group = QWidget()
+        actions = QHBoxLayout(self.action_group)
+        actions.setContentsMargins(0, 0, 0, 0)
+        actions.setSpacing(12)
+        actions.addWidget(self.counter)
+        actions.addWidget(self.cost_label)
+        actions.addWidget(self.generate_button)
+        self.controls.add_leading(self.attach_button)
+        self.controls.add_trailing(self.action_group)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 12, 14, 12)
         layout.setSpacing(8)
         layout.addWidget(self.strip)
         layout.addWidget(self.prompt)
-        layout.addLayout(row)
+        layout.addWidget(self.controls)
+        layout.addWidget(self.blocked_reason)
 
         self.prompt.textChanged.connect(self._on_text)
         self.controls.stateChanged.connect(self._on_controls)
@@ -286,20 +292,31 @@ class PromptBar(QFrame):
         self.generate_button.setToolTip(
             "\n".join(reasons) if reasons else f"Generate ({cost} credits) — Ctrl+Enter"
         )
+        self.blocked_reason.set_reasons(reasons)
 
     def _generate(self) -> None:
-        if not self.blocking_reasons():
+        if self.blocking_reasons():
+            self.blocked_reason.flash()  # never a silent no-op: say why, visibly
+        else:
             self.generateRequested.emit()
 
     def _browse(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(
-            self, "Add reference images", "", "Images (*.png *.jpg *.jpeg *.webp *.gif *.bmp)"
-        )
-        self.strip.add_files([Path(p) for p in paths])
+        # Starts in the folder last used, else Pictures, else home (reference_files.py).
+        self.strip.browse()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in _DROP_EVENTS and watched is self._prompt_viewport:
             return self._drop_on_text(event)  # type: ignore[arg-type]
+        if watched is self.generate_button:
+            if event.type() == QEvent.Type.MouseButtonPress and not watched.isEnabled():
+                self.blocked_reason.flash()
+            return False
+        if watched is self.prompt and event.type() in (
+            QEvent.Type.FocusIn,
+            QEvent.Type.FocusOut,
+        ):
+            self._mark_focus(event.type() == QEvent.Type.FocusIn)
+            return False
         if watched is self.prompt and event.type() == QEvent.Type.KeyPress:
             assert isinstance(event, QKeyEvent)
             ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
@@ -309,6 +326,14 @@ class PromptBar(QFrame):
             if event.matches(QKeySequence.StandardKey.Paste) and self.paste_from_clipboard():
                 return True
         return False
+
+    def _mark_focus(self, on: bool) -> None:
+        """The card shows a focus ring while the prompt has the keyboard focus."""
+        if bool(self.property("focused")) != on:
+            self.setProperty("focused", on)
+            self.style().unpolish(self)
+            self.style().polish(self)
+            self.update()
 
     def _drop_on_text(self, event: QDropEvent) -> bool:
         """Images dropped on the text become references; anything else is left to it."""
@@ -341,7 +366,8 @@ class PromptBar(QFrame):
     def _show_drop_hint(self, on: bool) -> None:
         t = theme.current()
         self.drop_hint.setStyleSheet(
-            f"background: {t.rgba('accent', 34)}; border: 2px dashed {t.accent};"
+            # Opaque: the prompt's placeholder and chips must not show through the words.
+            f"background: {t.surface}; border: 2px dashed {t.accent};"
             " border-radius: 16px;"
             f"color: {t.accent}; font-weight: 700; font-size: 14px;"
         )

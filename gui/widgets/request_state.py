@@ -57,7 +57,7 @@ def fit_to_model(state: RequestState, model_id: str) -> RequestState:
 @dataclass(frozen=True)
 class ModelSwitch:
     state: RequestState
-    keep_attachments: int  # how many of the current attachments the new model keeps
+    keep_attachments: int  # how many of the current attachments the new model is sent
     notice: str = ""  # a sentence for a toast when something had to be dropped
 
 
@@ -65,7 +65,9 @@ def switch_model(state: RequestState, model_id: str, n_attachments: int) -> Mode
     """Choose `model_id` with `n_attachments` attached, as the web picker does.
 
     A base model with attachments becomes its edit variant; attachments beyond the new
-    model's maximum are trimmed (with a notice naming how many).
+    model's maximum are not sent (with a notice naming how many). They are kept, not
+    dropped: the attachment strip shows them dimmed and sends them again once a model
+    that takes them is chosen.
     """
     target = edit_variant_for(model_id, n_attachments) if n_attachments else model_id
     new_state = fit_to_model(state, target)
@@ -74,15 +76,18 @@ def switch_model(state: RequestState, model_id: str, n_attachments: int) -> Mode
     notice = ""
     if keep < n_attachments:
         dropped = n_attachments - keep
+        verb = "is" if dropped == 1 else "are"
         if rule.max == 0:
             notice = (
-                f"{new_state.spec.label} does not take reference images, so "
-                f"{_images(dropped)} {'was' if dropped == 1 else 'were'} removed."
+                f"{new_state.spec.label} does not take reference images: {_images(dropped)} "
+                f"{verb} kept but not sent until you choose a model that takes "
+                f"{'it' if dropped == 1 else 'them'}."
             )
         else:
+            last = "the last image" if dropped == 1 else f"the last {_images(dropped)}"
             notice = (
-                f"{new_state.spec.label} takes at most {_images(rule.max)}; "
-                f"removed the last {_images(dropped)}."
+                f"{new_state.spec.label} takes at most {_images(rule.max)}: {last} {verb} "
+                "kept but not sent until you choose a model that takes more."
             )
     return ModelSwitch(new_state, keep, notice)
 

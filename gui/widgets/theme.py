@@ -31,6 +31,7 @@ class Theme:
     success: str
     skeleton: str
     skeleton_hi: str
+    focus: str  # the keyboard focus ring: distinct from hover (accent border) and selection
 
     def rgba(self, name: str, alpha: int) -> str:
         """A style-sheet colour with alpha (0-255). Not "#rrggbbaa": Qt reads eight hex
@@ -61,6 +62,7 @@ DARK = Theme(
     success="#35c98a",
     skeleton="#1f2330",
     skeleton_hi="#2b3142",
+    focus="#b7a6ff",
 )
 
 LIGHT = Theme(
@@ -78,6 +80,7 @@ LIGHT = Theme(
     success="#1f9e68",
     skeleton="#e9ebf2",
     skeleton_hi="#f7f8fb",
+    focus="#3d1fd6",
 )
 
 _current: Theme = DARK
@@ -219,6 +222,28 @@ def style_sheet(t: Theme) -> str:
     QCheckBox::indicator {{ width: 14px; height: 14px; border: 1px solid {t.muted};
         border-radius: 4px; background: {t.surface2}; }}
     QCheckBox::indicator:checked {{ background: {t.accent}; border-color: {t.accent}; }}
+    QLabel#BlockedReason {{ color: {t.muted}; border-radius: 8px; padding: 2px 8px; }}
+    QLabel#BlockedReason[flash="true"] {{ color: {t.danger};
+        background: {t.rgba("danger", 38)}; }}
+    {focus_style(t)}
+    """
+
+
+def focus_style(t: Theme) -> str:
+    """A visible keyboard focus ring: a 2px border in the focus colour. Each rule takes one
+    pixel of padding back, so a focused control keeps its size and nothing shifts."""
+    ring = f"border: 2px solid {t.focus};"
+    return f"""
+    QPushButton:focus, QToolButton:focus {{ {ring} padding: 5px 11px; }}
+    QPushButton#Primary:focus {{ border: 2px solid {t.text}; padding: 7px 18px; }}
+    QPushButton#Chip:focus, QToolButton#Chip:focus {{ {ring} padding: 4px 11px; }}
+    QPushButton#Segment:focus {{ {ring} padding: 4px 13px; }}
+    QPushButton#Ghost:focus, QToolButton#Ghost:focus {{ {ring} padding: 4px 10px; }}
+    QComboBox:focus {{ {ring} padding: 4px 11px; }}
+    QLineEdit:focus {{ {ring} padding: 6px 9px; }}
+    QSpinBox:focus {{ {ring} padding: 4px 9px; }}
+    QCheckBox::indicator:focus, QRadioButton::indicator:focus {{ {ring} }}
+    #PromptCard[focused="true"] {{ {ring} }}
     """
 
 

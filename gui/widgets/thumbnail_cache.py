@@ -5,6 +5,11 @@ worker looks for a scaled copy on disk; on a miss the injected `fetch` (the engi
 fetcher, run by the window through `spawn`) gets the bytes and calls `deliver`, and a worker
 decodes them scaled with QImageReader. Only the finished QImage crosses back to the GUI
 thread, where it becomes a QPixmap (QPixmap is GUI-thread only) and `thumbnailReady` fires.
+
+A URL that could not be fetched or decoded is remembered as failed (`is_failed`: the grid
+paints a broken tile with a reload action instead of asking again on every paint). It is
+tried again by `retry(url)` (the user's reload) and by `retry_failed()` (the backend is
+reachable again: the bridge's `reconnected`), which re-requests every failed rendition.
 """
 
 from __future__ import annotations
@@ -90,6 +95,7 @@ def decode_scaled(data: bytes, edge: int) -> QImage:
 class ThumbnailCache(QObject):
     thumbnailReady = Signal(str)  # url
     failed = Signal(str)  # url
+    retrying = Signal(str)  # url: a failed image is being loaded again
 
     def __init__(
         self,
@@ -103,7 +109,8 @@ class ThumbnailCache(QObject):
         self._used = 0
         self._memory: OrderedDict[tuple[str, int], QPixmap] = OrderedDict()
         self._pending: set[tuple[str, int]] = set()
-        self._failed: set[str] = set()
+        # url -> the renditions (edges) that failed, so a retry asks for exactly those.
+        self._failed: dict[str, set[int]] = {}
         # Our own pool, one thread short of the cores: on a 2-core machine two decoders
         # starved the GUI thread while scrolling (frame p95 ~20 -> ~6 ms with one).
         self._pool = QThreadPool(self)
@@ -131,9 +138,33 @@ class ThumbnailCache(QObject):
             self._memory.move_to_end(key)
             return pixmap
         if url not in self._failed and key not in self._pending:
-            self._pending.add(key)
-            self._pool.start(_DecodeJob(self._signals, url, edge, self._disk_path(url, edge), None))
+            self._load(url, edge)
         return None
+
+    def _load(self, url: str, edge: int) -> None:
+        self._pending.add((url, edge))
+        self._pool.start(_DecodeJob(self._signals, url, edge, self._disk_path(url, edge), None))
+
+    def retry(self, url: str) -> bool:
+        """Load a failed `url` again (every rendition that failed). False if it had not
+        failed (it is loaded or still loading)."""
+        edges = self._failed.pop(url, None)
+        if edges is None:
+            return False
+        self.retrying.emit(url)
+        for edge in sorted(edges):
+            if (url, edge) not in self._pending:
+                self._load(url, edge)
+        return True
+
+    def retry_failed(self) -> int:
+        """Load every failed image again (the backend is back). Returns how many."""
+        return sum(self.retry(url) for url in list(self._failed))
+
+    def on_connection_changed(self, event: object) -> None:
+        """A `ConnectionChanged` event: coming back online retries what failed."""
+        if getattr(event, "online", False):
+            self.retry_failed()
 
     def peek(self, url: str) -> QPixmap | None:
         """Any rendition already in memory (for drag previews and attachment thumbs)."""
@@ -148,9 +179,7 @@ class ThumbnailCache(QObject):
     def deliver(self, url: str, edge: int, data: bytes | None) -> None:
         """The fetched bytes for `url` (None: the fetch failed)."""
         if data is None:
-            self._pending.discard((url, edge))
-            self._failed.add(url)
-            self.failed.emit(url)
+            self._fail(url, edge)
             return
         self._pool.start(_DecodeJob(self._signals, url, edge, self._disk_path(url, edge), data))
 
@@ -160,6 +189,11 @@ class ThumbnailCache(QObject):
         digest = hashlib.sha256(f"{url}|{edge}".encode()).hexdigest()
         return self._disk_dir / digest[:2] / f"{digest}.img"
 
+    def _fail(self, url: str, edge: int) -> None:
+        self._pending.discard((url, edge))
+        self._failed.setdefault(url, set()).add(edge)
+        self.failed.emit(url)
+
     def _on_missing(self, url: str, edge: int) -> None:
         if self.fetch is None:
             self._pending.discard((url, edge))
@@ -168,11 +202,10 @@ class ThumbnailCache(QObject):
 
     def _on_decoded(self, url: str, edge: int, image: QImage) -> None:
         key = (url, edge)
-        self._pending.discard(key)
         if image.isNull():
-            self._failed.add(url)
-            self.failed.emit(url)
+            self._fail(url, edge)
             return
+        self._pending.discard(key)
         pixmap = QPixmap.fromImage(image)
         self._memory[key] = pixmap
         self._used += _cost(pixmap)

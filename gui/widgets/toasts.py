@@ -1,4 +1,10 @@
-"""Toasts: short messages stacked in the top-right corner of the window.
+"""Toasts: short messages stacked at the bottom-left of the feed, just above the prompt bar.
+
+They sit where no card keeps an action: left of the column where every card has its Copy
+prompt / Reuse / Download (in the top-right corner they covered the newest card's). The
+feed says where that is through a `toast_region()` method (`GenerationGridView`); the host
+finds the widget that has one among its parent's descendants, or is given it (`area`).
+Without one, toasts go to the parent's bottom-left corner.
 
 Errors stay longer than confirmations; at most a few are shown at once (the oldest goes).
 `messages()` lists what is visible, which the tests read.
@@ -6,7 +12,7 @@ Errors stay longer than confirmations; at most a few are shown at once (the olde
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from gui.widgets import icons, theme
@@ -55,16 +61,19 @@ class Toast(QFrame):
 
 
 class ToastHost(QWidget):
-    """A transparent overlay over its parent that lays toasts out bottom-right."""
+    """An overlay over its parent that stacks toasts bottom-left of the feed."""
 
-    def __init__(self, parent: QWidget) -> None:
+    def __init__(self, parent: QWidget, area: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, False)
+        self._area: QWidget | None = None
         self._toasts: list[Toast] = []
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(8)
         parent.installEventFilter(self)
+        if area is not None:
+            self.set_area(area)
         self._place()
 
     def show_toast(self, text: str, kind: str = "info") -> Toast:
@@ -75,12 +84,26 @@ class ToastHost(QWidget):
         toast = Toast(text, kind, self)
         self._toasts.append(toast)
         self._layout.addWidget(toast)
+        toast.show()  # now, not queued: the host is sized for it below
         while len(self._toasts) > _MAX_VISIBLE:
             self._toasts[0].dismiss()
-        self._place()
         self.show()
-        self.raise_()
+        self._place()
         return toast
+
+    def set_area(self, area: QWidget) -> None:
+        """The widget whose `toast_region()` (or whole rect) the toasts sit in."""
+        self._area = area
+        area.installEventFilter(self)
+        self._place()
+
+    def area(self) -> QWidget | None:
+        if self._area is None and self.parentWidget() is not None:
+            for child in self.parentWidget().findChildren(QWidget):
+                if callable(getattr(child, "toast_region", None)):
+                    self.set_area(child)
+                    break
+        return self._area
 
     def error(self, text: str) -> Toast:
         return self.show_toast(text, "error")
@@ -104,7 +127,7 @@ class ToastHost(QWidget):
         return [t.text for t in self._toasts]
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Show, QEvent.Type.Move):
             self._place()
         return False
 
@@ -115,10 +138,22 @@ class ToastHost(QWidget):
         if not self._toasts:
             self.hide()
             return
-        self.adjustSize()
-        size = self.sizeHint()
-        width = min(400, max(size.width(), 260))
-        height = size.height()
-        # Top right, under the header: never over the prompt bar and its Generate button.
-        self.setGeometry(parent.width() - width - 20, 64, width, height)
+        self._layout.activate()  # a toast just added is not measured until the layout runs
+        region = self._region(parent)
+        # One width for the whole stack: as wide as the region allows, up to 400 px.
+        width = max(220, min(400, region.width()))
+        height = self.heightForWidth(width) if self.hasHeightForWidth() else -1
+        if height <= 0:
+            height = self.sizeHint().height()
+        # Bottom-left of the feed, growing upwards: never over the prompt bar below it,
+        # nor over the cards' header actions on the right.
+        self.setGeometry(region.left(), region.bottom() - height, width, height)
         self.raise_()
+
+    def _region(self, parent: QWidget) -> QRect:
+        area = self.area()
+        if area is None or not area.isVisible():
+            return QRect(20, 64, parent.width() - 40, parent.height() - 84)
+        get = getattr(area, "toast_region", None)
+        local: QRect = get() if callable(get) else area.rect()
+        return QRect(area.mapTo(parent, local.topLeft()), local.size())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt
+import pytest
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QGuiApplication, QScreen
+from PySide6.QtWidgets import QPushButton, QWidget
 
 from catalog import MODELS, picker_models
 from gui.widgets.model_picker import ModelPicker, badges, price_label
@@ -109,3 +112,101 @@ def test_opens_with_the_selected_model_centred_and_no_row_cut_off(qtbot) -> None
         qtbot.keyClick(picker.search, Qt.Key.Key_Up)
         _assert_rows_aligned(picker)
     assert picker.view.verticalScrollBar().value() == 0
+
+
+# -- the popup's size and place on the screen (issue 14, item 3) ---------------------------
+
+
+def _anchored_picker(qtbot, anchor_at: QPoint) -> tuple[ModelPicker, QPushButton, QWidget]:
+    """A picker owned by a window, opened from a button at `anchor_at` on the screen (as the
+    prompt bar's model chip opens it). The caller keeps the window alive (qtbot holds
+    widgets weakly, and the window owns the picker)."""
+    host = QWidget()
+    qtbot.addWidget(host)
+    screen = QGuiApplication.primaryScreen().availableGeometry()
+    host.setGeometry(screen)
+    anchor = QPushButton("Nano Banana", host)
+    anchor.setGeometry(QRect(host.mapFromGlobal(anchor_at), anchor.sizeHint()))
+    host.show()
+    qtbot.waitExposed(host)
+    picker = ModelPicker(host)
+    picker.open_for("img-nano-banana", anchor)
+    qtbot.waitUntil(picker.isVisible)
+    qtbot.wait(20)  # let any pending layout request resize the popup, as a user would see
+    return picker, anchor, host
+
+
+def _global_rect(widget: QWidget) -> QRect:
+    return QRect(widget.mapToGlobal(QPoint(0, 0)), widget.size())
+
+
+def _assert_on_screen(picker: ModelPicker) -> None:
+    avail = picker.screen().availableGeometry()
+    assert avail.contains(picker.frameGeometry()), (picker.frameGeometry(), avail)
+    assert picker.show_all.isVisible()
+    assert avail.contains(_global_rect(picker.show_all))
+    assert picker.rect().contains(picker.show_all.geometry())
+
+
+def _search_nothing_then_something(qtbot, picker: ModelPicker) -> None:
+    qtbot.keyClicks(picker.search, "zzz")
+    qtbot.wait(20)
+    assert picker.visible_model_ids() == [] and picker.empty.isVisible()
+    qtbot.keyClick(picker.search, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(picker.search, "hunyuan")
+    qtbot.wait(20)
+    assert picker.visible_model_ids() == ["img-hunyuan-v3"]
+
+
+def test_popup_keeps_its_size_on_screen_after_a_search_with_no_results(qtbot) -> None:
+    avail = QGuiApplication.primaryScreen().availableGeometry()
+    chip = QPoint(avail.left() + 20, avail.bottom() - 60)  # the prompt bar is at the bottom
+    picker, anchor, _host = _anchored_picker(qtbot, chip)
+    opened = picker.frameGeometry()
+    _assert_on_screen(picker)
+    assert opened.bottom() < chip.y()  # above the chip, not over it
+    _search_nothing_then_something(qtbot, picker)
+    assert picker.frameGeometry() == opened
+    _assert_on_screen(picker)
+    assert picker.current_model_id() == "img-hunyuan-v3"
+    _assert_rows_aligned(picker)
+    qtbot.keyClick(picker.search, Qt.Key.Key_Escape)
+    picker.open_for("img-nano-banana", anchor)
+    qtbot.wait(20)
+    assert picker.frameGeometry() == opened  # reopening does not keep a grown size
+    _assert_on_screen(picker)
+
+
+def test_popup_opens_below_a_chip_at_the_top_and_inside_the_right_edge(qtbot) -> None:
+    avail = QGuiApplication.primaryScreen().availableGeometry()
+    chip = QPoint(avail.right() - 60, avail.top() + 10)
+    picker, anchor, _host = _anchored_picker(qtbot, chip)
+    _assert_on_screen(picker)
+    assert picker.frameGeometry().top() > _global_rect(anchor).bottom()  # not over the chip
+
+
+@pytest.mark.parametrize(("height", "beside_the_chip"), [(420, True), (300, False)])
+def test_popup_fits_a_short_screen_with_whole_rows(
+    qtbot, monkeypatch: pytest.MonkeyPatch, height: int, beside_the_chip: bool
+) -> None:
+    """A short screen (say 1280x900 at a scale of 2) gets fewer, whole rows: above the chip
+    while at least three fit there, else over it, but always on screen."""
+    short = QRect(0, 0, 800, height)
+    monkeypatch.setattr(QScreen, "availableGeometry", lambda self: short)
+    picker, anchor, _host = _anchored_picker(qtbot, QPoint(20, height - 50))
+    assert picker.screen().availableGeometry() == short
+    _assert_on_screen(picker)
+    assert picker.visible_rows < 6
+    assert (picker.frameGeometry().bottom() < _global_rect(anchor).top()) == beside_the_chip
+    _assert_rows_aligned(picker)
+    opened = picker.frameGeometry()
+    _search_nothing_then_something(qtbot, picker)
+    assert picker.frameGeometry() == opened
+    _assert_on_screen(picker)
+    for _ in range(len("hunyuan")):  # back to the whole list, then page through it
+        qtbot.keyClick(picker.search, Qt.Key.Key_Backspace)
+    assert picker.visible_model_ids() == [m.id for m in picker_models()]
+    for _ in range(len(picker_models())):
+        qtbot.keyClick(picker.search, Qt.Key.Key_PageDown)
+        _assert_rows_aligned(picker)
+    assert picker.frameGeometry() == opened

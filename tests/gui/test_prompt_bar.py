@@ -71,7 +71,7 @@ def test_switching_to_a_single_image_model_trims_with_a_notice(qtbot, make_png) 
     with qtbot.waitSignal(bar.notice) as notice:
         bar.choose_model("img-flux-kontext-pro")
     assert bar.strip.count() == 1
-    assert "removed the last 2 images" in notice.args[0]
+    assert "the last 2 images are kept but not sent" in notice.args[0]
 
 
 def test_kling_mentions_are_inserted_and_renumbered(qtbot, make_png) -> None:

@@ -73,7 +73,7 @@ def test_base_model_with_attachments_becomes_its_edit_variant() -> None:
 def test_switching_trims_attachments_with_a_notice() -> None:
     switch = switch_model(RequestState(), "img-flux-kontext-pro", 3)
     assert switch.keep_attachments == 1
-    assert "removed the last 2 images" in switch.notice
+    assert "the last 2 images are kept but not sent" in switch.notice
 
 
 def test_switching_clamps_the_count_and_picks_an_allowed_ratio() -> None:
