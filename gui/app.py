@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from gui.engine.api_client import ApiClient
+from gui.engine.clerk_sign_in import ClerkSignIn
 from gui.engine.config import ClientConfig
 from gui.engine.connectivity import ConnectionMonitor, http_probe
 from gui.engine.convex_gateway import ConvexGateway
@@ -29,6 +30,7 @@ from gui.engine.settings import SettingsStore
 from gui.engine.tokens import (
     ClerkTokenProvider,
     EmbeddedTokenProvider,
+    KeyringStore,
     StaticTokenProvider,
     TokenProvider,
     needs_sign_in,
@@ -67,11 +69,13 @@ def make_token_provider(
         return StaticTokenProvider(config.static_token)
     if config.mode == "embedded":
         return EmbeddedTokenProvider(api_base_url, config.user_id, client=client)
-    if config.clerk_frontend_url and config.email:
-        return ClerkTokenProvider(config.clerk_frontend_url, config.email, client=client)
+    if config.clerk_frontend_url:
+        # The email is only a hint: a Google or Apple sign-in knows none up front; the
+        # keyring holds whoever signed in last for this Frontend API (clerk_sign_in.py).
+        return ClerkTokenProvider(config.clerk_frontend_url, config.email or None, client=client)
     raise ConfigurationError(
         "Sign-in is not configured for this deployment: set a token (IMAGEGEN_TOKEN or "
-        "--token) or a Clerk frontend API URL and email in the settings."
+        "--token) or a Clerk frontend API URL in the settings."
     )
 
 
@@ -110,6 +114,16 @@ class EngineSession:
         except Exception as exc:
             log.exception("resuming unfinished generations failed")
             self.engine.events.publish(BackgroundError("resume", str(exc) or type(exc).__name__))
+
+    def clerk_sign_in(
+        self, url: str, open_browser: Callable[[str], object] | None = None
+    ) -> ClerkSignIn:
+        """The sign-in the Settings dialog runs: into this session's token store when it
+        signs in at the same Frontend API (the window then uses it at once)."""
+        tokens = self.tokens
+        if isinstance(tokens, ClerkTokenProvider) and tokens.frontend_api_url == url.rstrip("/"):
+            return tokens.sign_in_flow(open_browser)
+        return ClerkSignIn(url, KeyringStore(), client=self._client, open_browser=open_browser)
 
     async def close(self) -> None:
         """Stop the engine (unfinished work stays journaled), then the backend."""

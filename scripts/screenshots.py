@@ -196,13 +196,12 @@ async def scenario(app: QApplication, work: Path) -> None:
         settings.api_url.setText("https://images.example.com")
         settings.convex_url.setText("https://happy-otter-123.convex.cloud")
         settings.clerk_url.setText("https://clerk.images.example.com")
-        settings.email.setText("ada@example.com")
-        settings.password.setText("correct horse")
-        settings.set_message(
-            "Sign in to continue: enter the password for ada@example.com and press Sign in."
-        )
         await settle()
-        save(settings, "settings")
+        save(settings, "settings")  # Continue with Google / Apple / email
+        settings.email.setText("ada@example.com")
+        settings.sign_in.email_button.click()
+        await settle()
+        save(settings, "settings-email")
         settings.reject()
 
         window.close()

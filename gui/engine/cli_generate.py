@@ -5,9 +5,12 @@ one JSON object with ``--json``). On failure the error sentence goes to stderr a
 status is 1 (2 for bad usage or configuration). Without ``--wait`` a queued generation is
 left to the journal once submitted; the next start of the app or CLI finishes it.
 
-A deployment that signs in with Clerk (``--clerk-url`` and ``--email``) uses the sign-in kept
-in the keyring; without one it asks for the password (getpass on a terminal, else the
-IMAGEGEN_PASSWORD environment variable).
+A deployment that signs in with Clerk (``--clerk-url``) uses the sign-in kept in the keyring.
+Without one it signs in first: ``--oauth google|apple`` through the system browser, or with
+``--email`` by password (asked on a terminal, where an empty answer asks Clerk to email a
+code instead; else IMAGEGEN_PASSWORD) or by an emailed code (IMAGEGEN_EMAIL_CODE without a
+terminal). A code Clerk asks for next (second factor, a new device) is asked on the terminal,
+else read from IMAGEGEN_EMAIL_CODE.
 """
 
 from __future__ import annotations
@@ -19,12 +22,15 @@ import json
 import mimetypes
 import os
 import sys
+import webbrowser
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from gui.engine.clerk_sign_in import ClerkSignIn, SignInStep
+from gui.engine.clerk_tokens import ClerkTokenProvider
 from gui.engine.config import ClientConfig, load_client_config
 from gui.engine.events import (
     EngineEvent,
@@ -36,7 +42,7 @@ from gui.engine.events import (
     UploadProgress,
 )
 from gui.engine.request import EngineRequest
-from gui.engine.tokens import ClerkTokenProvider, SignInError, TokenProvider
+from gui.engine.tokens import KeyringStore, SignInError
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -64,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token", help="Bearer token for the deployment")
     p.add_argument("--clerk-url", help="Clerk frontend API URL to sign in with")
     p.add_argument("--email", help="the account's email for --clerk-url")
+    p.add_argument("--oauth", choices=("google", "apple"), help="sign in through the browser")
     return p
 
 
@@ -84,31 +91,80 @@ def _config(args: argparse.Namespace) -> ClientConfig:
 
 
 class PasswordUnavailable(SignInError):
-    """No terminal to ask for the password and no IMAGEGEN_PASSWORD (a usage error)."""
+    """No terminal to ask for a password or code and no environment variable (usage error)."""
 
 
 def read_password(
     email: str, env: Mapping[str, str] | None = None, interactive: bool | None = None
 ) -> str:
-    """The Clerk password for ``email``: asked on a terminal, else IMAGEGEN_PASSWORD."""
+    """The Clerk password for ``email``: asked on a terminal (empty: use an email code),
+    else IMAGEGEN_PASSWORD, else "" when IMAGEGEN_EMAIL_CODE is set."""
     env = os.environ if env is None else env
     interactive = sys.stdin.isatty() if interactive is None else interactive
-    if interactive:
-        return getpass.getpass(f"Password for {email}: ")
     if env.get("IMAGEGEN_PASSWORD"):
         return env["IMAGEGEN_PASSWORD"]
+    if interactive:
+        return getpass.getpass(f"Password for {email} (Enter to get an email code instead): ")
+    if env.get("IMAGEGEN_EMAIL_CODE"):
+        return ""
     raise PasswordUnavailable(
-        f"Signing in as {email} needs a password, and there is no terminal to ask for it: "
-        "set IMAGEGEN_PASSWORD, or run the command once in a terminal."
+        f"Signing in as {email} needs a password or an email code, and there is no terminal "
+        "to ask for it: set IMAGEGEN_PASSWORD (or IMAGEGEN_EMAIL_CODE), or run the command "
+        "once in a terminal."
     )
 
 
-async def ensure_signed_in(tokens: TokenProvider) -> None:
-    """Sign a Clerk provider in when the keyring holds no sign-in for it yet."""
-    if isinstance(tokens, ClerkTokenProvider) and not tokens.signed_in:
-        password = await asyncio.to_thread(read_password, tokens.email)
-        await tokens.sign_in(password)
-        print(f"signed in as {tokens.email}", file=sys.stderr)
+def read_code(
+    step: SignInStep, env: Mapping[str, str] | None = None, interactive: bool | None = None
+) -> str:
+    """The code ``step`` asks for: on a terminal, else IMAGEGEN_EMAIL_CODE."""
+    env = os.environ if env is None else env
+    interactive = sys.stdin.isatty() if interactive is None else interactive
+    if interactive:
+        print(step.message, file=sys.stderr, flush=True)
+        return getpass.getpass("Code: ")
+    if env.get("IMAGEGEN_EMAIL_CODE"):
+        return env["IMAGEGEN_EMAIL_CODE"]
+    raise PasswordUnavailable(
+        f"{step.message} There is no terminal to ask for it: set IMAGEGEN_EMAIL_CODE, or run "
+        "the command once in a terminal."
+    )
+
+
+def _announce(url: str) -> bool:
+    print(f"Opening your browser to sign in (or open this address): {url}", file=sys.stderr)
+    return webbrowser.open(url)
+
+
+async def sign_in_for_cli(
+    config: ClientConfig, oauth: str | None, client: httpx.AsyncClient
+) -> ClientConfig:
+    """Sign in to Clerk when the keyring holds no sign-in yet; the config names who is
+    signed in (its email) so the engine's token provider finds the saved sign-in."""
+    url = config.clerk_frontend_url
+    if not url or config.static_token or config.mode != "deployment":
+        return config
+    hint = None if oauth else config.email
+    saved = ClerkTokenProvider(url, hint, store=KeyringStore(), client=client)
+    if not saved.signed_in:
+        flow = ClerkSignIn(url, KeyringStore(), client=client, open_browser=_announce)
+        if oauth:
+            step = await flow.with_oauth(oauth)
+        elif config.email:
+            password = await asyncio.to_thread(read_password, config.email)
+            step = await (
+                flow.with_password(config.email, password)
+                if password
+                else flow.with_email_code(config.email)
+            )
+        else:
+            raise PasswordUnavailable("Signing in needs --email or --oauth google|apple.")
+        while step.status == "needs_code":
+            step = await flow.submit_code(await asyncio.to_thread(read_code, step))
+        if step.status != "complete":
+            raise SignInError(step.message or "Sign-in did not finish.")
+        print(f"signed in as {flow.who}", file=sys.stderr)
+    return config.model_copy(update={"email": saved.email})
 
 
 def _progress_line(event: EngineEvent) -> str | None:
@@ -138,16 +194,18 @@ async def run(args: argparse.Namespace) -> int:
     from gui.app import ConfigurationError, open_engine
 
     try:
-        session = await open_engine(_config(args), resume=False)
+        async with httpx.AsyncClient(timeout=15.0) as client:
+            config = await sign_in_for_cli(_config(args), args.oauth, client)
+    except SignInError as exc:
+        failed = "" if isinstance(exc, PasswordUnavailable) else "Sign-in failed: "
+        print(f"imagegen generate: {failed}{exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, PasswordUnavailable) else EXIT_FAILED
+    try:
+        session = await open_engine(config, resume=False)
     except ConfigurationError as exc:
         print(f"imagegen generate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        try:
-            await ensure_signed_in(session.tokens)
-        except SignInError as exc:
-            print(f"imagegen generate: {exc}", file=sys.stderr)
-            return EXIT_USAGE if isinstance(exc, PasswordUnavailable) else EXIT_FAILED
         await session.resume()  # signed in now: the journal's Convex calls can run
         code = await _generate(session.engine, args)
         if code == 0 and session.backend is not None and not args.out:

@@ -11,14 +11,20 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 import jwt
 
+if TYPE_CHECKING:  # defined in clerk_tokens; see __getattr__ below
+    from gui.engine.clerk_tokens import ClerkTokenProvider as ClerkTokenProvider
+
 log = logging.getLogger(__name__)
 REFRESH_MARGIN_S = 10.0
 KEYRING_SERVICE = "imagegen-desktop"
+# The Frontend API version this client speaks (clerk/openapi-specs fapi/2026-05-12.yml).
+CLERK_API_VERSION = "2026-05-12"
 
 
 class SignInError(Exception):
@@ -60,6 +66,9 @@ class _CachedToken:
 
     def set(self, token: str, ttl_s: float) -> None:
         self._token, self._expires_at = token, self._clock() + ttl_s
+
+    def clear(self) -> None:
+        self._token, self._expires_at = None, 0.0
 
 
 def _ttl_from_jwt(token: str, default: float) -> float:
@@ -168,108 +177,168 @@ class KeyringStore:
                 pass
 
 
-class ClerkTokenProvider:
-    """Clerk's Frontend API as a native client: sign in with email + password once, then
-    mint 60 s session JWTs from the stored client token, refreshed before they expire.
-
-    The client token (Clerk's long-lived device credential, the ``Authorization`` header of
-    native responses) and the session id are kept in the OS keyring when there is one.
-    """
+class ClerkSignInError(SignInError):
+    """Clerk refused: ``code`` is Clerk's error code, ``message`` Clerk's own sentence;
+    ``retry_after_s`` is set when Clerk asked to wait (HTTP 429)."""
 
     def __init__(
         self,
-        frontend_api_url: str,
-        email: str,
+        code: str,
+        message: str,
+        retry_after_s: float | None = None,
         *,
-        store: SecretStore | None = None,
-        client: httpx.AsyncClient | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        status: int | None = None,
     ) -> None:
-        self._base = frontend_api_url.rstrip("/")
-        self._email = email
-        self._store = store or KeyringStore()
-        self._client = client or httpx.AsyncClient(timeout=15.0)
-        self._cache = _CachedToken(clock)
+        super().__init__(message)
+        self.code, self.message, self.retry_after_s, self.status = (
+            code,
+            message,
+            retry_after_s,
+            status,
+        )
 
-    @property
-    def _key(self) -> str:
-        return f"clerk:{self._base}:{self._email}"
 
-    def _saved(self) -> tuple[str, str] | None:
-        client_token = self._store.get(self._key + ":client")
-        session_id = self._store.get(self._key + ":session")
-        return (client_token, session_id) if client_token and session_id else None
+class ClerkUnreachable(ClerkSignInError, SignInUnreachable):
+    """Clerk did not answer (worth retrying)."""
 
-    @property
-    def signed_in(self) -> bool:
-        return self._saved() is not None
 
-    @property
-    def email(self) -> str:
-        return self._email
+def _wait_sentence(seconds: float | None) -> str:
+    if seconds is None:
+        return "Too many sign-in attempts; wait a moment and try again."
+    whole = max(1, round(seconds))
+    return (
+        f"Too many sign-in attempts; wait {whole} second{'s' if whole != 1 else ''} and try again."
+    )
 
-    def matches(self, frontend_api_url: str, email: str) -> bool:
-        """Whether this provider signs in as ``email`` at ``frontend_api_url``."""
-        return (self._base, self._email) == (frontend_api_url.rstrip("/"), email)
 
-    async def sign_in(self, password: str) -> None:
-        """Sign in with the email and ``password``; raises SignInError with Clerk's reason."""
+def clerk_error(resp: httpx.Response) -> ClerkSignInError:
+    """A Frontend API error answer as a ClerkSignInError in Clerk's words."""
+    code, message = "unknown", _message(resp)
+    try:
+        errors = resp.json().get("errors") or []
+        if errors and isinstance(errors[0], dict):
+            code = str(errors[0].get("code") or code)
+    except (ValueError, AttributeError):
+        pass
+    if resp.status_code == 429:
         try:
-            resp = await self._client.post(
-                f"{self._base}/v1/client/sign_ins",
-                params={"_is_native": "1"},
-                data={"strategy": "password", "identifier": self._email, "password": password},
+            retry = float(resp.headers.get("retry-after", ""))
+        except ValueError:
+            retry = None
+        code = code if code != "unknown" else "too_many_requests"
+        return ClerkSignInError(code, _wait_sentence(retry), retry, status=429)
+    return ClerkSignInError(code, message, status=resp.status_code)
+
+
+@dataclass(frozen=True)
+class ClerkAccount:
+    user_id: str
+    session_id: str
+    who: str
+    emails: frozenset[str]
+
+
+class ClerkFrontendApi:
+    """Clerk's Frontend API as a native client: ``_is_native=1`` and ``__clerk_api_version``
+    on every request, form bodies, the client JWT in ``Authorization`` — saved from every
+    answer, since Clerk rotates it. Keys: ``clerk:<url>:current`` names the signed-in user;
+    ``clerk:<url>:<user id>:client|session|who|emails`` hold that user's sign-in;
+    ``clerk:<url>:client`` is this device's client token while nobody is signed in."""
+
+    def __init__(
+        self, base: str, store: SecretStore, client: httpx.AsyncClient, api_version: str
+    ) -> None:
+        self.base, self.store, self.http, self.api_version = base, store, client, api_version
+        self.prefix = f"clerk:{base}"
+
+    def _client_key(self, user_id: str | None) -> str:
+        return f"{self.prefix}:{user_id}:client" if user_id else f"{self.prefix}:client"
+
+    def client_token(self, user_id: str | None) -> str | None:
+        return self.store.get(self._client_key(user_id))
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        data: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        user_id: str | None = None,
+    ) -> dict[str, Any]:
+        query = {"_is_native": "1", "__clerk_api_version": self.api_version, **(params or {})}
+        headers = {"Authorization": token} if (token := self.client_token(user_id)) else {}
+        try:
+            resp = await self.http.request(
+                method, self.base + path, params=query, data=data, headers=headers
             )
         except httpx.HTTPError as exc:
-            raise SignInError(f"Clerk could not be reached ({exc}).") from exc
+            raise ClerkUnreachable("network", f"Clerk could not be reached ({exc}).") from exc
+        if rotated := resp.headers.get("authorization"):
+            self.store.set(self._client_key(user_id), rotated)
         if resp.status_code >= 400:
-            raise SignInError(f"Sign-in failed: {_message(resp)}")
-        data = resp.json()
-        attempt = data.get("response") or {}
-        session_id = attempt.get("created_session_id")
-        if attempt.get("status") != "complete" or not session_id:
-            raise SignInError(
-                "Sign-in needs another step (such as a verification code) that the desktop "
-                "app does not support yet; use a token instead."
-            )
-        client_token = resp.headers.get("authorization")
-        if not client_token:
-            raise SignInError("Clerk did not return a client token for this device.")
-        self._store.set(self._key + ":client", client_token)
-        self._store.set(self._key + ":session", session_id)
+            raise clerk_error(resp)
+        try:
+            data_out = resp.json()
+        except ValueError as exc:
+            raise ClerkSignInError(
+                "invalid_response",
+                "Clerk answered something that is not JSON.",
+                status=resp.status_code,
+            ) from exc
+        return data_out if isinstance(data_out, dict) else {}
 
-    def sign_out(self) -> None:
-        self._store.delete(self._key + ":client")
-        self._store.delete(self._key + ":session")
+    def load_account(self) -> ClerkAccount | None:
+        user_id = self.store.get(f"{self.prefix}:current")
+        if not user_id:
+            return None
+        key = f"{self.prefix}:{user_id}"
+        session_id = self.store.get(key + ":session")
+        if not session_id or not self.client_token(user_id):
+            return None
+        emails = self.store.get(key + ":emails") or ""
+        return ClerkAccount(
+            user_id,
+            session_id,
+            self.store.get(key + ":who") or user_id,
+            frozenset(e for e in emails.lower().split(",") if e),
+        )
 
-    async def token(self, force_refresh: bool = False) -> str:
-        if not force_refresh and (cached := self._cache.fresh()):
-            return cached
-        async with self._cache._lock:
-            if not force_refresh and (cached := self._cache.fresh()):
-                return cached
-            saved = self._saved()
-            if saved is None:
-                raise SignInError(f"Sign in as {self._email} first.")
-            client_token, session_id = saved
-            try:
-                resp = await self._client.post(
-                    f"{self._base}/v1/client/sessions/{session_id}/tokens",
-                    params={"_is_native": "1"},
-                    headers={"Authorization": client_token},
-                )
-            except httpx.HTTPError as exc:
-                raise SignInUnreachable(f"Clerk could not be reached ({exc}).") from exc
-            if resp.status_code in (401, 404):
-                self.sign_out()  # the session ended on Clerk's side: sign in again
-                raise SignInError("Your session has ended; sign in again.")
-            if resp.status_code >= 400:
-                raise SignInError(f"Clerk refused a session token: {_message(resp)}")
-            token = str(resp.json()["jwt"])
-            self._cache.set(token, _ttl_from_jwt(token, default=60.0))
-            return token
+    def save_account(self, account: ClerkAccount) -> None:
+        """Make ``account`` the signed-in one; the device's client token moves to it."""
+        key = f"{self.prefix}:{account.user_id}"
+        device = self.client_token(None)
+        if device:
+            self.store.set(key + ":client", device)
+            self.store.delete(self._client_key(None))
+        self.store.set(key + ":session", account.session_id)
+        self.store.set(key + ":who", account.who)
+        self.store.set(key + ":emails", ",".join(sorted(account.emails)))
+        self.store.set(f"{self.prefix}:current", account.user_id)
+
+    def forget_account(self) -> None:
+        """Forget who is signed in; the client token stays as this device's (Clerk then
+        knows the device at the next sign-in, so Client Trust asks no code)."""
+        user_id = self.store.get(f"{self.prefix}:current")
+        if not user_id:
+            return
+        key = f"{self.prefix}:{user_id}"
+        if token := self.client_token(user_id):
+            self.store.set(self._client_key(None), token)
+        for suffix in (":client", ":session", ":who", ":emails"):
+            self.store.delete(key + suffix)
+        self.store.delete(f"{self.prefix}:current")
+
+
+def __getattr__(name: str) -> Any:
+    # ClerkTokenProvider lives beside the sign-in flows; imported lazily (no import cycle).
+    if name == "ClerkTokenProvider":
+        from gui.engine.clerk_tokens import ClerkTokenProvider
+
+        return ClerkTokenProvider
+    raise AttributeError(name)
 
 
 def needs_sign_in(tokens: TokenProvider) -> bool:
     """True when ``tokens`` is a Clerk provider with no stored sign-in yet."""
-    return isinstance(tokens, ClerkTokenProvider) and not tokens.signed_in
+    return getattr(tokens, "signed_in", True) is False

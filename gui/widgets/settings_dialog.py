@@ -1,15 +1,16 @@
 """Settings: the backend (embedded or a deployment), sign-in, uploads, data folder, theme.
 
-The dialog never signs in itself (widgets do no HTTP): "Sign in" emits `signInRequested`
-and the owner (gui.widgets.settings_flow) reports back with `set_sign_in_result`. The
-password is only held by its field; it is never part of the saved configuration.
+The dialog never signs in itself (widgets do no HTTP): its `SignInPanel` (`sign_in`) emits
+what the user asked for and the owner (gui.widgets.settings_flow) runs it through the
+engine and reports back. The password is only held by its field; it is never part of the
+saved configuration.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.engine.config import ClientConfig
+from gui.widgets.sign_in_panel import SignInPanel
 
 THEMES = (("system", "Follow the system"), ("dark", "Dark"), ("light", "Light"))
 
@@ -42,11 +44,7 @@ def store_theme(mode: str) -> None:
 
 
 class SettingsDialog(QDialog):
-    signInRequested = Signal(str, str, str)  # Clerk frontend API URL, email, password
-
-    def __init__(
-        self, config: ClientConfig, parent: QWidget | None = None, sign_in_status: str = ""
-    ) -> None:
+    def __init__(self, config: ClientConfig, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
@@ -71,22 +69,10 @@ class SettingsDialog(QDialog):
         self.api_url.setPlaceholderText("https://your-app.example.com")
         self.convex_url = QLineEdit(config.convex_url or "")
         self.convex_url.setPlaceholderText("https://your-deployment.convex.cloud")
-        self.email = QLineEdit(config.email or "")
-        self.email.setPlaceholderText("you@example.com")
         self.clerk_url = QLineEdit(config.clerk_frontend_url or "")
         self.clerk_url.setPlaceholderText("https://clerk.your-app.example.com")
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setPlaceholderText("Password (not saved)")
-        self.sign_in_button = QPushButton("Sign in")
-        self.sign_in_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        password_row = QHBoxLayout()
-        password_row.addWidget(self.password, 1)
-        password_row.addWidget(self.sign_in_button)
-        self.sign_in_status = QLabel(sign_in_status)
-        self.sign_in_status.setObjectName("Muted")
-        self.sign_in_status.setWordWrap(True)
-        self.sign_in_status.setVisible(bool(sign_in_status))
+        self.sign_in = SignInPanel(config.email or "")
+        self.email, self.password = self.sign_in.email, self.sign_in.password  # shorthands
         self.token = QLineEdit(config.static_token or "")
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         self.token.setPlaceholderText("or paste a session token (kept only for this run)")
@@ -97,9 +83,7 @@ class SettingsDialog(QDialog):
         form.addRow("API URL", self.api_url)
         form.addRow("Convex URL", self.convex_url)
         form.addRow("Sign-in URL", self.clerk_url)
-        form.addRow("Email", self.email)
-        form.addRow("Password", password_row)
-        form.addRow("", self.sign_in_status)
+        form.addRow("Account", self.sign_in)
         form.addRow("Token", self.token)
         box = QVBoxLayout(backend)
         box.addWidget(self.embedded)
@@ -156,52 +140,33 @@ class SettingsDialog(QDialog):
         layout.addLayout(buttons)
         (self.deployment if config.mode == "deployment" else self.embedded).setChecked(True)
         self.deployment.toggled.connect(self._sync)
-        for field in (self.clerk_url, self.email, self.password):
-            field.textChanged.connect(self._sync)
-        self.password.returnPressed.connect(self._request_sign_in)
-        self.sign_in_button.clicked.connect(self._request_sign_in)
-        self._signing_in = False
+        self.sign_in.contentChanged.connect(lambda: QTimer.singleShot(0, self._fit_height))
         self._sync()
+
+    def _fit_height(self) -> None:
+        """As tall as the sign-in step now shown needs (steps differ in height)."""
+        layout = self.layout()
+        if layout.hasHeightForWidth():
+            height = layout.totalHeightForWidth(self.width())
+        else:
+            height = layout.totalSizeHint().height()
+        self.resize(self.width(), max(height, layout.totalMinimumSize().height()))
 
     def _sync(self) -> None:
         self.deployment_form.setEnabled(self.deployment.isChecked())
-        ready = all(f.text().strip() for f in (self.clerk_url, self.email, self.password))
-        self.sign_in_button.setEnabled(ready and not self._signing_in)
-        self.sign_in_button.setToolTip(
-            "" if ready else "Enter the sign-in URL, your email and your password."
-        )
 
     # -- sign-in -----------------------------------------------------------------------------
     def set_message(self, text: str) -> None:
         self.message.setText(text)
         self.message.setVisible(bool(text))
 
-    def _request_sign_in(self) -> None:
-        if not self.sign_in_button.isEnabled():
-            return
+    def frontend_api_url(self) -> str | None:
+        """The sign-in URL when it is one; otherwise None, with the reason shown inline."""
         url = self.clerk_url.text().strip().rstrip("/")
-        if not url.startswith(("http://", "https://")):
-            self.set_sign_in_result(False, "The sign-in URL must start with https://.")
-            return
-        self._signing_in = True
-        self._sync()
-        self._show_status("Signing in…", "Muted")
-        self.signInRequested.emit(url, self.email.text().strip(), self.password.text())
-
-    def set_sign_in_result(self, ok: bool, message: str) -> None:
-        self._signing_in = False
-        if ok:
-            self.password.clear()  # done with it: it is not kept anywhere
-            self.set_message("")
-        self._show_status(message, "Success" if ok else "Error")
-        self._sync()
-
-    def _show_status(self, text: str, kind: str) -> None:
-        self.sign_in_status.setText(text)
-        self.sign_in_status.setVisible(bool(text))
-        self.sign_in_status.setObjectName(kind)
-        self.sign_in_status.style().unpolish(self.sign_in_status)
-        self.sign_in_status.style().polish(self.sign_in_status)
+        if url.startswith(("http://", "https://")):
+            return url
+        self.sign_in.show_error("The sign-in URL must start with https://.")
+        return None
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Data folder", self.data_dir.text())
@@ -217,7 +182,7 @@ class SettingsDialog(QDialog):
                 "api_base_url": self.api_url.text().strip().rstrip("/") or None,
                 "convex_url": self.convex_url.text().strip().rstrip("/") or None,
                 "clerk_frontend_url": self.clerk_url.text().strip() or None,
-                "email": self.email.text().strip() or None,
+                "email": self.sign_in.email.text().strip() or self._config.email,
                 "static_token": self.token.text().strip() or None,
                 "upload_long_edge": self.long_edge.value(),
                 "data_dir": Path(self.data_dir.text().strip()).expanduser(),
@@ -235,8 +200,8 @@ class SettingsDialog(QDialog):
                 text = field.text().strip()
                 if not text.startswith(("http://", "https://")):
                     return f"The {name} must start with http:// or https://."
-            if not (self.token.text().strip() or self.email.text().strip()):
-                return "Enter an email to sign in with, or a token."
+            if not (self.token.text().strip() or self.clerk_url.text().strip()):
+                return "Enter the sign-in URL, or a token."
         return ""
 
     def _save(self) -> None:

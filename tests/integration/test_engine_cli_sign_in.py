@@ -1,25 +1,25 @@
-"""`imagegen generate --clerk-url --email`: password from the terminal or IMAGEGEN_PASSWORD,
-the sign-in kept in the keyring. Clerk is mocked with respx (its HTTP edge only); the
-deployment is a real embedded backend, and Clerk's session JWT is one that backend accepts.
+"""`imagegen generate --clerk-url [--email | --oauth]`: password from the terminal or
+IMAGEGEN_PASSWORD, email codes, second factors, Google through the browser; the sign-in kept
+in the keyring. Clerk is the fake Frontend API; the deployment is the real backend in Clerk
+mode, which accepts only the fake's session JWTs.
 """
+
+# ruff: noqa: F811  (the fixtures imported from clerk_support)
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs
 
 import httpx
 import pytest
-import respx
 
 from backend.server import EmbeddedBackend
 from gui.engine import cli_generate
 from gui.engine.tokens import KeyringStore
-from tests.conftest import dev_token
+from tests.fakes.clerk_fapi import FakeClerk
+from tests.fakes.clerk_support import clerk_backend, clerk_fapi  # noqa: F401
 
-CLERK = "https://clerk.example.test"
 EMAIL = "me@example.test"
 
 
@@ -47,35 +47,15 @@ def keyring(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeKeyring:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv("IMAGEGEN_PASSWORD", raising=False)
     monkeypatch.delenv("IMAGEGEN_TOKEN", raising=False)
+    monkeypatch.delenv("IMAGEGEN_EMAIL_CODE", raising=False)
     return fake
 
 
-@pytest.fixture
-def clerk(backend: EmbeddedBackend) -> Iterator[respx.MockRouter]:
-    session_jwt = dev_token(backend, "clerk-user")
-
-    def sign_in(request: httpx.Request) -> httpx.Response:
-        form = parse_qs(request.content.decode())
-        if form.get("password") != ["right"]:
-            return httpx.Response(
-                422, json={"errors": [{"long_message": "Password is incorrect. Try again."}]}
-            )
-        return httpx.Response(
-            200,
-            json={"response": {"status": "complete", "created_session_id": "sess_1"}},
-            headers={"Authorization": "client-token-1"},
-        )
-
-    with respx.mock(assert_all_called=False) as router:
-        router.post(f"{CLERK}/v1/client/sign_ins", name="sign_in").mock(side_effect=sign_in)
-        router.post(f"{CLERK}/v1/client/sessions/sess_1/tokens", name="tokens").mock(
-            return_value=httpx.Response(200, json={"jwt": session_jwt})
-        )
-        router.route(host="127.0.0.1").pass_through()  # the real backend
-        yield router
+def sign_ins(clerk: FakeClerk) -> int:
+    return sum(r.method == "POST" and r.path == "/v1/client/sign_ins" for r in clerk.requests)
 
 
-def _args(backend: EmbeddedBackend) -> list[str]:
+def _args(backend: EmbeddedBackend, clerk: FakeClerk, *extra: str) -> list[str]:
     return [
         "--model",
         "img-imagen4-preview",
@@ -87,64 +67,120 @@ def _args(backend: EmbeddedBackend) -> list[str]:
         "--convex-url",
         backend.convex_url,
         "--clerk-url",
-        CLERK,
-        "--email",
-        EMAIL,
+        clerk.url,
+        *(extra or ("--email", EMAIL)),
     ]
 
 
 def test_password_from_the_environment_then_the_keyring(
-    backend: EmbeddedBackend,
+    clerk_backend: EmbeddedBackend,
+    clerk_fapi: FakeClerk,
     keyring: FakeKeyring,
-    clerk: respx.MockRouter,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    user = clerk_fapi.add_user(EMAIL, password="right")
+    monkeypatch.setattr(cli_generate.sys.stdin, "isatty", lambda: False, raising=False)
     monkeypatch.setenv("IMAGEGEN_PASSWORD", "right")
-    assert cli_generate.main(_args(backend)) == 0, capsys.readouterr().err
+    assert cli_generate.main(_args(clerk_backend, clerk_fapi)) == 0, capsys.readouterr().err
     out = capsys.readouterr()
     assert json.loads(out.out)["status"] == "completed"
     assert f"signed in as {EMAIL}" in out.err
-    form = parse_qs(clerk["sign_in"].calls[0].request.content.decode())
-    assert form["identifier"] == [EMAIL] and form["password"] == ["right"]
-    assert "client-token-1" in keyring.data.values()
+    form = next(r.form for r in clerk_fapi.requests if r.path == "/v1/client/sign_ins")
+    assert form["identifier"] == EMAIL and form["password"] == "right"
+    saved = {key: value for (_, key), value in keyring.data.items()}
+    assert saved[f"clerk:{clerk_fapi.url}:current"] == user.id  # keyed by user id
     assert all("right" not in v for v in keyring.data.values())  # never the password
 
     # Next run: the keyring's sign-in is used; no password needed, no new sign-in.
     monkeypatch.delenv("IMAGEGEN_PASSWORD")
-    assert cli_generate.main(_args(backend)) == 0, capsys.readouterr().err
-    assert clerk["sign_in"].call_count == 1
-    assert clerk["tokens"].calls[-1].request.headers["authorization"] == "client-token-1"
+    assert cli_generate.main(_args(clerk_backend, clerk_fapi)) == 0, capsys.readouterr().err
+    assert sign_ins(clerk_fapi) == 1
+    mint = [r for r in clerk_fapi.requests if r.path.endswith("/tokens")][-1]
+    assert mint.authorization  # the rotated client token the keyring kept
 
 
 def test_prompts_on_a_terminal_and_reports_clerks_reason(
-    backend: EmbeddedBackend,
+    clerk_backend: EmbeddedBackend,
+    clerk_fapi: FakeClerk,
     keyring: FakeKeyring,
-    clerk: respx.MockRouter,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    clerk_fapi.add_user(EMAIL, password="right")
     prompts: list[str] = []
     monkeypatch.setattr(cli_generate.sys.stdin, "isatty", lambda: True, raising=False)
     monkeypatch.setattr(
         cli_generate.getpass, "getpass", lambda prompt: prompts.append(prompt) or "wrong"
     )
-    assert cli_generate.main(_args(backend)) == 1
+    assert cli_generate.main(_args(clerk_backend, clerk_fapi)) == 1
     err = capsys.readouterr().err
-    assert prompts == [f"Password for {EMAIL}: "]
-    assert "Sign-in failed: Password is incorrect. Try again." in err
-    assert keyring.data == {}
+    assert prompts == [f"Password for {EMAIL} (Enter to get an email code instead): "]
+    assert "Sign-in failed: Password is incorrect. Try again" in err
+    assert f"clerk:{clerk_fapi.url}:current" not in {k for (_, k) in keyring.data}
+
+
+def test_email_code_and_second_factor_on_a_terminal(
+    clerk_backend: EmbeddedBackend,
+    clerk_fapi: FakeClerk,
+    keyring: FakeKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    clerk_fapi.add_user(EMAIL)
+    answers = iter(["", "CODE"])  # empty password: send an email code
+    monkeypatch.setattr(cli_generate.sys.stdin, "isatty", lambda: True, raising=False)
+
+    def getpass(prompt: str) -> str:
+        answer = next(answers)
+        return clerk_fapi.last_code(EMAIL) if answer == "CODE" else answer
+
+    monkeypatch.setattr(cli_generate.getpass, "getpass", getpass)
+    assert cli_generate.main(_args(clerk_backend, clerk_fapi)) == 0, capsys.readouterr().err
+    assert "Enter the code we emailed" in capsys.readouterr().err
+
+
+def test_totp_from_the_environment_without_a_terminal(
+    clerk_backend: EmbeddedBackend,
+    clerk_fapi: FakeClerk,
+    keyring: FakeKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    clerk_fapi.add_user(EMAIL, password="pw", second_factor="totp")
+    monkeypatch.setattr(cli_generate.sys.stdin, "isatty", lambda: False, raising=False)
+    monkeypatch.setenv("IMAGEGEN_PASSWORD", "pw")
+    monkeypatch.setenv("IMAGEGEN_EMAIL_CODE", "424242")
+    assert cli_generate.main(_args(clerk_backend, clerk_fapi)) == 0, capsys.readouterr().err
+
+
+def test_oauth_through_the_browser(
+    clerk_backend: EmbeddedBackend,
+    clerk_fapi: FakeClerk,
+    keyring: FakeKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def browser(url: str) -> bool:
+        httpx.get(clerk_fapi.browser_approve(url, "fresh@example.com"), timeout=10)
+        return True
+
+    monkeypatch.setattr(cli_generate.webbrowser, "open", browser)
+    args = _args(clerk_backend, clerk_fapi, "--oauth", "google")
+    assert cli_generate.main(args) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "signed in as fresh@example.com" in err and "Opening your browser" in err
 
 
 def test_no_terminal_and_no_password_is_a_clear_usage_error(
-    backend: EmbeddedBackend,
+    clerk_backend: EmbeddedBackend,
+    clerk_fapi: FakeClerk,
     keyring: FakeKeyring,
-    clerk: respx.MockRouter,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setattr(cli_generate.sys.stdin, "isatty", lambda: False, raising=False)
-    assert cli_generate.main(_args(backend)) == 2
+    assert cli_generate.main(_args(clerk_backend, clerk_fapi)) == 2
     err = capsys.readouterr().err
     assert f"Signing in as {EMAIL} needs a password" in err and "IMAGEGEN_PASSWORD" in err
-    assert clerk["sign_in"].call_count == 0
+    assert sign_ins(clerk_fapi) == 0

@@ -63,17 +63,34 @@ def _session_jwt(ttl: float) -> str:
     )
 
 
+def _complete(session_id: str = "sess_1") -> dict[str, object]:
+    """A spec-shaped ``Client.ClientWrappedSignIn`` answer for a complete sign-in."""
+    user = {
+        "id": "user_1",
+        "primary_email_address_id": "idn_1",
+        "email_addresses": [{"id": "idn_1", "email_address": "me@example.test"}],
+    }
+    return {
+        "response": {
+            "object": "sign_in_attempt",
+            "id": "sia_1",
+            "status": "complete",
+            "created_session_id": session_id,
+        },
+        "client": {"object": "client", "sessions": [{"id": session_id, "user": user}]},
+    }
+
+
 @respx.mock
 async def test_clerk_sign_in_then_session_tokens_refresh_before_expiry() -> None:
     sign_in = respx.post(f"{CLERK}/v1/client/sign_ins").mock(
-        return_value=httpx.Response(
-            200,
-            json={"response": {"status": "complete", "created_session_id": "sess_1"}},
-            headers={"Authorization": "client-jwt"},
-        )
+        return_value=httpx.Response(200, json=_complete(), headers={"Authorization": "client-jwt"})
     )
     tokens = respx.post(f"{CLERK}/v1/client/sessions/sess_1/tokens").mock(
-        side_effect=[httpx.Response(200, json={"jwt": _session_jwt(60)}) for _ in range(3)]
+        side_effect=[
+            httpx.Response(200, json={"jwt": _session_jwt(60)}, headers={"Authorization": f"c{i}"})
+            for i in range(3)
+        ]
     )
     clock = Clock()
     store = MemoryStore()
@@ -84,6 +101,7 @@ async def test_clerk_sign_in_then_session_tokens_refresh_before_expiry() -> None
     form = sign_in.calls[0].request.content.decode()
     assert "identifier=me%40example.test" in form and "password=hunter2" in form
     assert sign_in.calls[0].request.url.params["_is_native"] == "1"
+    assert sign_in.calls[0].request.url.params["__clerk_api_version"] == "2026-05-12"
     first = await provider.token()
     assert tokens.calls[0].request.headers["authorization"] == "client-jwt"
     clock.now += 30
@@ -91,6 +109,9 @@ async def test_clerk_sign_in_then_session_tokens_refresh_before_expiry() -> None
     clock.now += 25  # past exp - 10 s
     await provider.token()
     assert tokens.call_count == 2
+    # The client token rotated with each answer; the newest one is sent next.
+    assert tokens.calls[1].request.headers["authorization"] == "c0"
+    assert store.data[f"clerk:{CLERK}:user_1:client"] == "c1"
     # A fresh provider (next app start) reuses the stored client token: no password.
     again = ClerkTokenProvider(CLERK, "me@example.test", store=store, clock=clock)
     assert again.signed_in
@@ -105,7 +126,11 @@ async def test_clerk_wrong_password_and_ended_session_are_clear() -> None:
             422,
             json={
                 "errors": [
-                    {"message": "is incorrect", "long_message": "Password is incorrect. Try again."}
+                    {
+                        "code": "form_password_incorrect",
+                        "message": "is incorrect",
+                        "long_message": "Password is incorrect. Try again.",
+                    }
                 ]
             },
         )
@@ -115,8 +140,10 @@ async def test_clerk_wrong_password_and_ended_session_are_clear() -> None:
     with pytest.raises(SignInError, match=r"Sign-in failed: Password is incorrect\. Try again\."):
         await provider.sign_in("nope")
     store.data = {
-        f"clerk:{CLERK}:me@example.test:client": "c",
-        f"clerk:{CLERK}:me@example.test:session": "sess_x",
+        f"clerk:{CLERK}:current": "user_1",
+        f"clerk:{CLERK}:user_1:client": "c",
+        f"clerk:{CLERK}:user_1:session": "sess_x",
+        f"clerk:{CLERK}:user_1:emails": "me@example.test",
     }
     respx.post(f"{CLERK}/v1/client/sessions/sess_x/tokens").mock(
         return_value=httpx.Response(404, json={"errors": [{"message": "not found"}]})
