@@ -137,6 +137,18 @@ class ClerkSignIn:
             await self._call(path, {"strategy": strategy, "code": code.strip()})
         )
 
+    async def password_enabled(self) -> bool:
+        """Whether the instance signs in with passwords (Clerk's ``/v1/environment``); True
+        when it cannot be asked, so nothing is hidden by a network hiccup."""
+        try:
+            environment = await self._api.request("GET", "/v1/environment")
+        except ClerkSignInError as exc:
+            log.info("Clerk's environment could not be read: %s", exc.message)
+            return True
+        attributes = (environment.get("user_settings") or {}).get("attributes") or {}
+        password = attributes.get("password") or {}
+        return bool(password.get("enabled", True)) if isinstance(password, dict) else True
+
     async def with_ticket(self, ticket: str) -> SignInStep:
         return await self._settle(await self._create({"strategy": "ticket", "ticket": ticket}))
 

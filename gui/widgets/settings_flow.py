@@ -98,7 +98,17 @@ class SettingsFlow(QObject):
         dialog.finished.connect(lambda _r: self._closed(dialog))
         self.dialog = dialog
         dialog.open()
+        config = self.c.session.config
+        if config.mode == "deployment" and config.clerk_frontend_url:
+            clerk = self.clerk(config.clerk_frontend_url.rstrip("/"))
+            self.c.run(self._offer_password(dialog, clerk), "reading Clerk's settings")
         return dialog
+
+    async def _offer_password(self, dialog: SettingsDialog, clerk: ClerkSignIn) -> None:
+        """Hide the password field where the instance signs in with codes only."""
+        allowed = await clerk.password_enabled()
+        if self.dialog is dialog:
+            dialog.sign_in.set_password_allowed(allowed)
 
     def prompt_sign_in(self, then: Callable[[], None]) -> SettingsDialog:
         """Ask the user to sign in; `then` runs once signed in."""

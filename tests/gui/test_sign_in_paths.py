@@ -324,3 +324,22 @@ def test_reopened_dialog_shows_who_is_signed_in(open_dialog, clerk: FakeClerk) -
             again.reject()
 
     open_dialog(scenario)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_password_field_follows_the_instance(
+    open_dialog, clerk: FakeClerk, enabled: bool
+) -> None:
+    """An instance that signs in with codes only offers no password field (Clerk's
+    /v1/environment); one that allows passwords does."""
+    clerk.add_user(ANN, password="pw")
+    clerk.instance.password_enabled = enabled
+
+    async def scenario(opened: Opened) -> None:
+        dialog, _flow, _tokens = opened
+        panel = dialog.sign_in
+        await email_step(dialog, ANN)
+        await until(lambda: panel.password_row.isVisibleTo(dialog) is enabled)
+        assert panel.send_code_button.isVisibleTo(dialog)
+
+    open_dialog(scenario)
