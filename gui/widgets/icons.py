@@ -11,7 +11,8 @@ from PySide6.QtSvg import QSvgRenderer
 
 from gui.widgets import theme
 
-LOGO_DIR = Path(__file__).resolve().parents[2] / "resources" / "logos"
+# Shipped inside the gui package (package data), so a wheel install has them too.
+LOGO_DIR = Path(__file__).resolve().parents[1] / "logos"
 
 # Fallback badge colours per company, used when a logo file is missing.
 _COMPANY_COLORS = {
