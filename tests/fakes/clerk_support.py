@@ -6,6 +6,8 @@ clerk_backend  # noqa: F401``):
 * ``clerk_fapi`` — a started :class:`FakeClerk` (stopped after the test).
 * ``clerk_backend`` — the real backend in **Clerk mode** (``embedded=False``,
   ``dev_auth=False``, local providers) trusting the fake's JWKS and issuer.
+* ``MemoryStore()`` — an in-memory token store (``get``/``set``/``delete``) standing in for
+  the keyring.
 * ``NativeFapi(clerk)`` — what a native SDK does on the wire: ``_is_native=1`` and
   ``__clerk_api_version`` on every call, form bodies, the client JWT of each response's
   ``Authorization`` header sent back on the next call.
@@ -53,6 +55,22 @@ def clerk_backend(tmp_path: Path, clerk_fapi: FakeClerk) -> Iterator[EmbeddedBac
     backend = clerk_mode_backend(tmp_path / "clerk-backend", clerk_fapi).start()
     yield backend
     backend.stop()
+
+
+class MemoryStore:
+    """A token store kept in a dict, in place of the OS keyring."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self.data.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self.data[key] = value
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
 
 
 class NativeFapi:

@@ -29,23 +29,10 @@ from gui.engine.tasks import spawn
 from gui.widgets.settings_dialog import SettingsDialog
 from gui.widgets.settings_flow import SettingsFlow
 from tests.fakes.clerk_fapi import FakeClerk
+from tests.fakes.clerk_support import MemoryStore
 from tests.gui.support import until
 
 ANN = "ann@example.test"
-
-
-class MemoryStore:
-    def __init__(self) -> None:
-        self.data: dict[str, str] = {}
-
-    def get(self, key: str) -> str | None:
-        return self.data.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        self.data[key] = value
-
-    def delete(self, key: str) -> None:
-        self.data.pop(key, None)
 
 
 class Header(QObject):
@@ -149,6 +136,15 @@ async def email_step(dialog: SettingsDialog, email: str) -> None:
     panel.email.setText(email)
 
 
+async def password_step(dialog: SettingsDialog, email: str, password: str) -> None:
+    """Type ``email``, then ``password``, and submit it."""
+    panel = dialog.sign_in
+    await email_step(dialog, email)
+    assert not panel.password_button.isEnabled()  # nothing typed yet
+    panel.password.setText(password)
+    panel.password_button.click()
+
+
 @pytest.mark.parametrize(("provider", "known"), [("google", True), ("apple", False)])
 def test_browser_sign_in(open_dialog, clerk: FakeClerk, provider: str, known: bool) -> None:
     """Google for a known user; Apple for a first-time one (transferable -> sign-up)."""
@@ -217,10 +213,7 @@ def test_password(open_dialog, clerk: FakeClerk, step: str) -> None:
     async def scenario(opened: Opened) -> None:
         dialog, _flow, tokens = opened
         panel = dialog.sign_in
-        await email_step(dialog, ANN)
-        assert not panel.password_button.isEnabled()
-        panel.password.setText("pw")
-        panel.password_button.click()
+        await password_step(dialog, ANN, "pw")
         if step != "none":
             await until(lambda: panel.page == "code")
             if step == "second_factor":
@@ -243,9 +236,7 @@ def test_errors_in_clerks_words(open_dialog, clerk: FakeClerk) -> None:
     async def scenario(opened: Opened) -> None:
         dialog, _flow, tokens = opened
         panel = dialog.sign_in
-        await email_step(dialog, ANN)
-        panel.password.setText("wrong")
-        panel.password_button.click()
+        await password_step(dialog, ANN, "wrong")
         await until(lambda: panel.status.objectName() == "Error")
         assert panel.status.text() == "Password is incorrect. Try again, or use another method."
         assert panel.page == "email" and panel.password_button.isEnabled()
@@ -268,9 +259,7 @@ def test_rate_limit_counts_down(open_dialog, clerk: FakeClerk) -> None:
     async def scenario(opened: Opened) -> None:
         dialog, _flow, tokens = opened
         panel = dialog.sign_in
-        await email_step(dialog, ANN)
-        panel.password.setText("wrong")
-        panel.password_button.click()
+        await password_step(dialog, ANN, "wrong")
         await until(lambda: "incorrect" in panel.status.text())
         panel.password.setText("pw")
         panel.password_button.click()
@@ -291,9 +280,7 @@ def test_sign_out_ends_the_session_at_clerk(open_dialog, clerk: FakeClerk) -> No
     async def scenario(opened: Opened) -> None:
         dialog, flow, tokens = opened
         panel = dialog.sign_in
-        await email_step(dialog, ANN)
-        panel.password.setText("pw")
-        panel.password_button.click()
+        await password_step(dialog, ANN, "pw")
         await signed_in_as(dialog, tokens, ANN)
         assert flow.who() == ANN
         [session] = clerk.sessions.values()
@@ -311,9 +298,7 @@ def test_reopened_dialog_shows_who_is_signed_in(open_dialog, clerk: FakeClerk) -
 
     async def scenario(opened: Opened) -> None:
         dialog, flow, tokens = opened
-        await email_step(dialog, ANN)
-        dialog.sign_in.password.setText("pw")
-        dialog.sign_in.password_button.click()
+        await password_step(dialog, ANN, "pw")
         await signed_in_as(dialog, tokens, ANN)
         dialog.reject()
         again = flow.open()

@@ -15,23 +15,9 @@ from backend.server import EmbeddedBackend
 from gui.engine.clerk_sign_in import ClerkSignIn, ClerkSignInError
 from gui.engine.tokens import CLERK_API_VERSION, SignInError
 from tests.fakes.clerk_fapi import FakeClerk
-from tests.fakes.clerk_support import clerk_backend, clerk_fapi  # noqa: F401
+from tests.fakes.clerk_support import MemoryStore, clerk_backend, clerk_fapi  # noqa: F401
 
 GENERATE_PATH = "/api/mobile/generate-images"
-
-
-class MemoryStore:
-    def __init__(self) -> None:
-        self.data: dict[str, str] = {}
-
-    def get(self, key: str) -> str | None:
-        return self.data.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        self.data[key] = value
-
-    def delete(self, key: str) -> None:
-        self.data.pop(key, None)
 
 
 def browser(clerk: FakeClerk, email: str) -> Callable[[str], None]:

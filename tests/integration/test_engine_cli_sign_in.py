@@ -9,6 +9,7 @@ mode, which accepts only the fake's session JWTs.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -72,18 +73,44 @@ def _args(backend: EmbeddedBackend, clerk: FakeClerk, *extra: str) -> list[str]:
     ]
 
 
-def test_password_from_the_environment_then_the_keyring(
+@dataclass
+class Cli:
+    """`imagegen generate` against the Clerk-mode backend and the fake, with a fake keyring."""
+
+    backend: EmbeddedBackend
+    clerk: FakeClerk
+    keyring: FakeKeyring
+    monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str]
+
+    def terminal(self, isatty: bool) -> None:
+        self.monkeypatch.setattr(cli_generate.sys.stdin, "isatty", lambda: isatty, raising=False)
+
+    def run(self, *extra: str) -> int:
+        return cli_generate.main(_args(self.backend, self.clerk, *extra))
+
+    def succeeds(self, *extra: str) -> None:
+        assert self.run(*extra) == 0, self.capsys.readouterr().err
+
+
+@pytest.fixture
+def cli(
     clerk_backend: EmbeddedBackend,
     clerk_fapi: FakeClerk,
     keyring: FakeKeyring,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:
+) -> Cli:
+    return Cli(clerk_backend, clerk_fapi, keyring, monkeypatch, capsys)
+
+
+def test_password_from_the_environment_then_the_keyring(cli: Cli) -> None:
+    clerk_fapi, keyring = cli.clerk, cli.keyring
     user = clerk_fapi.add_user(EMAIL, password="right")
-    monkeypatch.setattr(cli_generate.sys.stdin, "isatty", lambda: False, raising=False)
-    monkeypatch.setenv("IMAGEGEN_PASSWORD", "right")
-    assert cli_generate.main(_args(clerk_backend, clerk_fapi)) == 0, capsys.readouterr().err
-    out = capsys.readouterr()
+    cli.terminal(False)
+    cli.monkeypatch.setenv("IMAGEGEN_PASSWORD", "right")
+    cli.succeeds()
+    out = cli.capsys.readouterr()
     assert json.loads(out.out)["status"] == "completed"
     assert f"signed in as {EMAIL}" in out.err
     form = next(r.form for r in clerk_fapi.requests if r.path == "/v1/client/sign_ins")
@@ -93,94 +120,63 @@ def test_password_from_the_environment_then_the_keyring(
     assert all("right" not in v for v in keyring.data.values())  # never the password
 
     # Next run: the keyring's sign-in is used; no password needed, no new sign-in.
-    monkeypatch.delenv("IMAGEGEN_PASSWORD")
-    assert cli_generate.main(_args(clerk_backend, clerk_fapi)) == 0, capsys.readouterr().err
+    cli.monkeypatch.delenv("IMAGEGEN_PASSWORD")
+    cli.succeeds()
     assert sign_ins(clerk_fapi) == 1
     mint = [r for r in clerk_fapi.requests if r.path.endswith("/tokens")][-1]
     assert mint.authorization  # the rotated client token the keyring kept
 
 
-def test_prompts_on_a_terminal_and_reports_clerks_reason(
-    clerk_backend: EmbeddedBackend,
-    clerk_fapi: FakeClerk,
-    keyring: FakeKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    clerk_fapi.add_user(EMAIL, password="right")
+def test_prompts_on_a_terminal_and_reports_clerks_reason(cli: Cli) -> None:
+    cli.clerk.add_user(EMAIL, password="right")
     prompts: list[str] = []
-    monkeypatch.setattr(cli_generate.sys.stdin, "isatty", lambda: True, raising=False)
-    monkeypatch.setattr(
+    cli.terminal(True)
+    cli.monkeypatch.setattr(
         cli_generate.getpass, "getpass", lambda prompt: prompts.append(prompt) or "wrong"
     )
-    assert cli_generate.main(_args(clerk_backend, clerk_fapi)) == 1
-    err = capsys.readouterr().err
+    assert cli.run() == 1
+    err = cli.capsys.readouterr().err
     assert prompts == [f"Password for {EMAIL} (Enter to get an email code instead): "]
     assert "Sign-in failed: Password is incorrect. Try again" in err
-    assert f"clerk:{clerk_fapi.url}:current" not in {k for (_, k) in keyring.data}
+    assert f"clerk:{cli.clerk.url}:current" not in {k for (_, k) in cli.keyring.data}
 
 
-def test_email_code_and_second_factor_on_a_terminal(
-    clerk_backend: EmbeddedBackend,
-    clerk_fapi: FakeClerk,
-    keyring: FakeKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    clerk_fapi.add_user(EMAIL)
+def test_email_code_and_second_factor_on_a_terminal(cli: Cli) -> None:
+    cli.clerk.add_user(EMAIL)
     answers = iter(["", "CODE"])  # empty password: send an email code
-    monkeypatch.setattr(cli_generate.sys.stdin, "isatty", lambda: True, raising=False)
+    cli.terminal(True)
 
     def getpass(prompt: str) -> str:
         answer = next(answers)
-        return clerk_fapi.last_code(EMAIL) if answer == "CODE" else answer
+        return cli.clerk.last_code(EMAIL) if answer == "CODE" else answer
 
-    monkeypatch.setattr(cli_generate.getpass, "getpass", getpass)
-    assert cli_generate.main(_args(clerk_backend, clerk_fapi)) == 0, capsys.readouterr().err
-    assert "Enter the code we emailed" in capsys.readouterr().err
-
-
-def test_totp_from_the_environment_without_a_terminal(
-    clerk_backend: EmbeddedBackend,
-    clerk_fapi: FakeClerk,
-    keyring: FakeKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    clerk_fapi.add_user(EMAIL, password="pw", second_factor="totp")
-    monkeypatch.setattr(cli_generate.sys.stdin, "isatty", lambda: False, raising=False)
-    monkeypatch.setenv("IMAGEGEN_PASSWORD", "pw")
-    monkeypatch.setenv("IMAGEGEN_EMAIL_CODE", "424242")
-    assert cli_generate.main(_args(clerk_backend, clerk_fapi)) == 0, capsys.readouterr().err
+    cli.monkeypatch.setattr(cli_generate.getpass, "getpass", getpass)
+    cli.succeeds()
+    assert "Enter the code we emailed" in cli.capsys.readouterr().err
 
 
-def test_oauth_through_the_browser(
-    clerk_backend: EmbeddedBackend,
-    clerk_fapi: FakeClerk,
-    keyring: FakeKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_totp_from_the_environment_without_a_terminal(cli: Cli) -> None:
+    cli.clerk.add_user(EMAIL, password="pw", second_factor="totp")
+    cli.terminal(False)
+    cli.monkeypatch.setenv("IMAGEGEN_PASSWORD", "pw")
+    cli.monkeypatch.setenv("IMAGEGEN_EMAIL_CODE", "424242")
+    cli.succeeds()
+
+
+def test_oauth_through_the_browser(cli: Cli) -> None:
     def browser(url: str) -> bool:
-        httpx.get(clerk_fapi.browser_approve(url, "fresh@example.com"), timeout=10)
+        httpx.get(cli.clerk.browser_approve(url, "fresh@example.com"), timeout=10)
         return True
 
-    monkeypatch.setattr(cli_generate.webbrowser, "open", browser)
-    args = _args(clerk_backend, clerk_fapi, "--oauth", "google")
-    assert cli_generate.main(args) == 0, capsys.readouterr().err
-    err = capsys.readouterr().err
+    cli.monkeypatch.setattr(cli_generate.webbrowser, "open", browser)
+    cli.succeeds("--oauth", "google")
+    err = cli.capsys.readouterr().err
     assert "signed in as fresh@example.com" in err and "Opening your browser" in err
 
 
-def test_no_terminal_and_no_password_is_a_clear_usage_error(
-    clerk_backend: EmbeddedBackend,
-    clerk_fapi: FakeClerk,
-    keyring: FakeKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.setattr(cli_generate.sys.stdin, "isatty", lambda: False, raising=False)
-    assert cli_generate.main(_args(clerk_backend, clerk_fapi)) == 2
-    err = capsys.readouterr().err
+def test_no_terminal_and_no_password_is_a_clear_usage_error(cli: Cli) -> None:
+    cli.terminal(False)
+    assert cli.run() == 2
+    err = cli.capsys.readouterr().err
     assert f"Signing in as {EMAIL} needs a password" in err and "IMAGEGEN_PASSWORD" in err
-    assert sign_ins(clerk_fapi) == 0
+    assert sign_ins(cli.clerk) == 0

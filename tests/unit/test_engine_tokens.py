@@ -10,6 +10,7 @@ import pytest
 import respx
 
 from gui.engine.tokens import ClerkTokenProvider, EmbeddedTokenProvider, SignInError
+from tests.fakes.clerk_support import MemoryStore
 
 CLERK = "https://clerk.example.test"
 
@@ -20,20 +21,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class MemoryStore:
-    def __init__(self) -> None:
-        self.data: dict[str, str] = {}
-
-    def get(self, key: str) -> str | None:
-        return self.data.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        self.data[key] = value
-
-    def delete(self, key: str) -> None:
-        self.data.pop(key, None)
 
 
 @respx.mock
