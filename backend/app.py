@@ -38,6 +38,7 @@ from backend.routes.dev import build_dev_router
 from backend.secrets import load_or_create_secret
 from backend.store.factory import make_store
 from backend.store.local import LocalObjectStore
+from backend.variant_writer import VariantWriter
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +89,15 @@ def create_app(config: BackendConfig) -> FastAPI:
         log_reference_mode(config)
     billing = Billing(convex_db, config.replay_wait_s)
     limiter = make_rate_limiter(config)
+    # One writer for rehosting, references and the local store's first requests, so the
+    # CPU work of making variants is bounded across all of them.
+    variants = VariantWriter(store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Created here so the client belongs to the server's event loop.
         client = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
-        app.state.rehoster = Rehoster(store, client)
+        app.state.rehoster = Rehoster(store, client, variants=variants)
         sweeper = Sweeper(
             app, config.settle_sweep_interval_s, config.sync_work_limit_s, config.job_deadline_s
         )
@@ -105,6 +109,7 @@ def create_app(config: BackendConfig) -> FastAPI:
         finally:
             await sweeper.stop()
             await billing.close()
+            await variants.close()
             await client.aclose()
             await _close(providers)
             await _close(limiter)
@@ -131,12 +136,13 @@ def create_app(config: BackendConfig) -> FastAPI:
     app.state.results = ResultsCache(data_dir / RESULTS_DB_NAME)
     app.state.convex_db = convex_db
     app.state.billing = billing
+    app.state.variants = variants
     billing.on_orphan = lambda hold: resolve_orphan(app.state, hold)
 
     for module in (generate, status, cancel, presign, models, health):
         app.include_router(module.router)
     if isinstance(store, LocalObjectStore):
-        app.include_router(store.router())
+        app.include_router(store.router(variants))
     if dev_keys is not None:
         app.include_router(build_dev_router(dev_keys))
     app.include_router(build_convex_router(convex_db, limiter, config), prefix="/convex")

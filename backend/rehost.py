@@ -4,10 +4,15 @@ A provider answers with bytes (local provider, Azure's base64) or with a URL at 
 provider (Fal, Wavespeed), sometimes a ``data:`` URL. Bytes are stored as they are; URLs
 already in our store are kept; anything else is downloaded once (size cap, timeout, real
 image bytes checked by magic number) and stored under a fresh server-made key.
+
+Beside every original, the display-size variants of :mod:`catalog.image_variants` are
+written too (made while the original is being stored), and each image comes back with its
+size and type, so a client lays out and fills a grid without fetching any original.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -17,6 +22,8 @@ import httpx
 
 from backend.providers.base import ProviderImage
 from backend.store.base import ALLOWED_CONTENT_TYPES, ObjectStore, new_key, sniff_image_type
+from backend.stored_image import StoredImage
+from backend.variant_writer import VariantWriter
 
 log = logging.getLogger(__name__)
 
@@ -52,30 +59,46 @@ class Rehoster:
         client: httpx.AsyncClient,
         *,
         max_bytes: int = MAX_OUTPUT_BYTES,
+        variants: VariantWriter | None = None,
     ) -> None:
         self.store = store
         self.client = client
         self.max_bytes = max_bytes
+        self.variants = variants or VariantWriter(store)
 
-    async def rehost_all(self, images: Iterable[ProviderImage]) -> list[str]:
-        """Public URLs in our store, one per image, in order."""
-        return [await self.rehost(image) for image in images]
+    async def rehost_all(self, images: Iterable[ProviderImage]) -> list[StoredImage]:
+        """The images in our store, one per output, in order. They are copied side by side
+        (downloads overlap, variants use every core); the first failure in order is raised
+        once all have ended, so nothing is left running behind the answer."""
+        results = await asyncio.gather(
+            *(self.rehost(image) for image in images), return_exceptions=True
+        )
+        stored: list[StoredImage] = []
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+            stored.append(result)
+        return stored
 
-    async def rehost(self, image: ProviderImage) -> str:
+    async def rehost(self, image: ProviderImage) -> StoredImage:
         if image.data is not None:
             return await self._store_bytes(image.data)
         url = image.url
         if not url:
             raise RehostError("The provider returned an image without any data.")
-        if self.store.key_for_url(url) is not None:
-            return url
+        key = self.store.key_for_url(url)
+        if key is not None:
+            # Already ours (a reference echoed back, an older record): keep the URL, and
+            # give it the variants it may lack.
+            size = await self.variants.ensure(key)
+            return _stored(url, size, _type_of_key(key))
         if url.startswith("data:"):
             return await self._store_bytes(_decode_data_url(url))
         if not url.startswith(("https://", "http://")):
             raise RehostError("The provider returned an image at an address we cannot fetch.")
         return await self._store_bytes(await self._download(url))
 
-    async def _store_bytes(self, data: bytes) -> str:
+    async def _store_bytes(self, data: bytes) -> StoredImage:
         if len(data) > self.max_bytes:
             raise RehostError("The provider returned an image that is too large to keep.")
         # Trust the bytes, not the provider's label: the type decides the key's extension
@@ -83,7 +106,12 @@ class Rehoster:
         content_type = sniff_image_type(data)
         if content_type not in ALLOWED_CONTENT_TYPES:
             raise RehostError("The provider returned something that is not an image.")
-        return await self.store.put(new_key(OUTPUT_PREFIX, content_type), data, content_type)
+        key = new_key(OUTPUT_PREFIX, content_type)
+        # The upload and the CPU work overlap; a variant that fails is logged, never raised.
+        url, size = await asyncio.gather(
+            self.store.put(key, data, content_type), self.variants.write(key, data)
+        )
+        return _stored(url, size, content_type)
 
     async def _download(self, url: str) -> bytes:
         try:
@@ -113,3 +141,13 @@ class Rehoster:
                 "The generated image could not be downloaded from the provider."
             ) from exc
         return b"".join(chunks)
+
+
+def _type_of_key(key: str) -> str | None:
+    ext = key.rsplit(".", 1)[-1]
+    return {v: k for k, v in ALLOWED_CONTENT_TYPES.items()}.get("jpg" if ext == "jpeg" else ext)
+
+
+def _stored(url: str, size: tuple[int, int] | None, content_type: str | None) -> StoredImage:
+    width, height = size if size is not None else (None, None)
+    return StoredImage(url=url, width=width, height=height, content_type=content_type)

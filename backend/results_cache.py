@@ -4,6 +4,9 @@ Clients poll the status route until a job completes and may ask again afterwards
 after a lost answer, a resumed client). Rehosting once and answering the same URLs every
 time keeps the store free of duplicates and the client's records stable. In-process locks
 make concurrent polls of one job wait for the first rehost instead of racing it.
+
+Each job's images are kept in their wire form (``{url, width?, height?, contentType?}``);
+rows written before sizes were kept hold bare URLs and still read back.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from backend.private_files import private_sqlite
+from backend.stored_image import StoredImage, stored_images
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rehosted (
@@ -45,26 +49,29 @@ class ResultsCache:
         # A connection per call: calls are rare and tiny, and this is safe from any thread.
         return sqlite3.connect(self.path, timeout=10.0)
 
-    def _get(self, key: str) -> list[str] | None:
+    def _get(self, key: str) -> list[StoredImage] | None:
         with self._connect() as conn:
             row = conn.execute("SELECT urls FROM rehosted WHERE job_key = ?", (key,)).fetchone()
-        return None if row is None else list(json.loads(row[0]))
+        return None if row is None else stored_images(json.loads(row[0]))
 
-    def _put(self, key: str, urls: list[str]) -> list[str]:
-        """Store ``urls`` unless another process got there first; returns the winner."""
+    def _put(self, key: str, images: Sequence[StoredImage | str]) -> list[StoredImage]:
+        """Store ``images`` unless another process got there first; returns the winner."""
+        wanted = stored_images(images)
         with self._connect() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO rehosted (job_key, urls, created_at) VALUES (?, ?, ?)",
-                (key, json.dumps(urls), time.time()),
+                (key, json.dumps([i.to_json() for i in wanted]), time.time()),
             )
         stored = self._get(key)
-        return urls if stored is None else stored
+        return wanted if stored is None else stored
 
-    async def get(self, key: str) -> list[str] | None:
+    async def get(self, key: str) -> list[StoredImage] | None:
         return await asyncio.to_thread(self._get, key)
 
-    async def get_or_create(self, key: str, make: Callable[[], Awaitable[list[str]]]) -> list[str]:
-        """The cached URLs for ``key``, running ``make`` (once per process) on a miss."""
+    async def get_or_create(
+        self, key: str, make: Callable[[], Awaitable[Sequence[StoredImage | str]]]
+    ) -> list[StoredImage]:
+        """The cached images for ``key``, running ``make`` (once per process) on a miss."""
         cached = await self.get(key)
         if cached is not None:
             return cached
@@ -74,8 +81,8 @@ class ResultsCache:
                 cached = await self.get(key)
                 if cached is not None:
                     return cached
-                urls = await make()
-                return await asyncio.to_thread(self._put, key, urls)
+                images = await make()
+                return await asyncio.to_thread(self._put, key, images)
         finally:
             if not lock.locked() and self._locks.get(key) is lock:
                 self._locks.pop(key, None)

@@ -29,6 +29,7 @@ BENCHMARKS: dict[str, str] = {
     "first_tile": "bench.bench_first_tile",
     "completion": "bench.bench_completion",
     "grid": "bench.bench_grid",
+    "gallery": "bench.bench_gallery",
     "uploads": "bench.bench_uploads",
     "backend": "bench.bench_backend",
     "cold_start": "bench.bench_cold_start",

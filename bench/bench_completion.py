@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 
 from bench.clients import QUEUED_MODEL, JobDurations, close_engine, make_engine, make_reference
 from bench.harness import Result, Stack, percentile
+from catalog import Options
 from gui.engine.events import (
     EngineEvent,
     GenerationFailed,
@@ -58,7 +59,9 @@ async def _ours(
     try:
         for i, duration in enumerate(jobs):
             engine.submit(
-                EngineRequest(prompt=f"{tag} {i} [dur {duration:.2f}]", model=QUEUED_MODEL)
+                EngineRequest(
+                    prompt=f"{tag} {i} [dur {duration:.2f}]", options=Options(QUEUED_MODEL)
+                )
             )
         await engine.wait_idle()
     finally:

@@ -19,6 +19,7 @@ from typing import Any
 
 from bench.harness import Result, percentile, rss_mb
 from bench.qt_probe import emit, paint_probe, run_child
+from gui.engine.convex_types import SessionGeneration
 
 POOL_DIR = Path(tempfile.gettempdir()) / "imagegen-bench-grid"
 POOL_SIZE = 24
@@ -49,9 +50,10 @@ def image_pool() -> list[Path]:
     return paths
 
 
-def records(count: int, per: int) -> list[dict[str, Any]]:
+def records(count: int, per: int) -> list[SessionGeneration]:
+    """A session's generations as the gateway hands them over (parsed from Convex documents)."""
     now_ms = time.time() * 1000
-    return [
+    docs = [
         {
             "_id": f"gen{i}",
             "prompt": f"Generation {i}: a quiet harbour at dawn, film grain, soft light",
@@ -66,6 +68,7 @@ def records(count: int, per: int) -> list[dict[str, Any]]:
         }
         for i in range(count)
     ]
+    return [SessionGeneration.model_validate(doc) for doc in docs]
 
 
 def _wait_paint(app: Any, painted: list[float], after: float, limit_s: float = 30.0) -> float:

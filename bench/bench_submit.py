@@ -18,6 +18,7 @@ from pathlib import Path
 from bench.clients import SYNC_MODEL, close_engine, make_engine, make_reference, now
 from bench.harness import Result, Stack, median
 from bench.proxy import LatencyProxy
+from catalog import Options
 from gui.engine.request import EngineRequest
 
 GENERATE_PATH = "/api/mobile/generate-images"
@@ -49,7 +50,7 @@ async def _measure(
     ref: list[float] = []
     try:
         for i in range(warmup + rounds):
-            request = EngineRequest(prompt=f"submit overhead {i}", model=SYNC_MODEL)
+            request = EngineRequest(prompt=f"submit overhead {i}", options=Options(SYNC_MODEL))
             t0 = now()
             engine.submit(request)
             took = await _wait_generate_after(stack.proxy, t0)

@@ -104,10 +104,13 @@ class Stack:
         *,
         delay_s: float = 0.0,
         uplink_bps: float | None = None,
+        downlink_bps: float | None = None,
         **overrides: Any,
     ) -> None:
         backend_port = free_port()
-        self.proxy = LatencyProxy(backend_port, delay_s=delay_s, uplink_bps=uplink_bps)
+        self.proxy = LatencyProxy(
+            backend_port, delay_s=delay_s, uplink_bps=uplink_bps, downlink_bps=downlink_bps
+        )
         settings = {**BENCH_LIMITS, **overrides, "public_base_url": self.proxy.base_url}
         self.backend = EmbeddedBackend(data_dir, port=backend_port, **settings)
 

@@ -5,7 +5,9 @@ while every request "travels" ``delay_s`` longer: each chunk the client sends is
 ``delay_s`` before it reaches the backend, so every request/response round trip grows by
 exactly ``delay_s``, like a link with that much more latency. With ``uplink_bps`` the
 client-to-server direction is also one shared link of that many bits per second, so large
-uploads take as long as they would on a real connection.
+uploads take as long as they would on a real connection; ``downlink_bps`` does the same for
+the server-to-client direction (large downloads: images at their real sizes). Each direction
+is one link shared by every connection, as a household line is.
 
 The proxy runs in its own process (``python -m bench.proxy``): in a thread of the measured
 process its timers would wait for the GIL behind the very code being measured. It streams
@@ -77,13 +79,21 @@ def _request_line(chunk: bytes) -> tuple[str, str, str] | None:
 
 
 class _ProxyServer:
-    def __init__(self, target_port: int, delay_s: float, uplink_bps: float | None) -> None:
+    def __init__(
+        self,
+        target_port: int,
+        delay_s: float,
+        uplink_bps: float | None,
+        downlink_bps: float | None = None,
+    ) -> None:
         self.target_port = target_port
         self.delay_s = delay_s
         self.uplink_bps = uplink_bps
+        self.downlink_bps = downlink_bps
         self.bytes_up = 0
         self.bytes_down = 0
         self._link_free_at = 0.0  # when the shared uplink has sent everything queued
+        self._down_free_at = 0.0  # when the shared downlink has sent everything queued
 
     def _due(self, size: int, now: float) -> float:
         if self.uplink_bps:
@@ -144,9 +154,22 @@ class _ProxyServer:
             writer.write_eof()
         await asyncio.Event().wait()
 
+    def _down_due(self, size: int, now: float) -> float:
+        """When a chunk read now has crossed the shared downlink (now, without a limit)."""
+        if not self.downlink_bps:
+            return now
+        start = max(now, self._down_free_at)
+        self._down_free_at = start + size * 8 / self.downlink_bps
+        return self._down_free_at
+
     async def _pipe_down(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             while chunk := await reader.read(_CHUNK):
+                # The link time is booked when the chunk is read, so connections share the
+                # downlink first come, first served, one chunk (~10 ms at 50 Mbit/s) at a time.
+                wait = self._down_due(len(chunk), time.monotonic()) - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
                 self.bytes_down += len(chunk)
                 writer.write(chunk)
                 await writer.drain()
@@ -175,8 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--delay-s", type=float, default=0.0)
     parser.add_argument("--uplink-bps", type=float, default=0.0)
+    parser.add_argument("--downlink-bps", type=float, default=0.0)
     args = parser.parse_args(argv)
-    proxy = _ProxyServer(args.target_port, args.delay_s, args.uplink_bps or None)
+    proxy = _ProxyServer(
+        args.target_port, args.delay_s, args.uplink_bps or None, args.downlink_bps or None
+    )
     asyncio.run(_serve(args.port, proxy))
     return 0
 
@@ -193,11 +219,13 @@ class LatencyProxy:
         *,
         delay_s: float = 0.0,
         uplink_bps: float | None = None,
+        downlink_bps: float | None = None,
         port: int | None = None,
     ) -> None:
         self.target_port = target_port
         self.delay_s = delay_s
         self.uplink_bps = uplink_bps
+        self.downlink_bps = downlink_bps
         self.port = port or free_port(LOOPBACK)
         self.stats = ProxyStats()
         self._lock = threading.Lock()
@@ -223,6 +251,7 @@ class LatencyProxy:
             f"--port={self.port}",
             f"--delay-s={self.delay_s}",
             f"--uplink-bps={self.uplink_bps or 0}",
+            f"--downlink-bps={self.downlink_bps or 0}",
         ]
         self._proc = subprocess.Popen(
             cmd,

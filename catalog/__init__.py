@@ -2,6 +2,7 @@
 
 from catalog.document import catalog_document
 from catalog.models import MODEL_IDS, MODELS, edit_variant_for, get_model, picker_models
+from catalog.options import Options
 from catalog.pricing import cost, cost_per_image, price_table
 from catalog.spec import VALID_ASPECT_RATIOS, AttachmentRule, ModelSpec
 from catalog.validation import (
@@ -23,6 +24,7 @@ __all__ = [
     "InvalidGenerationInput",
     "ModelSpec",
     "NormalizedInput",
+    "Options",
     "Problem",
     "catalog_document",
     "cost",

@@ -96,7 +96,7 @@ class ModelSpec(BaseModel):
     label: str
     company: str
     description: str
-    logo: str  # file name under gui/logos/ (shipped as package data)
+    logo: str  # file name under resources/logos/ (shipped as package data)
     is_new: bool = False
     in_picker: bool = True  # False: hidden from the default picker, reachable via "show all"
 

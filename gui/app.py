@@ -1,7 +1,11 @@
 """Composition root: config -> (embedded backend) -> engine -> window.
 
-Only this module starts the embedded backend. Everything here but `main` is Qt-free, so
-`imagegen generate` and the tests open the same engine the window uses.
+The one place the program is assembled: only this module starts the embedded backend, and
+the window (`main`) and `imagegen generate` (`generate_main`) are handed the configuration
+and the way to open an engine session from here: gui/widgets/launch.py and
+gui/engine/cli_generate.py never import this module (tests/unit/test_dependency_rules.py).
+Everything here but `main` is Qt-free, so the CLI and the tests open the same engine the
+window uses.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import httpx
 
 from gui.engine.api_client import ApiClient
 from gui.engine.clerk_sign_in import ClerkSignIn
-from gui.engine.config import ClientConfig
+from gui.engine.config import ClientConfig, ConfigurationError, load_client_config
 from gui.engine.connectivity import ConnectionMonitor, http_probe
 from gui.engine.convex_gateway import ConvexGateway
 from gui.engine.engine import GenerationEngine
@@ -40,10 +44,6 @@ if TYPE_CHECKING:
     from backend.server import EmbeddedBackend
 
 log = logging.getLogger(__name__)
-
-
-class ConfigurationError(Exception):
-    """The client is not configured well enough to start; the message says what to set."""
 
 
 def start_embedded_backend(data_dir: Path, **overrides: Any) -> EmbeddedBackend:
@@ -97,15 +97,10 @@ class EngineSession:
         """A deployment signed in through Clerk that has no sign-in stored yet."""
         return needs_sign_in(self.tokens)
 
-    def sign_in_provider(self, frontend_api_url: str, email: str) -> ClerkTokenProvider:
-        """Who signs in as ``email`` at ``frontend_api_url``: the session's own provider when it
-        is that account (the running app uses it at once), else a new one whose sign-in the
-        keyring keeps for the next start."""
-        if isinstance(self.tokens, ClerkTokenProvider) and self.tokens.matches(
-            frontend_api_url, email
-        ):
-            return self.tokens
-        return ClerkTokenProvider(frontend_api_url, email, client=self._client)
+    @property
+    def embedded(self) -> bool:
+        """Whether this session runs the built-in backend (its URLs end with the session)."""
+        return self.backend is not None
 
     async def resume(self) -> None:
         """Resume the journal; a failure is published, never raised (the app must open)."""
@@ -180,14 +175,17 @@ async def open_engine(config: ClientConfig, *, resume: bool = True) -> EngineSes
     )
     session = EngineSession(
         engine=engine,
-        library=Library(gateway, engine.events),
-        settings=SettingsStore(config.settings_path),
+        library=Library(gateway),
+        settings=SettingsStore(config.settings_file, legacy_file=config.legacy_settings_path),
         config=config,
         backend=backend,
         tokens=tokens,
         _client=client,
         _journal=journal,
-        images=ImageFetcher(config.data_dir / "cache" / "images", local_base=local_base),
+        # Display images come as the backend's variants once its features say it makes them.
+        images=ImageFetcher(
+            config.data_dir / "cache" / "images", local_base=local_base, features=engine.features
+        ),
         monitor=monitor,
     )
     if resume:
@@ -196,6 +194,17 @@ async def open_engine(config: ClientConfig, *, resume: bool = True) -> EngineSes
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``imagegen``: the window, on the stored configuration (Qt is imported only here)."""
     from gui.widgets.launch import run_window
+    from gui.widgets.theme import adopt_legacy_theme
 
-    return run_window(argv)
+    config = adopt_legacy_theme(load_client_config())
+    # Resumed later by the controller, once the bridge listens for its events.
+    return run_window(config, lambda: open_engine(config, resume=False), argv)
+
+
+def generate_main(argv: Sequence[str] | None = None) -> int:
+    """``imagegen generate``: one generation headless, on an engine opened here."""
+    from gui.engine.cli_generate import main as run_generate
+
+    return run_generate(argv, open_session=lambda config: open_engine(config, resume=False))

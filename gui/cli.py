@@ -4,6 +4,8 @@
     imagegen models [--json] [--all]
     imagegen serve ...       run the backend (backend.server)
     imagegen generate ...    one generation, headless (gui.engine.cli_generate)
+    imagegen --install-desktop-entry | --uninstall-desktop-entry   (gui.desktop_entry)
+    imagegen --smoke-test    open the window offscreen, check it, quit (gui.smoke_test)
 
 `serve`, `generate` and the window parse their own flags, so their arguments are passed
 through untouched. Their modules are imported only when chosen: `imagegen models` must work
@@ -26,10 +28,17 @@ from catalog.spec import VALID_ASPECT_RATIOS, ModelSpec
 # subcommand -> (module, function); each function takes the remaining argv.
 _PASSTHROUGH: dict[str, tuple[str, str]] = {
     "serve": ("backend.server", "serve_main"),
-    "generate": ("gui.engine.cli_generate", "main"),
+    "generate": ("gui.app", "generate_main"),  # assembled there, run by gui.engine.cli_generate
 }
 _WINDOW = ("gui.app", "main")
+# Flags that do one thing instead of opening the window: flag -> (module, function).
+_ACTIONS: dict[str, tuple[str, str]] = {
+    "--install-desktop-entry": ("gui.desktop_entry", "main_install"),
+    "--uninstall-desktop-entry": ("gui.desktop_entry", "main_uninstall"),
+    "--smoke-test": ("gui.smoke_test", "main"),
+}
 EXIT_UNAVAILABLE = 2
+EXIT_USAGE = 2  # argparse's own code for a usage error
 
 _COLUMNS = ("id", "label", "provider", "mode", "attachments", "ratios", "options", "cost")
 
@@ -130,6 +139,22 @@ def build_parser() -> argparse.ArgumentParser:
     # Listed for --help only: these are dispatched before parsing (see main).
     sub.add_parser("serve", help="run the backend server (see `imagegen serve --help`)")
     sub.add_parser("generate", help="run one generation headless (`imagegen generate --help`)")
+    # Listed for --help only: dispatched before parsing (see main).
+    parser.add_argument(
+        "--install-desktop-entry",
+        action="store_true",
+        help="add Imagegen to this user's desktop menu (a .desktop file and its icon)",
+    )
+    parser.add_argument(
+        "--uninstall-desktop-entry",
+        action="store_true",
+        help="remove what --install-desktop-entry wrote",
+    )
+    parser.add_argument(
+        "--smoke-test",
+        action="store_true",
+        help="open the window offscreen on a scratch data folder, check it, and quit",
+    )
     return parser
 
 
@@ -139,6 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # (and rejects) options it does not know.
     if args_in and args_in[0] in _PASSTHROUGH:
         return _dispatch(f"`imagegen {args_in[0]}`", _PASSTHROUGH[args_in[0]], args_in[1:])
+    if args_in and args_in[0] in _ACTIONS:
+        if len(args_in) > 1:
+            print(f"imagegen: {args_in[0]} takes no other arguments.", file=sys.stderr)
+            return EXIT_USAGE
+        return _dispatch(f"`imagegen {args_in[0]}`", _ACTIONS[args_in[0]], [])
     if not args_in or (args_in[0].startswith("-") and args_in[0] not in ("-h", "--help")):
         return _dispatch("the window", _WINDOW, args_in)
     args = build_parser().parse_args(args_in)

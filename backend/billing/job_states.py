@@ -8,6 +8,7 @@ job finish, its images are copied once and the hold is settled once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from backend.providers.base import JobState, Provider, ProviderError, ProviderIm
 from backend.rehost import Rehoster, RehostError
 from backend.request_ids import RequestIdClaims
 from backend.results_cache import ResultsCache, job_key
+from backend.stored_image import StoredImage
 from catalog import MODELS
 
 log = logging.getLogger(__name__)
@@ -27,27 +29,31 @@ CANCELLED = "Cancelled."
 
 async def rehost_once(
     app_state: Any, claims: RequestIdClaims, images: tuple[ProviderImage, ...]
-) -> list[str]:
-    """The job's images in our store, copied once per job (ApiError 502 when they cannot be)."""
+) -> list[StoredImage]:
+    """The job's images in our store (with their variants and sizes), copied once per job
+    (ApiError 502 when they cannot be)."""
     cache: ResultsCache = app_state.results
     rehoster: Rehoster = app_state.rehoster
 
-    async def rehost() -> list[str]:
+    async def rehost() -> list[StoredImage]:
         try:
-            urls = await rehoster.rehost_all(images)
+            stored = await rehoster.rehost_all(images)
         except RehostError as exc:
             raise ApiError(502, "rehost_failed", exc.message) from exc
-        if not urls:
+        if not stored:
             raise ApiError(
                 502, "provider_error", "The provider finished without returning an image."
             )
-        return urls
+        return stored
 
     return await cache.get_or_create(job_key(claims.provider, claims.provider_request_id), rehost)
 
 
 async def settle_job_state(
-    app_state: Any, claims: RequestIdClaims, state: JobState, urls: list[str] | None = None
+    app_state: Any,
+    claims: RequestIdClaims,
+    state: JobState,
+    urls: Sequence[StoredImage | str] | None = None,
 ) -> Hold | None:
     """Settle the hold of a job that reached a terminal state (no-op when not terminal,
     when no hold exists — a job from before billing — or when it is settled already)."""

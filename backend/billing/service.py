@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +23,7 @@ from backend.billing import holds, open_hold, settlement
 from backend.billing.holds import Hold, HoldRequest
 from backend.convex_host.database import ConvexDatabase
 from backend.errors import ApiError
+from backend.stored_image import StoredImage
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class Billing:
         hold: Hold,
         outcome: str,
         *,
-        urls: list[str] | None = None,
+        urls: Sequence[StoredImage | str] | None = None,
         error: str | None = None,
     ) -> Hold:
         settled, changed = await run_in_threadpool(

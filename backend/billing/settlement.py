@@ -7,6 +7,7 @@ sweepers or server processes try, exactly one settles it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from backend.billing.holds import OUTCOMES, Hold, money
@@ -14,6 +15,7 @@ from backend.convex_host import functions_sessions
 from backend.convex_host.context import update
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.ids import now_ms
+from backend.stored_image import StoredImage, stored_images
 
 
 def settle(
@@ -21,13 +23,14 @@ def settle(
     hold_id: str,
     *,
     outcome: str,
-    urls: list[str] | None = None,
+    urls: Sequence[StoredImage | str] | None = None,
     error: str | None = None,
 ) -> tuple[Hold, bool]:
     """Capture the cost of the images delivered, release the rest, end the slot and the
-    loading row — once. Returns ``(hold, True)`` when this call settled it."""
+    loading row — once. Returns ``(hold, True)`` when this call settled it. ``urls`` are
+    the delivered images; their sizes and types go into the row's ``images``."""
     assert outcome in OUTCOMES
-    urls = list(urls or [])
+    images = stored_images(urls or [])
     with db.write() as conn:
         row = conn.execute("SELECT * FROM holds WHERE _id = ?", (hold_id,)).fetchone()
         if row is None:
@@ -35,7 +38,7 @@ def settle(
         if row["state"] == "settled":
             return Hold.from_row(row), False
         amount, wanted = float(row["amount"]), max(1, int(row["numImages"]))
-        delivered = min(len(urls), wanted) if outcome == "completed" else 0
+        delivered = min(len(images), wanted) if outcome == "completed" else 0
         charged = money(min(amount, amount * delivered / wanted))
         user = conn.execute("SELECT * FROM users WHERE _id = ?", (row["userId"],)).fetchone()
         from_credits = min(charged, max(0.0, float(user["credits"])))
@@ -55,10 +58,10 @@ def settle(
         conn.execute(
             "UPDATE generations SET status = ?, completedAt = ?, imageUrl = COALESCE(?, imageUrl)"
             " WHERE _id = ? AND status = 'active'",
-            (slot_status, now, urls[0] if delivered else None, row["slotId"]),
+            (slot_status, now, images[0].url if delivered else None, row["slotId"]),
         )
         if row["generationId"]:
-            _finish_row(conn, row["generationId"], urls[:wanted] if delivered else [], error, now)
+            _finish_row(conn, row["generationId"], images[:wanted] if delivered else [], error, now)
         update(
             conn,
             "holds",
@@ -80,7 +83,7 @@ def settle(
 
 
 def _finish_row(
-    conn: Any, generation_id: str, urls: list[str], error: str | None, now: float
+    conn: Any, generation_id: str, images: list[StoredImage], error: str | None, now: float
 ) -> None:
     row = conn.execute(
         "SELECT sessionId FROM sessionGenerations WHERE _id = ?", (generation_id,)
@@ -88,8 +91,10 @@ def _finish_row(
     if row is None:  # the user deleted the tile meanwhile
         return
     fields: dict[str, Any] = {"isLoading": 0, "completedAt": now}
-    if urls:
-        fields["images"] = json.dumps([{"url": u} for u in urls])
+    if images:
+        # The shape sessions:updateGeneration's IMAGE validator takes: {url, width?,
+        # height?, contentType?}.
+        fields["images"] = json.dumps([i.to_json() for i in images])
     else:
         fields["error"] = error or "The generation failed."
     update(conn, "sessionGenerations", generation_id, fields)

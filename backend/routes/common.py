@@ -12,6 +12,7 @@ from backend.config import BackendConfig
 from backend.errors import ApiError
 from backend.providers.base import ProviderError, ProviderImage
 from backend.rehost import Rehoster, RehostError
+from backend.stored_image import StoredImage, stored_images
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +49,19 @@ def provider_unreachable(exc: httpx.HTTPError) -> ApiError:
     )
 
 
-async def rehost_images(request: Request, images: Iterable[ProviderImage]) -> list[str]:
+async def rehost_images(request: Request, images: Iterable[ProviderImage]) -> list[StoredImage]:
     """Copy outputs into our store; 502 with a sentence when one cannot be kept."""
     rehoster: Rehoster = request.app.state.rehoster
     try:
-        urls = await rehoster.rehost_all(images)
+        stored = await rehoster.rehost_all(images)
     except RehostError as exc:
         raise ApiError(502, "rehost_failed", exc.message) from exc
-    if not urls:
+    if not stored:
         raise ApiError(502, "provider_error", "The provider finished without returning an image.")
-    return urls
+    return stored
 
 
-def images_body(urls: Iterable[str]) -> dict[str, object]:
-    return {"success": True, "images": [{"url": u} for u in urls]}
+def images_body(images: Iterable[StoredImage | str]) -> dict[str, object]:
+    """``{success, images: [{url, width?, height?, contentType?}]}``: the seed's
+    ``[{url}]`` with the sizes a client lays its grid out with."""
+    return {"success": True, "images": [i.to_json() for i in stored_images(images)]}

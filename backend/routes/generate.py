@@ -42,6 +42,7 @@ from backend.routes.common import (
 from backend.routes.schemas import GenerateBody, GenerateResult, GenerateWebBody
 from backend.store.base import ObjectStore
 from backend.turnstile import verify_turnstile
+from backend.variant_writer import VariantWriter
 from catalog import MODELS, GenerationInput, normalize, validate
 from catalog.request import NormalizedInput
 
@@ -166,7 +167,7 @@ async def _submit_and_settle(
                 current = await billing.get(hold.id)
             final = current or hold
             return 200, with_billing(final, {"queued": True, "requestId": request_id})
-        urls = await rehost_images(request, result.images)
+        stored = await rehost_images(request, result.images)
     except ProviderError as exc:
         return await billing.settle_failed(hold, provider_failure(exc))
     except httpx.HTTPError as exc:
@@ -176,8 +177,8 @@ async def _submit_and_settle(
     except Exception:
         log.exception("generation %s failed", hold.id)
         return await billing.settle_failed(hold, INTERNAL)
-    settled = await billing.settle(hold, "completed", urls=urls)
-    answer = (200, with_billing(settled, images_body(urls)))
+    settled = await billing.settle(hold, "completed", urls=stored)
+    answer = (200, with_billing(settled, images_body(stored)))
     await billing.record(settled, answer)
     return answer
 
@@ -195,6 +196,15 @@ async def _bounded(
         )
 
 
+def _variants_for_references(state: Any, urls: list[str]) -> None:
+    """References in our store get display-size variants too (an upload to R2 never passes
+    through this server): made in the background, so this request neither waits for them
+    nor fails on them. Those the local store made at upload are found and skipped."""
+    variants: VariantWriter = state.variants
+    store: ObjectStore = state.store
+    variants.ensure_in_background(key for url in urls if (key := store.key_for_url(url)))
+
+
 async def run_generation(request: Request, identity: Identity, body: dict[str, Any]) -> Any:
     state = request.app.state
     config = config_of(request)
@@ -204,6 +214,7 @@ async def run_generation(request: Request, identity: Identity, body: dict[str, A
     attachments = check_attachment_urls(
         list(normalized.attachment_urls), state.store, config.attachment_allow_list
     )
+    _variants_for_references(state, attachments)
     provider = state.providers.for_model(normalized.model)
     hold, opened = await billing.open(identity, hold_request)
     if not opened:

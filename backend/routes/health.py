@@ -10,6 +10,7 @@ from backend.openapi import ok
 from backend.providers.registry import ProviderRegistry
 from backend.routes.common import config_of
 from backend.routes.schemas import HealthResult
+from catalog.image_variants import FEATURE as IMAGE_VARIANTS
 
 router = APIRouter(tags=["health"])
 
@@ -40,5 +41,8 @@ async def healthz(request: Request) -> dict[str, Any]:
         "references": config.fal_references,
         # What clients may rely on (docs/billing.md): the desktop engine takes the one-call
         # path only when the server settles money itself.
-        "features": (["server-billing"] if config.advertise_server_billing else []) + ["cancel"],
+        # "image-variants": stored images have display-size WebP copies at the URLs of
+        # catalog.image_variants (docs/images.md), so a grid need not fetch originals.
+        "features": (["server-billing"] if config.advertise_server_billing else [])
+        + ["cancel", IMAGE_VARIANTS],
     }

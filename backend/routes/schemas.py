@@ -95,6 +95,17 @@ class DevTokenBody(BaseModel):
 
 class ImageUrl(BaseModel):
     url: str
+    width: int | None = Field(
+        default=None, ge=1, description="The original's displayed width in pixels."
+    )
+    height: int | None = Field(
+        default=None, ge=1, description="The original's displayed height in pixels."
+    )
+    contentType: str | None = Field(
+        default=None,
+        description="The original's type. Display-size WebP copies sit beside it at the "
+        "URLs of catalog.image_variants when /healthz lists the image-variants feature.",
+    )
 
 
 class ImagesResult(BaseModel):
@@ -148,7 +159,10 @@ class HealthResult(BaseModel):
     mode: Literal["embedded", "server"]
     providers: dict[str, Literal["real", "local", "not_configured"]]
     store: Literal["r2", "local"]
-    features: list[str] = Field(default_factory=list)
+    features: list[str] = Field(
+        default_factory=list,
+        description='What clients may rely on: "server-billing", "cancel", "image-variants".',
+    )
     references: Literal["fal-storage", "public-store"] | None = None
 
 

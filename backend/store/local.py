@@ -2,6 +2,10 @@
 
 Uploads use presigned ``PUT`` URLs like R2's: the query carries the content type, the size
 cap and the expiry, bound to the key by an HMAC, so the server needs no upload state.
+
+Display-size variants (:mod:`catalog.image_variants`): an upload gets them as soon as it is
+written, and ``GET`` of a variant an older original lacks makes it from the original beside
+it on first request (R2 cannot: there the client falls back to the original).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 import secrets
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -27,6 +32,9 @@ from backend.store.base import (
     is_valid_key,
     sniff_image_type,
 )
+
+if TYPE_CHECKING:
+    from backend.variant_writer import VariantWriter
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 _EXT_TYPES = {ext: ct for ct, ext in ALLOWED_CONTENT_TYPES.items()} | {"jpeg": "image/jpeg"}
@@ -175,7 +183,12 @@ class LocalObjectStore:
         return max_i
 
     # -- HTTP -------------------------------------------------------------------------
-    def router(self) -> APIRouter:
+    def router(self, variants: VariantWriter | None = None) -> APIRouter:
+        """The ``/files`` routes; ``variants`` is the app's writer (its own when None)."""
+        if variants is None:
+            from backend.variant_writer import VariantWriter  # it imports this module's base
+
+            variants = VariantWriter(self)
         router = APIRouter(tags=["files"])
 
         @router.put("/files/{key:path}", include_in_schema=False)
@@ -200,12 +213,20 @@ class LocalObjectStore:
                     415, "unsupported_type", f"The uploaded bytes are not a {signed_ct}."
                 )
             await asyncio.to_thread(self._write, key, data)
+            # A reference's thumbnail is ready by the time the client shows it; making it
+            # never fails the upload (the writer logs and carries on).
+            await variants.write(key, data)
             return {"key": key, "url": self.public_url(key)}
 
         @router.get("/files/{key:path}", include_in_schema=False)
         async def download(key: str) -> FileResponse:
             path = self._path(key)
-            if path is None or not path.is_file():
+            if path is None:
+                raise _not_found()
+            # An older original's variant, asked for the first time: made from the original
+            # beside it, stored (atomically, so concurrent first requests cannot corrupt
+            # it), then served. A variant of a missing original stays a 404.
+            if not path.is_file() and not await variants.make_missing(key):
                 raise _not_found()
             ext = key.rsplit(".", 1)[-1]
             return FileResponse(

@@ -34,6 +34,7 @@ from backend.runner import free_port
 from backend.server import EmbeddedBackend
 from bench.reliability.audit import AuditReport, audit, job_id_of
 from bench.reliability.backend_proc import BackendProcess
+from bench.reliability.engine_kit import HISTORY_KEPT
 from bench.reliability.plan import attachment_files, make_plan
 from catalog import MODELS
 from gui.engine.journal import Journal
@@ -131,7 +132,7 @@ def _record_cuts(journal_path: Path, cuts: dict[str, int]) -> None:
     """Which steps the kill interrupted (begun, not ended), for the report."""
     if not journal_path.exists():
         return
-    journal = Journal(journal_path)
+    journal = Journal(journal_path, keep_settled=HISTORY_KEPT)  # opening compacts
     try:
         for row in journal.unfinished():
             for step, phase in row.steps.items():
@@ -145,7 +146,7 @@ def _record_cuts(journal_path: Path, cuts: dict[str, int]) -> None:
 
 
 def _journaled_job_ids(journal_path: Path) -> set[str]:
-    journal = Journal(journal_path)
+    journal = Journal(journal_path, keep_settled=HISTORY_KEPT)  # opening compacts
     try:
         ids = {job_id_of(r.request_id) for r in journal.all() if r.request_id}
     finally:

@@ -21,6 +21,7 @@ from typing import Any
 
 from bench.reliability.audit import tag_of
 from bench.reliability.engine_kit import FAST_POLL, build_engine
+from catalog import Options
 from gui.engine.events import EngineEvent, GenerationCompleted, GenerationFailed
 from gui.engine.request import EngineRequest
 
@@ -28,11 +29,13 @@ from gui.engine.request import EngineRequest
 def request_from_plan(item: dict[str, Any]) -> EngineRequest:
     return EngineRequest(
         prompt=item["prompt"],
-        model=item["model"],
-        aspect_ratio=item.get("aspectRatio"),
-        num_images=int(item.get("numImages", 1)),
-        resolution=item.get("resolution"),
-        quality=item.get("quality"),
+        options=Options(
+            item["model"],
+            aspect_ratio=item.get("aspectRatio"),
+            num_images=int(item.get("numImages", 1)),
+            resolution=item.get("resolution"),
+            quality=item.get("quality"),
+        ),
         attachments=tuple(Path(p) for p in item.get("attachments", [])),
     )
 

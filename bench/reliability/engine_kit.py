@@ -29,6 +29,7 @@ from gui.engine.request import EngineRequest
 from gui.engine.tokens import EmbeddedTokenProvider, SignInError, TokenProvider
 
 Terminal = GenerationCompleted | GenerationFailed | GenerationCancelled
+HISTORY_KEPT = 1_000_000  # settled rows a harness journal keeps (runs are far shorter)
 # The web's policy sped up 2-20x; the network-retry budget keeps the default's ~50 s of
 # tolerated outage (8 retries of up to 10 s there, ~100 of up to 0.5 s here).
 FAST_POLL = PollPolicy(
@@ -110,7 +111,9 @@ def build_engine(
     tokens = token_provider or EmbeddedTokenProvider(token_url or api_url, user_id)
     api = ApiClient(api_url, tokens, timeout=30.0)
     gateway = ConvexGateway(convex_url, tokens)
-    journal = Journal(journal_path)
+    # The driver and the audit read the whole run's history from the journal (which prompts
+    # were submitted, which jobs the client knew), so this journal keeps every settled row.
+    journal = Journal(journal_path, keep_settled=HISTORY_KEPT)
     engine = GenerationEngine(
         api, gateway, journal, poll_policy=poll_policy, server_billing=server_billing
     )

@@ -11,6 +11,7 @@ import httpx
 from gui.engine.clerk_sign_in import ClerkSignIn
 from gui.engine.tokens import (
     CLERK_API_VERSION,
+    CachedToken,
     ClerkAccount,
     ClerkFrontendApi,
     ClerkSignInError,
@@ -18,8 +19,7 @@ from gui.engine.tokens import (
     SecretStore,
     SignInError,
     SignInUnreachable,
-    _CachedToken,
-    _ttl_from_jwt,
+    ttl_from_jwt,
 )
 
 
@@ -43,7 +43,7 @@ class ClerkTokenProvider:
         self._store = store or KeyringStore()
         self._client = client or httpx.AsyncClient(timeout=15.0)
         self._api = ClerkFrontendApi(self._base, self._store, self._client, api_version)
-        self._cache = _CachedToken(clock)
+        self._cache = CachedToken(clock)
 
     @property
     def frontend_api_url(self) -> str:
@@ -113,7 +113,7 @@ class ClerkTokenProvider:
     async def token(self, force_refresh: bool = False) -> str:
         if not force_refresh and (cached := self._cache.fresh()):
             return cached
-        async with self._cache._lock:
+        async with self._cache.lock:
             if not force_refresh and (cached := self._cache.fresh()):
                 return cached
             account = self._account()
@@ -135,5 +135,5 @@ class ClerkTokenProvider:
                     raise
                 raise SignInError(f"Clerk refused a session token: {exc.message}") from exc
             token = str(data["jwt"])
-            self._cache.set(token, _ttl_from_jwt(token, default=60.0))
+            self._cache.set(token, ttl_from_jwt(token, default=60.0))
             return token

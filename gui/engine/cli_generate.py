@@ -23,15 +23,17 @@ import mimetypes
 import os
 import sys
 import webbrowser
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
+from catalog import Options
 from gui.engine.clerk_sign_in import ClerkSignIn, SignInStep
 from gui.engine.clerk_tokens import ClerkTokenProvider
-from gui.engine.config import ClientConfig, load_client_config
+from gui.engine.config import ClientConfig, ConfigurationError, load_client_config
+from gui.engine.engine import GenerationEngine
 from gui.engine.events import (
     EngineEvent,
     GenerationCancelled,
@@ -50,6 +52,25 @@ EMBEDDED_URLS_NOTE = (
     "These URLs are served by the built-in backend, which stops with this command; they "
     "open again while `imagegen` runs. Pass --out DIR to save the files."
 )
+
+
+class HeadlessSession(Protocol):
+    """What this command needs of an engine session (gui.app.EngineSession is one)."""
+
+    @property
+    def engine(self) -> GenerationEngine: ...
+
+    @property
+    def embedded(self) -> bool: ...
+
+    async def resume(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+# Opens a session without resuming its journal (the composition root, gui/app.py, hands it
+# in: this module does not assemble the engine itself).
+SessionOpener = Callable[[ClientConfig], Awaitable[HeadlessSession]]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,9 +211,7 @@ async def _save(urls: Sequence[str], out: Path, stem: str) -> list[Path]:
     return paths
 
 
-async def run(args: argparse.Namespace) -> int:
-    from gui.app import ConfigurationError, open_engine
-
+async def run(args: argparse.Namespace, open_session: SessionOpener) -> int:
     try:
         async with httpx.AsyncClient(timeout=15.0) as client:
             config = await sign_in_for_cli(_config(args), args.oauth, client)
@@ -201,28 +220,30 @@ async def run(args: argparse.Namespace) -> int:
         print(f"imagegen generate: {failed}{exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, PasswordUnavailable) else EXIT_FAILED
     try:
-        session = await open_engine(config, resume=False)
+        session = await open_session(config)
     except ConfigurationError as exc:
         print(f"imagegen generate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
         await session.resume()  # signed in now: the journal's Convex calls can run
         code = await _generate(session.engine, args)
-        if code == 0 and session.backend is not None and not args.out:
+        if code == 0 and session.embedded and not args.out:
             print(EMBEDDED_URLS_NOTE, file=sys.stderr)
         return code
     finally:
         await session.close()
 
 
-async def _generate(engine: Any, args: argparse.Namespace) -> int:
+async def _generate(engine: GenerationEngine, args: argparse.Namespace) -> int:
     request = EngineRequest(
         prompt=args.prompt,
-        model=args.model,
-        aspect_ratio=args.aspect_ratio,
-        num_images=args.num_images,
-        resolution=args.resolution,
-        quality=args.quality,
+        options=Options(
+            args.model,
+            aspect_ratio=args.aspect_ratio,
+            num_images=args.num_images,
+            resolution=args.resolution,
+            quality=args.quality,
+        ),
         attachments=tuple(args.image),
         session_id=args.session,
     )
@@ -245,7 +266,7 @@ async def _generate(engine: Any, args: argparse.Namespace) -> int:
     return await _report(engine, event, args)
 
 
-async def _report(engine: Any, event: EngineEvent, args: argparse.Namespace) -> int:
+async def _report(engine: GenerationEngine, event: EngineEvent, args: argparse.Namespace) -> int:
     if isinstance(event, GenerationCompleted):
         files = (
             await _save(event.image_urls, args.out, event.generation_id or event.local_id)
@@ -297,10 +318,10 @@ async def _report(engine: Any, event: EngineEvent, args: argparse.Namespace) -> 
     return EXIT_FAILED
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None, open_session: SessionOpener) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:
         return int(exc.code or 0)
-    return asyncio.run(run(args))
+    return asyncio.run(run(args, open_session))

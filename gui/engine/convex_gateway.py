@@ -24,6 +24,7 @@ from gui.engine.convex_types import (
     SessionSummary,
     SlotResult,
     UserCredits,
+    to_convex_time,
 )
 from gui.engine.tokens import SignInUnreachable, TokenProvider
 
@@ -290,12 +291,13 @@ class ConvexGateway:
         error: str | None = None,
         external_request_id: str | None = None,
     ) -> None:
+        """``completed_at`` in seconds (``time.time()``); Convex stores milliseconds."""
         args = _drop_none(
             {
                 "generationId": generation_id,
                 "isLoading": is_loading,
                 "images": _images(images) if images is not None else None,
-                "completedAt": completed_at,
+                "completedAt": to_convex_time(completed_at) if completed_at is not None else None,
                 "error": error,
                 "externalRequestId": external_request_id,
             }

@@ -4,13 +4,33 @@ Deployments differ in small ways (older function versions answer a bare id where
 ones answer ``{ok, generationId}``, or ``true`` where others answer ``{success}``), so each
 model has a ``from_value`` that accepts every variant seen in the wild and normalises it.
 Numbers arrive as floats (Convex numbers are float64) and are coerced where they are counts.
+
+Times: Convex documents count milliseconds since the epoch (``Date.now()``); these records
+hold seconds (``time.time()``), converted here once, so nothing past this edge guesses a
+unit. ``to_convex_time`` is the way back, for the arguments the gateway sends.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+MS_PER_S = 1000.0
+
+
+def from_convex_time(ms: float) -> float:
+    """A Convex timestamp (milliseconds) in seconds."""
+    return ms / MS_PER_S
+
+
+def to_convex_time(seconds: float) -> float:
+    """Seconds since the epoch as a Convex timestamp (milliseconds)."""
+    return seconds * MS_PER_S
+
+
+# A field holding a Convex timestamp: milliseconds in the document, seconds on the record.
+ConvexTime = Annotated[float, AfterValidator(from_convex_time)]
 
 
 class _Model(BaseModel):
@@ -132,8 +152,8 @@ class SessionSummary(_Model):
     title: str = ""
     type: str = "image"
     preview: str | None = None
-    created_at: float = Field(default=0.0, alias="createdAt")
-    updated_at: float = Field(default=0.0, alias="updatedAt")
+    created_at: ConvexTime = Field(default=0.0, alias="createdAt")
+    updated_at: ConvexTime = Field(default=0.0, alias="updatedAt")
 
     @field_validator("preview", mode="before")
     @classmethod
@@ -153,8 +173,8 @@ class SessionGeneration(_Model):
     images: list[GenerationImage] = Field(default_factory=list)
     is_loading: bool = Field(default=False, alias="isLoading")
     error: str | None = None
-    created_at: float = Field(default=0.0, alias="createdAt")
-    completed_at: float | None = Field(default=None, alias="completedAt")
+    created_at: ConvexTime = Field(default=0.0, alias="createdAt")
+    completed_at: ConvexTime | None = Field(default=None, alias="completedAt")
     external_request_id: str | None = Field(default=None, alias="externalRequestId")
     concurrency_slot_id: str | None = Field(default=None, alias="concurrencySlotId")
     quality: str | None = None

@@ -12,13 +12,14 @@ import asyncio
 import dataclasses
 import logging
 import uuid
+from collections.abc import Iterator
 
 from gui.engine.api_client import ApiClient, BackendError, JobStatus
 from gui.engine.attachments import DEFAULT_LONG_EDGE
 from gui.engine.capabilities import BackendFeatures
-from gui.engine.convex_gateway import ConvexGateway, ConvexUnavailable
+from gui.engine.convex_gateway import ConvexGateway
+from gui.engine.credits import CreditBalance
 from gui.engine.events import (
-    CreditsChanged,
     EventBus,
     GenerationCancelled,
     GenerationCompleted,
@@ -71,8 +72,8 @@ class GenerationEngine:
         self.server = ServerFlow(api, journal, self.poller.policy.deadline_s)
         self.features = BackendFeatures(api, server_billing)
         self.features.probe_soon()  # off the submit path (no-op outside the event loop)
+        self.credits = CreditBalance(gateway, self.events)
         self._runs: dict[str, GenerationRun] = {}
-        self._background: set[asyncio.Task[None]] = set()
         self._closing = False
 
     # -- public API --------------------------------------------------------------------
@@ -81,10 +82,23 @@ class GenerationEngine:
         """Start a generation; returns its local id at once (before any network)."""
         local_id = uuid.uuid4().hex
         run = GenerationRun(local_id=local_id, request=request, session_id=request.session_id)
-        self._publish_started(run)
         self.features.probe_soon()  # first use: runs alongside validation and uploads
-        self._launch(run)
+        self.adopt(run)
         return local_id
+
+    def adopt(self, run: GenerationRun, *, undo_message: str | None = None) -> None:
+        """Show and run ``run``: a new one, or one resume.py rebuilt from the journal, which
+        the same flow finishes from the step it reached (or, given ``undo_message``, undoes)."""
+        self._publish_started(run)
+        self._launch(run, undo_message)
+
+    def is_running(self, local_id: str) -> bool:
+        """Whether this engine already runs (or ran) ``local_id`` since it started."""
+        return local_id in self._runs
+
+    def generation_ids(self) -> Iterator[str]:
+        """The Convex rows of the generations this engine runs (or ran)."""
+        return (r.generation_id for r in self._runs.values() if r.generation_id)
 
     async def cancel(self, local_id: str) -> None:
         """Cancel and wait until everything it did is undone. After the images are ready
@@ -133,6 +147,7 @@ class GenerationEngine:
         awaited (one failing on a closed client would be reported as an error).
         """
         self._closing = True
+        await self.credits.close()
         tasks = [r.task for r in self._runs.values() if r.task and not r.task.done()]
         for task in tasks:
             task.cancel()
@@ -143,7 +158,7 @@ class GenerationEngine:
             await asyncio.wait(pending, timeout=CLOSE_GRACE_S)
         # What is still running now is cut: its step stays begun, and the next start asks
         # Convex whether it happened (resolve.py).
-        leftovers = [t for t in pending | self._background if not t.done()]
+        leftovers = [t for t in pending if not t.done()]
         for task in leftovers:
             task.cancel()
         if leftovers:
@@ -158,35 +173,15 @@ class GenerationEngine:
         while tasks := [r.task for r in self._runs.values() if r.task and not r.task.done()]:
             await asyncio.wait(tasks)
 
-    async def refresh_credits(self) -> None:
-        breakdown = await self.gateway.get_user_credits_breakdown()
-        self.events.publish(
-            CreditsChanged(
-                total=int(breakdown.total),
-                reserved=int(breakdown.reserved),
-                available=int(breakdown.available),
-            )
-        )
-
     # -- running -----------------------------------------------------------------------
 
     def _publish_started(self, run: GenerationRun) -> None:
         req = run.request
         self.events.publish(
-            GenerationStarted(
-                local_id=run.local_id,
-                prompt=req.prompt,
-                model=req.model,
-                aspect_ratio=req.aspect_ratio,
-                num_images=req.num_images,
-                session_id=run.session_id,
-                resumed=run.resumed,
-                resolution=req.resolution,
-                quality=req.quality,
-            )
+            GenerationStarted(run.local_id, req.prompt, req.options, run.session_id, run.resumed)
         )
 
-    def _launch(self, run: GenerationRun, *, undo_message: str | None = None) -> None:
+    def _launch(self, run: GenerationRun, undo_message: str | None) -> None:
         self._runs[run.local_id] = run
         run.task = spawn(
             self._run(run, undo_message), where=f"generation {run.local_id}", bus=self.events
@@ -259,7 +254,7 @@ class GenerationEngine:
         self.events.publish(
             GenerationCompleted(run.local_id, run.generation_id, run.session_id, run.images)
         )
-        self._refresh_credits_soon()
+        self.credits.refresh_soon()
 
     async def _prepare(self, run: GenerationRun) -> None:
         await prepare(run, self.journal, self.uploader, self.features, self._progress)
@@ -270,7 +265,7 @@ class GenerationEngine:
             run.effect(self.steps.acquire_slot(run)), run.effect(self.steps.reserve_credits(run))
         )
         # The header (and the prompt bar's "not enough credits") count what is reserved now.
-        self._refresh_credits_soon()
+        self.credits.refresh_soon()
 
     async def _submit(self, run: GenerationRun) -> None:
         self._progress(run, Phase.SUBMITTING, "Starting…")
@@ -290,7 +285,7 @@ class GenerationEngine:
         await self.server.submit(run)
         if run.session_id and not had_session:
             self.events.publish(SessionsChanged())  # the server created it
-        self._refresh_credits_soon()  # the header counts what the server holds now
+        self.credits.refresh_soon()  # the header counts what the server holds now
 
     async def _catch_up(self, run: GenerationRun) -> None:
         """A resumed, submitted generation: make sure its loading row exists (the client may
@@ -383,18 +378,4 @@ class GenerationEngine:
                         run.session_id,
                     )
                 )
-            self._refresh_credits_soon()
-
-    async def _refresh_credits_quietly(self) -> None:
-        try:
-            await self.refresh_credits()
-        except ConvexUnavailable as exc:
-            # Only the header's figure is stale; the next settle refreshes it again, and a
-            # generation hurt by the outage already says so on its tile.
-            log.warning("credits not refreshed: %s", exc)
-
-    def _refresh_credits_soon(self) -> None:
-        if not self._closing:
-            task = spawn(self._refresh_credits_quietly(), where="refresh credits", bus=self.events)
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self.credits.refresh_soon()

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from catalog import Options
+
 
 class Phase(StrEnum):
     VALIDATING = "validating"
@@ -34,14 +36,10 @@ class Phase(StrEnum):
 class GenerationStarted:
     local_id: str
     prompt: str
-    model: str
-    aspect_ratio: str | None
-    num_images: int
+    # The request's options whole, so "reuse settings" on the tile can restore them all.
+    options: Options
     session_id: str | None
     resumed: bool = False  # True when restored from the journal at start
-    # The request's options, so "reuse settings" on the tile can restore them all.
-    resolution: str | None = None
-    quality: str | None = None
 
 
 @dataclass(frozen=True)

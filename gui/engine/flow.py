@@ -78,7 +78,7 @@ class GenerationRun:
 
     @property
     def model_id(self) -> str:
-        return str((self.body or {}).get("model") or self.request.model)
+        return str((self.body or {}).get("model") or self.request.options.model)
 
     @property
     def keyed(self) -> bool:
@@ -305,7 +305,7 @@ class Steps:
                     run.generation_id or "",
                     is_loading=False,
                     images=list(run.images),
-                    completed_at=time.time() * 1000,
+                    completed_at=time.time(),
                 )
             )
             self.journal.end(run.local_id, "images_saved")

@@ -5,8 +5,17 @@ after it runs, so a restarted client knows exactly what was done (see resume.py)
 together with what it produced (slot id, session id, request id, images). A step with a
 begin and no end may or may not have happened; resume treats it accordingly.
 
-Tests set ``IMAGEGEN_TEST_KILL_AT=<step>:<begin|end>`` to have the process SIGKILL itself
-right after journaling that step (crash-safety tests drive a subprocess this way).
+Bounded on disk: a settled row (completed, failed, cancelled) is needed by neither resume
+(it resumes active rows only) nor lost-answer resolution (its slot is terminal and its
+Convex row no longer loading, so no resolver candidate can be its), so settled rows are
+compacted when a row settles: only the newest ``keep_settled`` stay, so recent outcomes
+can still be read and an empty session a recent failed run left is still known as ours
+(were it forgotten, adopting it for a lost ``createSession`` answer would cost nothing).
+Resolution asks ``knows(column, id)``, an indexed lookup.
+
+Whoever builds the journal may pass an ``observer``: it hears every step right after it is
+durably recorded. Crash tests and harnesses kill the process from there (their seam, not
+the engine's); production passes none.
 """
 
 from __future__ import annotations
@@ -14,15 +23,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-KILL_ENV = "IMAGEGEN_TEST_KILL_AT"
 State = Literal["active", "completed", "failed", "cancelled"]
+# The ids resolution looks up (resolve.py, resume.py): each column has an index.
+OwnedId = Literal["slot_id", "session_id", "generation_id"]
+# Settled rows kept after compaction (see the module docstring).
+KEEP_SETTLED = 50
 
 # Step names, in flow order. Failure path: error_saved, released, slot_failed. The one-call
 # path (server_flow.py; its body carries the idempotency key) journals only uploaded,
@@ -62,13 +73,10 @@ CREATE TABLE IF NOT EXISTS generations (
     state TEXT NOT NULL DEFAULT 'active',
     steps_json TEXT NOT NULL DEFAULT '{}'
 );
-CREATE TABLE IF NOT EXISTS steps (
-    local_id TEXT NOT NULL,
-    step TEXT NOT NULL,
-    phase TEXT NOT NULL,
-    at REAL NOT NULL,
-    data_json TEXT
-);
+CREATE INDEX IF NOT EXISTS generations_by_state ON generations (state, updated_at);
+CREATE INDEX IF NOT EXISTS generations_by_slot ON generations (slot_id);
+CREATE INDEX IF NOT EXISTS generations_by_session ON generations (session_id);
+CREATE INDEX IF NOT EXISTS generations_by_generation ON generations (generation_id);
 """
 _COLUMNS = (
     "body_json",
@@ -127,14 +135,23 @@ def _create_private(path: Path) -> None:
             os.chmod(side, 0o600)
 
 
-def _maybe_kill(step: str, phase: str) -> None:
-    if os.environ.get(KILL_ENV) == f"{step}:{phase}":
-        os.kill(os.getpid(), signal.SIGKILL)
+class JournalObserver(Protocol):
+    """Hears each step right after it is durably recorded (``finish`` as ``finish:end``)."""
+
+    def recorded(self, local_id: str, step: str, phase: str) -> None: ...
 
 
 class Journal:
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        observer: JournalObserver | None = None,
+        keep_settled: int = KEEP_SETTLED,
+    ) -> None:
         self.path = Path(path)
+        self.keep_settled = keep_settled
+        self._observer = observer
         _create_private(self.path)
         # One connection used from the event loop thread only; writes are tiny.
         self._conn = sqlite3.connect(self.path, isolation_level=None)
@@ -142,6 +159,18 @@ class Journal:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
+        self._migrate()
+        self.compact()
+
+    def _migrate(self) -> None:
+        """Journals of older versions had a ``steps`` table (every step, forever) that only
+        tests read: drop it and give its pages back once."""
+        legacy = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'steps'"
+        ).fetchone()
+        if legacy:
+            self._conn.execute("DROP TABLE steps")
+            self._conn.execute("VACUUM")
 
     def close(self) -> None:
         self._conn.close()
@@ -173,17 +202,13 @@ class Journal:
             else:
                 raise ValueError(f"unknown journal field {key}")
         assignments = ", ".join(f"{k} = ?" for k in sets)
-        with self._conn:  # one transaction: the step and its results land together
-            self._conn.execute("BEGIN")
-            self._conn.execute(
-                f"UPDATE generations SET {assignments} WHERE local_id = ?",
-                (*sets.values(), local_id),
-            )
-            self._conn.execute(
-                "INSERT INTO steps (local_id, step, phase, at, data_json) VALUES (?, ?, ?, ?, ?)",
-                (local_id, step, phase, time.time(), json.dumps(fields, default=str)),
-            )
-        _maybe_kill(step, phase)
+        # One statement: the step and its results land together.
+        self._conn.execute(
+            f"UPDATE generations SET {assignments} WHERE local_id = ?",
+            (*sets.values(), local_id),
+        )
+        if self._observer is not None:
+            self._observer.recorded(local_id, step, phase)
 
     def begin(self, local_id: str, step: str, **fields: Any) -> None:
         self._write(local_id, step, "begin", fields)
@@ -205,7 +230,29 @@ class Journal:
             "WHERE local_id = ?",
             (state, error, time.time(), local_id),
         )
-        _maybe_kill("finish", "end")
+        if self._observer is not None:
+            self._observer.recorded(local_id, "finish", "end")
+        self.compact()
+
+    def compact(self) -> int:
+        """Delete settled rows beyond the newest ``keep_settled``; returns how many went."""
+        cursor = self._conn.execute(
+            "DELETE FROM generations WHERE state != 'active' AND local_id NOT IN ("
+            " SELECT local_id FROM generations WHERE state != 'active'"
+            " ORDER BY updated_at DESC LIMIT ?)",
+            (max(0, self.keep_settled),),
+        )
+        return cursor.rowcount
+
+    def knows(self, column: OwnedId, value: str) -> bool:
+        """Whether a journal row holds this slot, session or Convex row id (an index lookup:
+        resolution asks this for each candidate instead of reading the whole journal)."""
+        if column not in ("slot_id", "session_id", "generation_id"):
+            raise ValueError(f"not an id column: {column}")
+        found = self._conn.execute(
+            f"SELECT 1 FROM generations WHERE {column} = ? LIMIT 1", (value,)
+        ).fetchone()
+        return found is not None
 
     def get(self, local_id: str) -> JournalRow | None:
         row = self._conn.execute(
@@ -220,15 +267,10 @@ class Journal:
         return [_to_row(r) for r in rows]
 
     def all(self) -> list[JournalRow]:
+        """Every row kept: the active ones and the newest settled (at most ``keep_settled``).
+        The engine itself reads only active rows; harnesses audit a run with this."""
         rows = self._conn.execute("SELECT * FROM generations ORDER BY created_at").fetchall()
         return [_to_row(r) for r in rows]
-
-    def step_log(self, local_id: str) -> list[tuple[str, str]]:
-        rows = self._conn.execute(
-            "SELECT step, phase FROM steps WHERE local_id = ? AND step != '_data' ORDER BY rowid",
-            (local_id,),
-        ).fetchall()
-        return [(r["step"], r["phase"]) for r in rows]
 
 
 def _to_row(row: sqlite3.Row) -> JournalRow:

@@ -15,6 +15,10 @@ as begun but not finished is never simply repeated: first these resolvers ask Co
 * ``loading_row``: a loading row of the same prompt and model in the session that no journal
   row owns.
 
+"No journal row owns" is an indexed lookup per candidate (``Journal.knows``); settled rows
+are compacted (journal.py), which loses nothing here: a settled row's slot is terminal and
+its loading row is not loading, so neither can be a candidate.
+
 Each resolver journals its verdict: ``end`` (it happened; the run gets the slot id, row id
 or reservation) or ``refuse`` (it did not happen, so it may be tried again). ``captured`` and
 ``released`` that did not happen stay ``begin``: only ``end`` means done for them. A resolver
@@ -84,13 +88,12 @@ async def resolve_slot(
 ) -> None:
     if not row.uncertain("slot"):
         return
-    taken = {r.slot_id for r in journal.all() if r.slot_id}
     active = await gateway.query("generations:getActiveGenerations")
     prompt = run.request.prompt[:500]
     candidates = [
         g
         for g in (active or {}).get("generations", [])
-        if g.get("prompt") == prompt and g.get("_id") not in taken
+        if g.get("prompt") == prompt and not journal.knows("slot_id", str(g.get("_id")))
     ]
     if not candidates:
         # No active slot of ours: none was taken (or it is already terminal): nothing to undo.
@@ -106,9 +109,12 @@ async def resolve_session(
 ) -> None:
     if not row.uncertain("session"):
         return
-    taken = {r.session_id for r in journal.all() if r.session_id}
     title = session_title(run.request.prompt)
-    named = [s for s in await gateway.get_user_sessions() if s.title == title and s.id not in taken]
+    named = [
+        s
+        for s in await gateway.get_user_sessions()
+        if s.title == title and not journal.knows("session_id", s.id)
+    ]
     # Newest first; ours has no generation yet (its loading row comes after it).
     for session in sorted(named, key=lambda s: s.created_at, reverse=True):
         if not await gateway.get_session_generations(session.id):
@@ -123,7 +129,6 @@ async def resolve_row(
 ) -> None:
     if not row.uncertain("loading_row") or not run.session_id:
         return
-    taken = {r.generation_id for r in journal.all() if r.generation_id}
     generations = await gateway.get_session_generations(run.session_id)
     candidates = [
         g
@@ -131,7 +136,7 @@ async def resolve_row(
         if g.is_loading
         and g.prompt == run.request.prompt
         and g.model == run.model_id
-        and g.id not in taken
+        and not journal.knows("generation_id", g.id)
     ]
     if not candidates:
         journal.refuse(run.local_id, "loading_row")  # no tile of ours is left loading

@@ -19,25 +19,29 @@ For each journal row of the seed's flow that is not terminal:
 * anything else is cleaned up: row marked failed, credits released, slot failed.
 
 Then rows found through ``getSessionGenerations`` with ``isLoading`` and an
-``externalRequestId`` that no journal row knows (another client died mid-way) are polled
-and their images saved. Their credits belong to that client, so they are not touched.
+``externalRequestId`` that no journal row knows (another client died mid-way) are adopted:
+journaled as a run that got as far as its saved request id, then finished by the same
+flow as any resumed run (polled, images saved, slot completed; or, when the job failed,
+marked failed and its slot failed). Their credits belong to that client: nothing is
+reserved in this journal, so nothing is captured or released here.
+
+Every run starts through the engine's public ``adopt``; nothing here finishes a generation
+by its own copy of the flow's steps.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import TYPE_CHECKING
 
-from gui.engine.api_client import BackendError
+from catalog import Options
 from gui.engine.convex_gateway import ConvexError, ConvexUnavailable
 from gui.engine.convex_types import SessionGeneration
-from gui.engine.events import GenerationCompleted, GenerationFailed, GenerationStarted
 from gui.engine.flow import GenerationRun
-from gui.engine.journal import JournalRow
+from gui.engine.journal import Journal, JournalRow
+from gui.engine.request import EngineRequest
 from gui.engine.server_flow import is_keyed
-from gui.engine.tasks import spawn
 
 if TYPE_CHECKING:
     from gui.engine.engine import GenerationEngine
@@ -69,7 +73,7 @@ async def resume_all(engine: GenerationEngine) -> list[str]:
     resumed: list[str] = []
     resending: list[GenerationRun] = []
     for row in engine.journal.unfinished():
-        if row.local_id in engine._runs:
+        if engine.is_running(row.local_id):
             continue  # already running in this engine
         run = GenerationRun.from_journal(row)
         if not run.keyed:
@@ -78,9 +82,8 @@ async def resume_all(engine: GenerationEngine) -> list[str]:
             except (ConvexError, ConvexUnavailable) as exc:
                 log.warning("resume of %s postponed: %s", row.local_id, exc)
                 continue  # Convex is unreachable: try again at the next start
-        engine._publish_started(run)
         undo_message = _undo_message(row)
-        engine._launch(run, undo_message=undo_message)
+        engine.adopt(run, undo_message=undo_message)
         resumed.append(row.local_id)
         if run.keyed and undo_message is None and not (run.request_id or run.images):
             resending.append(run)
@@ -97,72 +100,32 @@ async def resume_all(engine: GenerationEngine) -> list[str]:
 
 
 async def resume_orphans(engine: GenerationEngine) -> list[str]:
-    known = {r.generation_id for r in engine.journal.all() if r.generation_id}
-    known |= {r.generation_id for r in engine._runs.values() if r.generation_id}
+    running = set(engine.generation_ids())
     sessions = sorted(
         await engine.gateway.get_user_sessions(), key=lambda s: s.updated_at, reverse=True
     )
     found: list[str] = []
     for session in sessions[:ORPHAN_SESSIONS]:
         for gen in await engine.gateway.get_session_generations(session.id):
-            if gen.is_loading and gen.external_request_id and gen.id not in known:
-                found.append(_launch_orphan(engine, session.id, gen))
+            ours = gen.id in running or engine.journal.knows("generation_id", gen.id)
+            if gen.is_loading and gen.external_request_id and not ours:
+                run = journal_orphan(engine.journal, session.id, gen)
+                engine.adopt(run)
+                found.append(run.local_id)
     return found
 
 
-def _launch_orphan(engine: GenerationEngine, session_id: str, gen: SessionGeneration) -> str:
+def journal_orphan(journal: Journal, session_id: str, gen: SessionGeneration) -> GenerationRun:
+    """Another client's loading row, journaled here as a seed's-flow run whose request id
+    is saved in its row: resuming it polls the job and completes (or fails) row and slot."""
     local_id = f"convex-{gen.id}"
-    engine.events.publish(
-        GenerationStarted(
-            local_id,
-            gen.prompt,
-            gen.model,
-            gen.aspect_ratio,
-            gen.num_images,
-            session_id,
-            True,
-            quality=gen.quality,
-        )
-    )
-    from gui.engine.request import EngineRequest
-
-    run = GenerationRun(
-        local_id=local_id,
-        request=EngineRequest(prompt=gen.prompt, model=gen.model),
-        session_id=session_id,
-        generation_id=gen.id,
-        request_id=gen.external_request_id,
-        resumed=True,
-    )
-    engine._runs[local_id] = run
-    run.task = spawn(_finish_orphan(engine, run, gen), where=f"resume {gen.id}", bus=engine.events)
-    return local_id
-
-
-async def _finish_orphan(
-    engine: GenerationEngine, run: GenerationRun, gen: SessionGeneration
-) -> None:
-    gateway = engine.gateway
-    assert run.request_id and run.generation_id
-    try:
-        images = await engine.poller.poll(run.request_id, gen.model)
-    except BackendError as exc:
-        await gateway.update_generation(run.generation_id, is_loading=False, error=exc.message)
-        if gen.concurrency_slot_id:
-            await gateway.update_generation_status(gen.concurrency_slot_id, "failed")
-        engine.events.publish(
-            GenerationFailed(
-                run.local_id,
-                exc.message,
-                exc.code,
-                generation_id=gen.id,
-                session_id=run.session_id,
-            )
-        )
-        return
-    await gateway.update_generation(
-        run.generation_id, is_loading=False, images=list(images), completed_at=time.time() * 1000
-    )
-    if gen.concurrency_slot_id:  # terminal states are final, so this is safe to repeat
-        await gateway.update_generation_status(gen.concurrency_slot_id, "completed", images[0])
-    engine.events.publish(GenerationCompleted(run.local_id, gen.id, run.session_id, images))
+    options = Options(gen.model, gen.aspect_ratio, gen.num_images, quality=gen.quality)
+    journal.create(local_id, EngineRequest(gen.prompt, options, session_id=session_id).to_json())
+    if gen.concurrency_slot_id:
+        journal.end(local_id, "slot", slot_id=gen.concurrency_slot_id)
+    journal.end(local_id, "loading_row", session_id=session_id, generation_id=gen.id)
+    journal.end(local_id, "generate", request_id=gen.external_request_id)
+    journal.end(local_id, "request_id_saved")
+    row = journal.get(local_id)
+    assert row is not None
+    return GenerationRun.from_journal(row)

@@ -3,91 +3,71 @@
 The web remembers the model, aspect ratio, count, resolution and quality. A stored value
 that no longer fits (a model removed from the catalog, a ratio the model does not offer, a
 count above its maximum) falls back to the model's default rather than failing.
+
+They live in the settings home (client.json's ``last_used``, gui/engine/config.py); a
+``settings.json`` an older version left in the data folder is read while client.json has
+none. ``default_model_id`` is the app's one default model.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from catalog import MODELS, ModelSpec, picker_models
+from catalog import MODELS, Options, picker_models
+from gui.engine.config import read_settings_file, update_settings_file
 
 log = logging.getLogger(__name__)
 
 
 def default_model_id() -> str:
+    """The model a new user starts with (the prompt bar's, the settings' fallback)."""
     return picker_models()[0].id
 
 
-@dataclass(frozen=True)
-class LastUsedSettings:
-    model: str
-    aspect_ratio: str | None
-    num_images: int
-    resolution: str | None
-    quality: str | None
-
-    @classmethod
-    def defaults(cls, model_id: str | None = None) -> LastUsedSettings:
-        model = MODELS.get(model_id or "") or MODELS[default_model_id()]
-        return cls(
-            model=model.id,
-            aspect_ratio=model.default_aspect_ratio,
-            num_images=1,
-            resolution=model.default_resolution,
-            quality=model.default_quality,
-        )
-
-    def for_model(self, model_id: str) -> LastUsedSettings:
-        """These settings carried over to another model, each value kept only if it fits."""
-        return sanitize({**asdict(self), "model": model_id})
+# The remembered settings are the prompt bar's options; the file keeps their snake_case
+# names (``dataclasses.asdict``), as it always has.
+LastUsedSettings = Options
 
 
-def _pick(value: Any, offered: tuple[str, ...], default: str | None) -> str | None:
-    return value if isinstance(value, str) and value in offered else default
+def default_settings(model_id: str | None = None) -> LastUsedSettings:
+    """``model_id``'s defaults; the default model's when it is unknown or not given."""
+    return Options.defaults(model_id if model_id and model_id in MODELS else default_model_id())
 
 
 def sanitize(raw: Any) -> LastUsedSettings:
     """Settings from untrusted stored data; every invalid value becomes its default."""
-    if not isinstance(raw, dict):
-        return LastUsedSettings.defaults()
-    model_id = raw.get("model")
-    model: ModelSpec = MODELS.get(model_id) if isinstance(model_id, str) else None  # type: ignore[assignment]
-    if model is None:
-        return LastUsedSettings.defaults()
+    model_id = raw.get("model") if isinstance(raw, dict) else None
+    if not isinstance(model_id, str) or model_id not in MODELS:
+        return default_settings()
     count = raw.get("num_images")
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         count = 1
-    return LastUsedSettings(
-        model=model.id,
-        aspect_ratio=_pick(
-            raw.get("aspect_ratio"), model.aspect_ratios, model.default_aspect_ratio
-        ),
-        num_images=min(count, model.max_images),
-        resolution=_pick(raw.get("resolution"), model.resolutions, model.default_resolution),
-        quality=_pick(raw.get("quality"), model.qualities, model.default_quality),
+    stored = Options(
+        model=model_id,
+        aspect_ratio=raw.get("aspect_ratio"),
+        num_images=count,
+        resolution=raw.get("resolution"),
+        quality=raw.get("quality"),
     )
+    return stored.for_model(stored.model)
 
 
 class SettingsStore:
-    def __init__(self, path: Path) -> None:
+    """The last-used options in the settings file (``path``: a client.json); ``legacy_file``
+    is an older version's settings.json, read until the first save."""
+
+    def __init__(self, path: Path, legacy_file: Path | None = None) -> None:
         self.path = Path(path)
+        self.legacy_file = legacy_file
 
     def load(self) -> LastUsedSettings:
-        try:
-            raw = json.loads(self.path.read_text("utf-8"))
-        except FileNotFoundError:
-            return LastUsedSettings.defaults()
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable settings %s: %s", self.path, exc)
-            return LastUsedSettings.defaults()
-        return sanitize(raw)
+        stored = read_settings_file(self.path).get("last_used")
+        if stored is None and self.legacy_file is not None:
+            stored = read_settings_file(self.legacy_file) or None
+        return default_settings() if stored is None else sanitize(stored)
 
     def save(self, settings: LastUsedSettings) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(sanitize(asdict(settings))), indent=2), "utf-8")
-        tmp.replace(self.path)
+        update_settings_file(self.path, {"last_used": asdict(sanitize(asdict(settings)))})

@@ -50,14 +50,14 @@ class StaticTokenProvider:
         return self._token
 
 
-class _CachedToken:
+class CachedToken:
     """A token with its expiry, refreshed under a lock so concurrent callers share one fetch."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._token: str | None = None
         self._expires_at = 0.0
-        self._lock = asyncio.Lock()
+        self.lock = asyncio.Lock()  # held by the provider while it fetches
 
     def fresh(self) -> str | None:
         if self._token and self._clock() < self._expires_at - REFRESH_MARGIN_S:
@@ -71,7 +71,7 @@ class _CachedToken:
         self._token, self._expires_at = None, 0.0
 
 
-def _ttl_from_jwt(token: str, default: float) -> float:
+def ttl_from_jwt(token: str, default: float) -> float:
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
         return max(0.0, float(claims["exp"]) - time.time())
@@ -92,12 +92,12 @@ class EmbeddedTokenProvider:
         self._url = api_base_url.rstrip("/") + "/api/dev/token"
         self._user_id = user_id
         self._client = client or httpx.AsyncClient(timeout=10.0)
-        self._cache = _CachedToken(clock)
+        self._cache = CachedToken(clock)
 
     async def token(self, force_refresh: bool = False) -> str:
         if not force_refresh and (cached := self._cache.fresh()):
             return cached
-        async with self._cache._lock:
+        async with self._cache.lock:
             if not force_refresh and (cached := self._cache.fresh()):
                 return cached
             body = {"userId": self._user_id} if self._user_id else {}

@@ -4,49 +4,72 @@ Previous / next are also round buttons on the image's left and right edges (they
 focus, so the arrow keys keep working); an image that cannot be loaded says so and offers
 to try again instead of "Loading image…" for ever.
 
+What it downloads follows what it shows (issue 20): an image opens as the server's large
+variant (catalog.image_variants.LARGE_EDGE; the neighbours' are fetched ahead for paging),
+and the original only when the user zooms past what that variant holds or copies the
+image; saving hands the original's URL to the window. While the original loads after a
+zoom the variant stays on screen, scaled to the same place. The decoded renditions live in
+the thumbnail cache's own bounded budget, released when the carousel closes, so a session
+of 4K images never keeps more than a few of them in memory.
+
 Actions that need the engine (saving the original bytes, attaching as a reference,
-reusing settings) are signals the window handles; copying works on the shown image.
+reusing settings) are signals the window handles.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, QSizeF, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QMouseEvent, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from catalog.image_variants import LARGE_EDGE
 from gui.widgets import theme
 from gui.widgets.formatting import image_file_name
 from gui.widgets.generation_model import GenerationItem
-from gui.widgets.thumbnail_cache import ThumbnailCache
+from gui.widgets.thumbnail_cache import ORIGINAL_EDGE, ThumbnailCache
 
-FULL_EDGE = 2048
 NAV_SIZE = 44
 MIN_ZOOM, MAX_ZOOM = 0.1, 8.0
 
 
 class ImageCanvas(QWidget):
-    """Paints one pixmap fitted (zoom None) or at a zoom factor, pannable by dragging."""
+    """Paints one pixmap fitted (zoom None) or at a zoom factor, pannable by dragging.
+
+    The image is laid out at ``base`` (the large variant's size) whatever pixmap paints it,
+    so swapping the variant for the original (or a thumbnail for the variant) changes the
+    detail, not the zoom or the position."""
+
+    zoomChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.pixmap: QPixmap | None = None
+        self.base = QSizeF()
         self.failed = False  # the image could not be loaded
         self.zoom: float | None = None  # None: fit to the window
         self.offset = QPointF(0, 0)
         self._drag: QPoint | None = None
         self.setMinimumSize(200, 200)
 
-    def set_pixmap(self, pixmap: QPixmap | None, reset: bool) -> None:
+    def set_pixmap(self, pixmap: QPixmap | None, reset: bool, base: QSizeF | None = None) -> None:
         self.pixmap = pixmap
+        if pixmap is not None and not pixmap.isNull():
+            self.base = base if base is not None else pixmap.deviceIndependentSize()
         if reset:
             self.zoom, self.offset = None, QPointF(0, 0)
         self.update()
 
     def fit_scale(self) -> float:
-        if self.pixmap is None or self.pixmap.isNull():
+        if self.pixmap is None or self.pixmap.isNull() or self.base.isEmpty():
             return 1.0
-        size = self.pixmap.deviceIndependentSize()
-        return min(self.width() / size.width(), self.height() / size.height(), 1.0)
+        return min(self.width() / self.base.width(), self.height() / self.base.height(), 1.0)
+
+    def magnification(self) -> float:
+        """Device pixels painted per pixel of the shown pixmap (> 1: it is being enlarged)."""
+        if self.pixmap is None or self.pixmap.isNull() or self.pixmap.width() == 0:
+            return 0.0
+        scale = self.base.width() / self.pixmap.deviceIndependentSize().width()
+        return self.effective_zoom() * scale * self.devicePixelRatioF()
 
     def effective_zoom(self) -> float:
         return self.zoom if self.zoom is not None else self.fit_scale()
@@ -54,10 +77,12 @@ class ImageCanvas(QWidget):
     def zoom_by(self, factor: float) -> None:
         self.zoom = max(MIN_ZOOM, min(MAX_ZOOM, self.effective_zoom() * factor))
         self.update()
+        self.zoomChanged.emit()
 
     def fit(self) -> None:
         self.zoom, self.offset = None, QPointF(0, 0)
         self.update()
+        self.zoomChanged.emit()
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
@@ -71,7 +96,7 @@ class ImageCanvas(QWidget):
             )
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, text)
             return
-        size = self.pixmap.deviceIndependentSize() * self.effective_zoom()
+        size = self.base * self.effective_zoom()
         target = QRectF(0, 0, size.width(), size.height())
         target.moveCenter(QPointF(self.rect().center()) + self.offset)
         p.drawPixmap(target, self.pixmap, QRectF(self.pixmap.rect()))
@@ -96,6 +121,7 @@ class ImageCanvas(QWidget):
         if self.zoom is None:
             self.zoom = 1.0
             self.update()
+            self.zoomChanged.emit()
         else:
             self.fit()
 
@@ -119,9 +145,12 @@ class CarouselDialog(QDialog):
         self.entries = entries
         self.position = max(0, min(start, len(entries) - 1))
         self.cache = cache
+        self._copy_wanted: str | None = None  # a copy waits for this URL's original
+        self._closed = False
         t = theme.current()
         self.setStyleSheet(f"QDialog {{ background: {'#07080b' if t.dark else '#1b1d24'}; }}")
         self.canvas = ImageCanvas()
+        self.canvas.zoomChanged.connect(self._load_original_if_zoomed)
         self.prev_button = self._nav_button("‹", "Previous image (Left arrow)", -1)
         self.next_button = self._nav_button("›", "Next image (Right arrow)", 1)
         self.canvas.installEventFilter(self)  # keeps the buttons on the canvas's edges
@@ -161,7 +190,21 @@ class CarouselDialog(QDialog):
         layout.addWidget(self.caption)
         cache.thumbnailReady.connect(self._on_ready)
         cache.failed.connect(self._on_ready)
+        self._listening = True
+        self.finished.connect(lambda _result: self._release())
         self._show_current(reset=True)
+
+    def _release(self) -> None:
+        self._closed = True
+        self.cache.release_large()  # the large renditions' memory goes back with the viewer
+        if self._copy_wanted is None:  # else the copy the user asked for still lands
+            self._disconnect()
+
+    def _disconnect(self) -> None:
+        if self._listening:  # finished may come twice (reject after accept)
+            self._listening = False
+            self.cache.thumbnailReady.disconnect(self._on_ready)
+            self.cache.failed.disconnect(self._on_ready)
 
     def _nav_button(self, glyph: str, tip: str, step: int) -> QPushButton:
         button = QPushButton(glyph, self.canvas)
@@ -215,9 +258,8 @@ class CarouselDialog(QDialog):
             self.saveRequested.emit(
                 url, image_file_name(f"imagegen-{item.key[:8]}-{index + 1}", url)
             )
-        elif key == "copy_image" and self.canvas.pixmap is not None:
-            QGuiApplication.clipboard().setPixmap(self.canvas.pixmap)
-            self.notice.emit("Image copied to the clipboard.", "success")
+        elif key == "copy_image":
+            self._copy_original(url)
         elif key == "copy_prompt":
             QGuiApplication.clipboard().setText(item.prompt)
             self.notice.emit("Prompt copied.", "success")
@@ -255,14 +297,98 @@ class CarouselDialog(QDialog):
         item, index, url = self.current
         self.counter.setText(f"{self.position + 1} / {len(self.entries)}")
         self.caption.setText(f"{item.prompt}\n{item.model_label}  ·  image {index + 1}")
-        pixmap = self.cache.get(url, FULL_EDGE) or self.cache.peek(url)
+        # The best rendition at hand: the original (zoomed or copied before), else the large
+        # variant (loaded now if need be), else the grid's thumbnail until it arrives.
+        original = self.cache.lookup(url, ORIGINAL_EDGE)
+        large = None if original is not None else self.cache.get(url, LARGE_EDGE)
+        pixmap = original or large or self.cache.peek(url)
         self.canvas.failed = pixmap is None and self.cache.is_failed(url)
-        self.canvas.set_pixmap(pixmap, reset)
+        self.canvas.set_pixmap(pixmap, reset, _layout_size(large or pixmap))
         self.buttons["reload"].setVisible(self.canvas.failed)
         several = len(self.entries) > 1
         self.prev_button.setEnabled(several)
         self.next_button.setEnabled(several)
+        if several and (original or large) is not None:
+            self._prefetch_neighbour()
+        self._load_original_if_zoomed()
+
+    def _prefetch_neighbour(self) -> None:
+        """Paging is instant when the neighbours' variants are already here. Asked for only
+        once the current image is shown, and one at a time (the next, then the previous): on
+        a slow link three downloads at once made the image the user opened wait for the
+        two they had not (the gallery benchmark's carousel figure)."""
+        current = self.current[2]
+        if self.cache.lookup(current, LARGE_EDGE) is None:
+            if self.cache.lookup(current, ORIGINAL_EDGE) is None:
+                return
+        for step in (1, -1):
+            neighbour = self.entries[(self.position + step) % len(self.entries)][2]
+            if self.cache.lookup(neighbour, LARGE_EDGE) is not None:
+                continue
+            if not self.cache.is_pending(neighbour, LARGE_EDGE):
+                self.cache.get(neighbour, LARGE_EDGE)
+            return  # the next one waits until this arrives (_on_ready shows and asks again)
+
+    def _load_original_if_zoomed(self) -> None:
+        """Ask for the original once the user zoomed past the detail the large variant
+        holds. Not before the variant is known: a variant smaller than LARGE_EDGE is the
+        whole image, re-encoded, and its original has nothing more to show."""
+        if not self.entries or self.canvas.zoom is None:
+            return
+        url = self.current[2]
+        large = self.cache.lookup(url, LARGE_EDGE)
+        if large is None or self.cache.lookup(url, ORIGINAL_EDGE) is not None:
+            return
+        if max(large.width(), large.height()) < LARGE_EDGE:
+            return
+        if self.canvas.pixmap is large and self.canvas.magnification() > 1.0 + 1e-6:
+            self.cache.get(url, ORIGINAL_EDGE)
+
+    def _copy_original(self, url: str) -> None:
+        """Copy the original (decoded), fetching it first if it is not in memory yet."""
+        original = self.cache.lookup(url, ORIGINAL_EDGE)
+        if original is not None:
+            QGuiApplication.clipboard().setPixmap(original)
+            self.notice.emit("Image copied to the clipboard.", "success")
+            return
+        self._copy_wanted = url
+        if self.cache.is_failed(url):
+            self.cache.retry(url)  # the user asks for it: try again now
+        self.cache.get(url, ORIGINAL_EDGE)
+        self.notice.emit("Copying the full-size image…", "info")
+
+    def _finish_copy(self, url: str) -> None:
+        original = self.cache.lookup(url, ORIGINAL_EDGE)
+        if original is not None:
+            QGuiApplication.clipboard().setPixmap(original)
+            self.notice.emit("Image copied to the clipboard.", "success")
+        elif self.cache.is_failed(url) and not self.cache.is_pending(url, ORIGINAL_EDGE):
+            self.notice.emit(
+                "The full-size image could not be loaded, so nothing was copied.", "error"
+            )
+        else:
+            return  # still loading (another rendition of this URL arrived)
+        self._copy_wanted = None
+        if self._closed:
+            self._disconnect()
 
     def _on_ready(self, url: str) -> None:
-        if self.entries and url == self.current[2]:
+        if url == self._copy_wanted:
+            self._finish_copy(url)
+        if self._closed or not self.entries:
+            return
+        if url == self.current[2]:
             self._show_current(reset=False)
+        elif len(self.entries) > 1:
+            self._prefetch_neighbour()  # a neighbour arrived: the other one may go now
+
+
+def _layout_size(pixmap: QPixmap | None) -> QSizeF | None:
+    """The size the image is laid out at: the large variant's (an original larger than the
+    variant is laid out at the variant's size: zooming shows its detail, not a jump)."""
+    if pixmap is None or pixmap.isNull():
+        return None
+    size = pixmap.deviceIndependentSize()
+    if max(size.width(), size.height()) <= LARGE_EDGE:
+        return size
+    return size.scaled(QSizeF(LARGE_EDGE, LARGE_EDGE), Qt.AspectRatioMode.KeepAspectRatio)

@@ -15,6 +15,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject
 
+from gui.engine.convex_types import SessionSummary
+from gui.engine.engine_session import EngineSessionProtocol
 from gui.engine.events import (
     BackgroundError,
     ConnectionChanged,
@@ -29,14 +31,13 @@ from gui.engine.events import (
 )
 from gui.engine.images import ImageFetcher
 from gui.engine.request import EngineRequest
-from gui.engine.settings import LastUsedSettings
 from gui.engine.tasks import spawn
 from gui.widgets.bridge import EngineBridge
 from gui.widgets.carousel import CarouselDialog
 from gui.widgets.grid_actions import GridActions
 from gui.widgets.main_window import MainWindow
 from gui.widgets.request_state import RequestState
-from gui.widgets.sessions_sidebar import session_fields
+from gui.widgets.sessions_sidebar import session_title
 from gui.widgets.settings_dialog import SettingsDialog
 from gui.widgets.settings_flow import SettingsFlow
 
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 
 
 class WindowController(QObject):
-    def __init__(self, window: MainWindow, session: Any) -> None:
+    def __init__(self, window: MainWindow, session: EngineSessionProtocol) -> None:
         super().__init__(window)
         self.window = window
         self.session = session
@@ -52,7 +53,7 @@ class WindowController(QObject):
         self.library = session.library
         self.bus = self.engine.events
         self.bridge = EngineBridge(self.bus, self)
-        self.fetcher: ImageFetcher = getattr(session, "images", None) or ImageFetcher(
+        self.fetcher: ImageFetcher = session.images or ImageFetcher(
             Path(session.config.data_dir) / "cache" / "images"
         )
         self.current_session: str | None = None
@@ -95,16 +96,7 @@ class WindowController(QObject):
         """Initial load: last-used settings, sessions (opening the latest), credits; then
         resume the journal, now that the bridge listens, so resumed jobs show as tiles.
         A deployment that needs a Clerk sign-in first asks for it and loads afterwards."""
-        saved = self.session.settings.load()
-        self.window.prompt_bar.set_state(
-            RequestState(
-                model=saved.model,
-                aspect_ratio=saved.aspect_ratio,
-                num_images=saved.num_images,
-                resolution=saved.resolution,
-                quality=saved.quality,
-            )
-        )
+        self.window.prompt_bar.set_state(self.session.settings.load())
         if self.session.needs_sign_in:
             self.settings.prompt_sign_in(lambda: self.run(self._load(resume), "loading sessions"))
             return
@@ -115,8 +107,8 @@ class WindowController(QObject):
         sessions = await self.library.sessions()
         self._show_sessions(sessions)
         if sessions and self.current_session is None:
-            await self._load_session(session_fields(sessions[0])[0])
-        await self.library.credits()
+            await self._load_session(sessions[0].id)
+        await self.engine.credits.refresh()
         if resume:
             await self.engine.start()
         self._loaded = True
@@ -130,7 +122,7 @@ class WindowController(QObject):
         self._show_sessions(await self.library.sessions())
         if self.current_session is not None:
             await self._load_session(self.current_session)
-        await self.library.credits()
+        await self.engine.credits.refresh()
 
     # -- generating ---------------------------------------------------------------------------
     def generate(self) -> str | None:
@@ -140,11 +132,7 @@ class WindowController(QObject):
         state, prompt, sources = bar.request_parts()
         request = EngineRequest(
             prompt=prompt,
-            model=state.model,
-            aspect_ratio=state.aspect_ratio,
-            num_images=state.num_images,
-            resolution=state.resolution,
-            quality=state.quality,
+            options=state,
             attachments=tuple(sources),  # type: ignore[arg-type]
             session_id=self.current_session,
         )
@@ -240,7 +228,7 @@ class WindowController(QObject):
         if local_id == self.upload_target:
             self.window.prompt_bar.strip.clear_progress()
             self.upload_target = None
-        self.run(self.library.credits(), "refreshing credits")
+        # No credit refresh here: the engine refreshes the balance when a run settles.
 
     def _on_credits(self, event: CreditsChanged) -> None:
         self.window.header.set_credits(event.available, event.reserved)
@@ -256,15 +244,7 @@ class WindowController(QObject):
         self.window.toasts.error(event.message)
 
     def _save_settings(self, state: RequestState) -> None:
-        self.session.settings.save(
-            LastUsedSettings(
-                model=state.model,
-                aspect_ratio=state.aspect_ratio,
-                num_images=state.num_images,
-                resolution=state.resolution,
-                quality=state.quality,
-            )
-        )
+        self.session.settings.save(state)  # the prompt bar's options are what is remembered
 
     # -- sessions ----------------------------------------------------------------------------
     def reload_sessions(self) -> None:
@@ -273,8 +253,8 @@ class WindowController(QObject):
     async def _reload_sessions(self) -> None:
         self._show_sessions(await self.library.sessions())
 
-    def _show_sessions(self, sessions: list[Any]) -> None:
-        self.session_titles = {session_fields(s)[0]: session_fields(s)[1] for s in sessions}
+    def _show_sessions(self, sessions: list[SessionSummary]) -> None:
+        self.session_titles = {s.id: session_title(s) for s in sessions}
         self.window.sidebar.set_sessions(sessions, self.current_session)
         self.window.header.set_session_title(
             self.session_titles.get(self.current_session or "", "")
@@ -317,7 +297,8 @@ class WindowController(QObject):
 
     async def _fetch(self, url: str, edge: int) -> None:
         try:
-            data = await self.fetcher.fetch(url)
+            # The variant covering `edge` device pixels (the original past the largest).
+            data = await self.fetcher.fetch_display(url, edge)
         except Exception:
             self.window.cache.deliver(url, edge, None)  # the tile shows it cannot load
             raise

@@ -39,7 +39,7 @@ from catalog import MODELS
 from gui.widgets import icons, theme, tile_paint
 from gui.widgets.formatting import ratio_of, relative_time
 from gui.widgets.generation_model import GenerationItem, ItemRole
-from gui.widgets.thumbnail_cache import ThumbnailCache
+from gui.widgets.thumbnail_cache import DISK_MAX_EDGE, ThumbnailCache
 
 MARGIN = 8
 PAD = 16
@@ -47,13 +47,21 @@ HEADER_H = 44
 TILE_H = 210
 GAP = 10
 CARD_H = 2 * MARGIN + 2 * PAD + HEADER_H + TILE_H
-# Thumbnails are decoded for the tile's height in device pixels (rounded up to 64): a
+# Thumbnails are decoded for the tile's long side in device pixels (rounded up to 64): a
 # 512 px decode for a 210 px tile cost 6x the pixels to decode, keep and scale every paint.
+# The same number picks what is downloaded: the fetcher asks for the server's smallest
+# variant covering it (catalog.image_variants.edge_for), never the original.
 THUMB_EDGE = 256
 
 
-def thumb_edge(dpr: float) -> int:
-    return max(THUMB_EDGE, -(-int(TILE_H * dpr) // 64) * 64)
+def thumb_edge(dpr: float, ratio: float = 1.0) -> int:
+    """The decode (and variant) edge for a tile of aspect ``ratio`` (width / height) at
+    ``dpr``. From the tile's full size, not its squeezed one, so resizing the window does
+    not ask for another rendition."""
+    long_side = TILE_H * max(1.0, ratio)
+    # Capped at the cache's small renditions: a grid tile stays in the grid's memory budget
+    # and never asks for the original (a 21:9 tile on a 2x screen is a little soft).
+    return min(DISK_MAX_EDGE, max(THUMB_EDGE, -(-int(long_side * dpr) // 64) * 64))
 
 
 _ACTIONS_DONE = (("copy", "Copy prompt"), ("reuse", "Reuse"), ("download", "Download"))
@@ -72,8 +80,8 @@ class CardLayout:
 
 
 def _tile_rects(item: GenerationItem, area: QRect) -> list[QRect]:
-    n = max(1, len(item.images) if item.status == "done" else item.num_images)
-    r = ratio_of(item.aspect_ratio)
+    n = max(1, len(item.images) if item.status == "done" else item.options.num_images)
+    r = ratio_of(item.options.aspect_ratio)
     width = TILE_H * r
     scale = min(1.0, (area.width() - GAP * (n - 1)) / max(1.0, width * n))
     w, h = int(width * scale), int(TILE_H * scale)
@@ -185,7 +193,7 @@ class GenerationDelegate(QStyledItemDelegate):
         prompt = " ".join(item.prompt.split())
         prompt = p.fontMetrics().elidedText(prompt, Qt.TextElideMode.ElideRight, right_limit - left)
         p.drawText(QPoint(left, top + 14), prompt)
-        spec = MODELS.get(item.model)
+        spec = MODELS.get(item.options.model)
         if spec is not None:
             p.drawPixmap(left, top + 24, icons.logo_pixmap(spec.logo, spec.company, 16))
         meta = QFont(option.font)
@@ -193,8 +201,8 @@ class GenerationDelegate(QStyledItemDelegate):
         p.setFont(meta)
         p.setPen(t.c("muted"))
         bits = [item.model_label]
-        if item.aspect_ratio:
-            bits.append(item.aspect_ratio)
+        if item.options.aspect_ratio:
+            bits.append(item.options.aspect_ratio)
         bits.append(relative_time(item.created_at, self.now()))
         p.drawText(QPoint(left + 22, top + 37), "  ·  ".join(bits))
         for key, rect in lay.buttons.items():
@@ -225,7 +233,8 @@ class GenerationDelegate(QStyledItemDelegate):
     ) -> None:
         t = theme.current()
         dpr = option.widget.devicePixelRatioF() if option.widget is not None else 1.0
-        pixmap = self.cache.get(url, thumb_edge(dpr)) if url else None
+        edge = thumb_edge(dpr, ratio_of(item.options.aspect_ratio))
+        pixmap = self.cache.get(url, edge) if url else None
         if url and pixmap is None and self.cache.is_failed(url):
             tile_paint.paint_broken(p, tile, option.font)
         elif pixmap is not None and not pixmap.isNull():

@@ -8,11 +8,13 @@ keyed by that id. Both indexes are kept so events and records find the same row.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
-from catalog import MODELS
+from catalog import MODELS, Options
+from gui.engine.convex_types import SessionGeneration
 from gui.engine.events import (
     GenerationCancelled,
     GenerationCompleted,
@@ -41,9 +43,7 @@ _PHASE_TEXT = {
 class GenerationItem:
     key: str
     prompt: str
-    model: str
-    aspect_ratio: str | None = None
-    num_images: int = 1
+    options: Options  # what "reuse settings" and "retry" restore
     images: list[str] = field(default_factory=list)
     status: str = "loading"  # loading | done | error | cancelled
     detail: str = "Preparing…"
@@ -52,15 +52,13 @@ class GenerationItem:
     local_id: str | None = None
     generation_id: str | None = None
     session_id: str | None = None
-    created_at: float = field(default_factory=time.time)
-    resolution: str | None = None
-    quality: str | None = None
+    created_at: float = field(default_factory=time.time)  # seconds since the epoch
     favorites: set[str] = field(default_factory=set)  # image URLs marked as favourites
 
     @property
     def model_label(self) -> str:
-        spec = MODELS.get(self.model)
-        return spec.label if spec else self.model
+        spec = MODELS.get(self.options.model)
+        return spec.label if spec else self.options.model
 
     @property
     def loading(self) -> bool:
@@ -72,41 +70,21 @@ class GenerationItem:
         return self.loading and self.local_id is not None
 
 
-def _attr(record: object, *names: str, default: object = None) -> object:
-    """Read a record field by any of its spellings (dataclass attribute or mapping key)."""
-    for name in names:
-        if isinstance(record, dict) and name in record:
-            return record[name]
-        if hasattr(record, name):
-            return getattr(record, name)
-    return default
-
-
-def item_from_record(record: object) -> GenerationItem:
-    """A row from a Library `GenerationRecord` (or the raw Convex document)."""
-    gen_id = str(_attr(record, "id", "generation_id", "_id", default=""))
-    images = _attr(record, "images", "image_urls", default=()) or ()
-    urls = [i if isinstance(i, str) else str(_attr(i, "url", default="")) for i in images]
-    error = _attr(record, "error", default=None)
-    loading = bool(_attr(record, "is_loading", "isLoading", default=False))
-    created = float(_attr(record, "created_at", "createdAt", default=0) or 0)
-    if created > 1e11:  # Convex stores milliseconds
-        created /= 1000
-    status = "error" if error else ("loading" if loading else "done")
+def item_from_record(record: SessionGeneration) -> GenerationItem:
+    """A row from a session's generation, as the Library loads it (times in seconds)."""
+    loading = record.is_loading
     return GenerationItem(
-        key=gen_id,
-        prompt=str(_attr(record, "prompt", default="")),
-        model=str(_attr(record, "model", default="")),
-        aspect_ratio=_attr(record, "aspect_ratio", "aspectRatio"),  # type: ignore[arg-type]
-        num_images=int(_attr(record, "num_images", "numImages", default=1) or 1),
-        images=[u for u in urls if u],
-        status=status,
+        key=record.id,
+        prompt=record.prompt,
+        # Convex rows do not keep the resolution; reuse falls back to the prompt bar's.
+        options=Options(record.model, record.aspect_ratio, record.num_images, None, record.quality),
+        images=record.image_urls,
+        status="error" if record.error else ("loading" if loading else "done"),
         detail="Generating…" if loading else "",
-        error=str(error or ""),
-        generation_id=gen_id or None,
-        created_at=created or time.time(),
-        quality=_attr(record, "quality"),  # type: ignore[arg-type]
-        favorites=set(_attr(record, "favorite_image_urls", "favoriteImageUrls", default=()) or ()),  # type: ignore[arg-type]
+        error=record.error or "",
+        generation_id=record.id or None,
+        created_at=record.created_at or time.time(),
+        favorites=set(record.favorite_image_urls),
     )
 
 
@@ -157,7 +135,9 @@ class GenerationListModel(QAbstractListModel):
         return [(item, i, url) for item in self._items for i, url in enumerate(item.images)]
 
     # -- updates --------------------------------------------------------------------------
-    def set_records(self, records: list[object], keep_local: list[GenerationItem] = ()) -> None:  # type: ignore[assignment]
+    def set_records(
+        self, records: Sequence[SessionGeneration], keep_local: Sequence[GenerationItem] = ()
+    ) -> None:
         """Replace every row with a session's records (newest first), plus in-flight rows."""
         items = [item_from_record(r) for r in records]
         items.sort(key=lambda i: i.created_at, reverse=True)
@@ -175,13 +155,9 @@ class GenerationListModel(QAbstractListModel):
             key=event.local_id,
             local_id=event.local_id,
             prompt=event.prompt,
-            model=event.model,
-            aspect_ratio=event.aspect_ratio,
-            num_images=event.num_images,
+            options=event.options,
             session_id=event.session_id,
             detail="Resuming…" if event.resumed else "Preparing…",
-            resolution=event.resolution,
-            quality=event.quality,
         )
         self.beginInsertRows(QModelIndex(), 0, 0)
         self._items.insert(0, item)

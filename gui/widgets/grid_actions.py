@@ -15,11 +15,12 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
+from catalog import edit_variant_for
 from gui.engine.request import EngineRequest
 from gui.widgets.carousel import CarouselDialog
 from gui.widgets.formatting import image_file_name
 from gui.widgets.generation_model import GenerationItem
-from gui.widgets.request_state import RequestState
+from gui.widgets.request_state import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from gui.widgets.controller import WindowController
@@ -54,16 +55,7 @@ class GridActions(QObject):
 
     def reuse(self, item: GenerationItem) -> None:
         bar = self.window.prompt_bar
-        base = bar.state
-        bar.set_state(
-            RequestState(
-                model=item.model,
-                aspect_ratio=item.aspect_ratio or base.aspect_ratio,
-                num_images=item.num_images,
-                resolution=item.resolution or base.resolution,
-                quality=item.quality or base.quality,
-            )
-        )
+        bar.set_state(item.options.filled_from(bar.state))
         bar.set_prompt(item.prompt)
         bar.stateChanged.emit(bar.state)  # remembered as the last-used settings
         self.window.toasts.info("Settings and prompt copied into the prompt bar.")
@@ -84,14 +76,7 @@ class GridActions(QObject):
             except KeyError:
                 pass
         if request is None:
-            request = EngineRequest(
-                prompt=item.prompt,
-                model=item.model,
-                aspect_ratio=item.aspect_ratio,
-                num_images=item.num_images,
-                resolution=item.resolution,
-                quality=item.quality,
-            )
+            request = EngineRequest(item.prompt, item.options)
         session_id = request.session_id or item.session_id or self.c.current_session
         self.c.submit(dataclasses.replace(request, session_id=session_id))
         self.window.generations.remove(item.key)
@@ -149,6 +134,10 @@ class GridActions(QObject):
     def _use_as_reference(self, url: str) -> None:
         bar = self.window.prompt_bar
         if bar.strip.limit == 0:
-            # A model without references: move to the first one that takes them.
-            bar.choose_model("img-nano-banana-edit")
+            # A model without references: its edit variant (the catalog's pairing), or for a
+            # model without one, the default model's.
+            variant = edit_variant_for(bar.state.model, 1)
+            bar.choose_model(
+                variant if variant != bar.state.model else edit_variant_for(DEFAULT_MODEL, 1)
+            )
         bar.strip.add_url(url)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from catalog import Options
 from gui.widgets import icons, theme
 from gui.widgets.attachment_strip import URL_MIME
 from gui.widgets.generation_delegate import CARD_H, MARGIN, GenerationDelegate, card_layout
@@ -116,7 +117,7 @@ class GenerationGridView(QListView):
         feed, left of the column where every card has its Copy prompt / Reuse / Download
         (the toast host finds this method; see gui.widgets.toasts)."""
         viewport = self.viewport().geometry()
-        probe = GenerationItem(key="", prompt="", model="", status="done", images=[""])
+        probe = GenerationItem(key="", prompt="", options=Options(""), status="done", images=[""])
         card = QRect(0, 0, viewport.width(), CARD_H)
         buttons = card_layout(card, probe, self.delegate.fm_width(self.font())).buttons
         actions_left = min((r.left() for r in buttons.values()), default=viewport.width())

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QByteArray, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
+import resources
 from gui.widgets import theme
-
-# Shipped inside the gui package (package data), so a wheel install has them too.
-LOGO_DIR = Path(__file__).resolve().parents[1] / "logos"
 
 # Fallback badge colours per company, used when a logo file is missing.
 _COMPANY_COLORS = {
@@ -34,9 +31,8 @@ def _logo_pixmap(logo: str, company: str, size: int, dpr: float) -> QPixmap:
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    path = LOGO_DIR / logo
-    renderer = QSvgRenderer(str(path)) if path.suffix == ".svg" and path.exists() else None
-    if renderer is not None and renderer.isValid():
+    renderer = logo_renderer(logo)
+    if renderer is not None:
         # Logos sit on a white rounded tile so dark marks read on a dark theme too.
         rounded = QPainterPath()
         rounded.addRoundedRect(QRectF(0, 0, px, px), px * 0.22, px * 0.22)
@@ -56,6 +52,32 @@ def _logo_pixmap(logo: str, company: str, size: int, dpr: float) -> QPixmap:
     painter.end()
     pixmap.setDevicePixelRatio(dpr)
     return pixmap
+
+
+def logo_renderer(logo: str) -> QSvgRenderer | None:
+    """The logo's SVG from the installed `resources` package, or None (missing or broken).
+
+    Read as bytes rather than by path so it works wherever the package landed."""
+    found = resources.logo(logo) if logo.endswith(".svg") else None
+    if found is None:
+        return None
+    renderer = QSvgRenderer(QByteArray(found.read_bytes()))
+    return renderer if renderer.isValid() else None
+
+
+def app_icon() -> QIcon:
+    """The application's icon (window, task bar), rendered from its SVG at common sizes."""
+    renderer = QSvgRenderer(QByteArray(resources.app_icon().read_bytes()))
+    icon = QIcon()
+    for size in (16, 24, 32, 48, 64, 128, 256):
+        pixmap = QPixmap(size, size)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        renderer.render(painter, QRectF(0, 0, size, size))
+        painter.end()
+        icon.addPixmap(pixmap)
+    return icon
 
 
 def logo_pixmap(logo: str, company: str, size: int = 28, dpr: float = 2.0) -> QPixmap:

@@ -1,8 +1,10 @@
 """Start the window: QApplication + qasync loop, open the engine, show MainWindow.
 
-The engine (and, in embedded mode, the backend) is opened on the qasync loop before the
-window binds to it; closing the window closes the engine, so journaled work resumes next
-time. Ctrl+C in the terminal quits cleanly (Qt would otherwise swallow SIGINT).
+It is handed what it shows by the composition root (gui/app.py `main`): the configuration
+and the way to open the engine session. The session (and, in embedded mode, the backend) is
+opened on the qasync loop before the window binds to it; closing the window closes the
+engine, so journaled work resumes next time. Ctrl+C in the terminal quits cleanly (Qt would
+otherwise swallow SIGINT).
 """
 
 from __future__ import annotations
@@ -11,25 +13,25 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from gui.engine.config import ClientConfig
+from gui.engine.engine_session import EngineSessionProtocol
+
 log = logging.getLogger(__name__)
+SessionOpener = Callable[[], Awaitable[EngineSessionProtocol]]
 
 
-async def _run(app: QApplication) -> int:
-    from gui.app import open_engine
-    from gui.engine.config import load_client_config
+async def _run(app: QApplication, config: ClientConfig, open_session: SessionOpener) -> int:
     from gui.widgets import window_geometry
     from gui.widgets.controller import WindowController
     from gui.widgets.main_window import MainWindow
 
-    config = load_client_config()
     try:
-        # Resumed later by the controller, once the bridge listens for its events.
-        session = await open_engine(config, resume=False)
+        session = await open_session()
     except Exception as exc:  # the window cannot work without an engine: say why
         log.exception("could not open the engine")
         QMessageBox.critical(None, "Imagegen could not start", str(exc) or type(exc).__name__)
@@ -61,11 +63,15 @@ def _display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def run_window(argv: Sequence[str] | None = None) -> int:
+def run_window(
+    config: ClientConfig, open_session: SessionOpener, argv: Sequence[str] | None = None
+) -> int:
+    """Show the window for ``config`` on the session ``open_session`` opens; the exit code."""
     import qasync
 
-    from gui.widgets import theme
-    from gui.widgets.settings_dialog import stored_theme
+    from gui.desktop_entry import DESKTOP_ID
+    from gui.single_instance import SingleInstance
+    from gui.widgets import icons, theme
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # One line per HTTP request drowns what matters; failures still surface as warnings.
@@ -83,8 +89,15 @@ def run_window(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("Imagegen")
     app.setOrganizationName("imagegen-desktop")
     app.setQuitOnLastWindowClosed(False)  # _run decides when to quit (after closing)
-    theme.apply_theme(app, stored_theme())
-    if stored_theme() == "system":
+    # The app icon, and the desktop entry Wayland matches the window with (desktop_entry.py).
+    app.setWindowIcon(icons.app_icon())
+    app.setDesktopFileName(DESKTOP_ID)
+    # One window per data folder: a second launch brings the first to the front instead.
+    instance = SingleInstance(config.data_dir)
+    if (code := instance.claim_or_report()) is not None:
+        return code
+    theme.apply_theme(app, config.theme)
+    if config.theme == "system":
         theme.follow_system(app)
     signal.signal(signal.SIGINT, lambda *_: app.closeAllWindows())
     # Qt's C++ loop never yields to Python; a no-op timer lets the SIGINT handler run.
@@ -94,6 +107,7 @@ def run_window(argv: Sequence[str] | None = None) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
-        return loop.run_until_complete(_run(app))
+        return loop.run_until_complete(_run(app, config, open_session))
     finally:
         loop.close()
+        instance.release()

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from gui.widgets import icons
 from gui.widgets.flow_layout import FlowLayout
 from gui.widgets.option_chip import ModelChip
-from gui.widgets.request_state import RequestState, with_count
+from gui.widgets.request_state import RequestState, initial_state, with_count
 
 
 class OptionControls(QWidget):
@@ -33,7 +33,7 @@ class OptionControls(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._state = RequestState()
+        self._state = initial_state()
         self._updating = False
         self.model_chip = ModelChip()
         self.model_chip.setObjectName("Chip")

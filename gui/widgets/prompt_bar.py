@@ -44,6 +44,7 @@ from gui.widgets.request_state import (
     after_attachments_changed,
     blocking_reasons,
     fit_to_model,
+    initial_state,
     move_mentions,
     renumber_mentions,
     switch_model,
@@ -166,7 +167,7 @@ class PromptBar(QFrame):
         self.strip.moved.connect(self._on_moved)
         self.strip.mentionRequested.connect(self.insert_mention)
         QShortcut(QKeySequence("Ctrl+M"), self, self.open_picker)
-        self.set_state(RequestState())
+        self.set_state(initial_state())
         self._restyle()
         theme.on_change(self._restyle)
 
@@ -233,10 +234,6 @@ class PromptBar(QFrame):
             return False
         self.strip.add_mime(mime)
         return True
-
-    def clear_after_submit(self) -> None:
-        """Keep the prompt and options (users iterate on them); drop nothing."""
-        self._refresh()
 
     # -- internals ---------------------------------------------------------------------------
     def _on_text(self) -> None:

@@ -9,49 +9,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from catalog import MODELS, cost, edit_variant_for, validate
-from catalog.spec import ModelSpec
+from catalog import MODELS, Options, edit_variant_for, validate
+from gui.engine.settings import default_model_id
 
-DEFAULT_MODEL = "img-nano-banana"
+DEFAULT_MODEL = default_model_id()  # the app's one default (the settings' fallback too)
 _MENTION = re.compile(r"@image(\d+)", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class RequestState:
-    model: str = DEFAULT_MODEL
-    aspect_ratio: str | None = "1:1"
-    num_images: int = 1
-    resolution: str | None = None
-    quality: str | None = None
+# The prompt bar's request is exactly a generation's options (catalog.Options): the engine's
+# request, the remembered settings and the tiles carry the same value.
+RequestState = Options
 
-    @property
-    def spec(self) -> ModelSpec:
-        return MODELS[self.model]
 
-    @property
-    def cost(self) -> int:
-        return cost(
-            self.model,
-            self.num_images,
-            aspect_ratio=self.aspect_ratio,
-            resolution=self.resolution,
-            quality=self.quality,
-        )
+def initial_state() -> RequestState:
+    """What the prompt bar shows before the last-used settings are loaded."""
+    return Options.defaults(DEFAULT_MODEL)
 
 
 def fit_to_model(state: RequestState, model_id: str) -> RequestState:
-    """`state` moved onto `model_id`: keep what the model allows, replace what it does not."""
-    model = MODELS.get(model_id) or MODELS[DEFAULT_MODEL]
-    ratio = state.aspect_ratio if state.aspect_ratio in model.aspect_ratios else None
-    resolution = state.resolution if state.resolution in model.resolutions else None
-    quality = state.quality if state.quality in model.qualities else None
-    return RequestState(
-        model=model.id,
-        aspect_ratio=ratio or model.default_aspect_ratio,
-        num_images=max(1, min(state.num_images, model.max_images)),
-        resolution=resolution or model.default_resolution,
-        quality=quality or model.default_quality,
-    )
+    """`state` moved onto `model_id`: keep what the model allows, replace what it does not
+    (an unknown model, e.g. one a newer catalog removed, becomes the default model)."""
+    return state.for_model(model_id if model_id in MODELS else DEFAULT_MODEL)
 
 
 @dataclass(frozen=True)
@@ -102,15 +80,7 @@ def blocking_reasons(
     state: RequestState, prompt: str, n_attachments: int, available_credits: int | None
 ) -> list[str]:
     """Why Generate cannot run now (empty list: it can), as sentences for the tooltip."""
-    body = {
-        "prompt": prompt,
-        "model": state.model,
-        "aspectRatio": state.aspect_ratio,
-        "numImages": state.num_images,
-        "attachmentCount": n_attachments,
-        "resolution": state.resolution,
-        "quality": state.quality,
-    }
+    body = {"prompt": prompt, **state.to_body(), "attachmentCount": n_attachments}
     reasons = [p.message for p in validate(body)]
     if available_credits is not None and not reasons:
         needed = state.cost

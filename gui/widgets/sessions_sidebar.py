@@ -19,26 +19,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.engine.convex_types import SessionSummary
 from gui.widgets import icons, theme
 from gui.widgets.formatting import relative_time
-from gui.widgets.generation_model import _attr
 from gui.widgets.thumbnail_cache import ThumbnailCache
 
 _ROLE = Qt.ItemDataRole.UserRole + 20
 _ROW_H = 60
 
 
-def session_fields(session: object) -> tuple[str, str, str | None, float]:
-    """(id, title, preview url, updated time in seconds) of a SessionSummary or document."""
-    sid = str(_attr(session, "id", "session_id", "_id", default=""))
-    title = str(_attr(session, "title", default="") or "Untitled session")
-    preview = _attr(session, "preview", "preview_url", default=None)
-    when = float(
-        _attr(session, "updated_at", "updatedAt", "created_at", "createdAt", default=0) or 0
-    )
-    if when > 1e11:
-        when /= 1000
-    return sid, title, (str(preview) if preview else None), when or time.time()
+def session_title(session: SessionSummary) -> str:
+    return session.title or "Untitled session"
+
+
+def session_fields(session: SessionSummary) -> tuple[str, str, str | None, float]:
+    """(id, title, preview url, updated time in seconds) of a session, as a row shows it."""
+    when = session.updated_at or session.created_at or time.time()
+    return session.id, session_title(session), session.preview or None, when
+
+
+# The 38 px preview decoded at 128 px covers screens up to 3x; the fetcher asks for the
+# smallest server variant covering that (256 px), never the session's original.
+PREVIEW_EDGE = 128
 
 
 class _SessionDelegate(QStyledItemDelegate):
@@ -75,7 +77,7 @@ class _SessionDelegate(QStyledItemDelegate):
         path = QPainterPath()
         path.addRoundedRect(thumb, 8, 8)
         p.setClipPath(path)
-        pixmap = self.cache.get(preview, 128) if preview else None
+        pixmap = self.cache.get(preview, PREVIEW_EDGE) if preview else None
         if pixmap is not None:
             scaled = pixmap.size().scaled(
                 thumb.size(), Qt.AspectRatioMode.KeepAspectRatioByExpanding
@@ -149,7 +151,7 @@ class SessionsSidebar(QFrame):
     def _restyle(self) -> None:
         self.new_button.setIcon(icons.glyph_icon("plus", 14))
 
-    def set_sessions(self, sessions: list[object], selected: str | None = None) -> None:
+    def set_sessions(self, sessions: list[SessionSummary], selected: str | None = None) -> None:
         self._selecting = True
         try:
             self.list.clear()

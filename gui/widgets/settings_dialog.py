@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -30,17 +30,7 @@ from PySide6.QtWidgets import (
 
 from gui.engine.config import ClientConfig
 from gui.widgets.sign_in_panel import SignInPanel
-
-THEMES = (("system", "Follow the system"), ("dark", "Dark"), ("light", "Light"))
-
-
-def stored_theme() -> str:
-    value = QSettings("imagegen-desktop", "imagegen").value("theme", "system")
-    return str(value) if value in dict(THEMES) else "system"
-
-
-def store_theme(mode: str) -> None:
-    QSettings("imagegen-desktop", "imagegen").setValue("theme", mode)
+from gui.widgets.theme import THEME_MODES, THEMES
 
 
 class SettingsDialog(QDialog):
@@ -107,7 +97,7 @@ class SettingsDialog(QDialog):
         self.theme = QComboBox()
         for key, label in THEMES:
             self.theme.addItem(label, key)
-        self.theme.setCurrentIndex([k for k, _ in THEMES].index(stored_theme()))
+        self.theme.setCurrentIndex(THEME_MODES.index(config.theme))
         gform = QFormLayout(general)
         gform.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         gform.addRow("Upload long edge", self.long_edge)
@@ -186,6 +176,7 @@ class SettingsDialog(QDialog):
                 "static_token": self.token.text().strip() or None,
                 "upload_long_edge": self.long_edge.value(),
                 "data_dir": Path(self.data_dir.text().strip()).expanduser(),
+                "theme": self.selected_theme(),
             }
         )
 
@@ -209,5 +200,4 @@ class SettingsDialog(QDialog):
         self.error.setText(problem)
         self.error.setVisible(bool(problem))
         if not problem:
-            store_theme(self.selected_theme())
             self.accept()

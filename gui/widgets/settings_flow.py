@@ -21,7 +21,7 @@ from PySide6.QtGui import QGuiApplication
 
 from gui.engine.clerk_sign_in import ClerkSignIn, ClerkSignInError, SignInStep
 from gui.engine.clerk_tokens import ClerkTokenProvider
-from gui.engine.config import save_client_config
+from gui.engine.config import ClientConfig, save_client_config
 from gui.engine.tasks import describe_exception, spawn
 from gui.engine.tokens import SignInError
 from gui.widgets import theme
@@ -51,6 +51,9 @@ class SettingsFlow(QObject):
         self._clerk_url = ""
         self.open_browser: Callable[[str], object] | None = None  # None: the system browser
         self._browser: asyncio.Task[Any] | None = None
+        # What the dialog last saved: shown when it opens again (connection changes apply
+        # only after a restart, so the session's own config is still the start's).
+        self.saved: ClientConfig | None = None
         controller.window.header.settingsRequested.connect(self.open)
 
     # -- the engine's ClerkSignIn ------------------------------------------------------------
@@ -82,7 +85,7 @@ class SettingsFlow(QObject):
 
     # -- the dialog ----------------------------------------------------------------------------
     def open(self, message: str = "") -> SettingsDialog:
-        dialog = SettingsDialog(self.c.session.config, self.c.window)
+        dialog = SettingsDialog(self.saved or self.c.session.config, self.c.window)
         dialog.set_message(message)
         panel = dialog.sign_in
         who = self.who()
@@ -221,7 +224,8 @@ class SettingsFlow(QObject):
         dialog.sign_in.show_status("Signed out.")
 
     def _saved(self, dialog: SettingsDialog) -> None:
-        save_client_config(dialog.result_config())
+        self.saved = dialog.result_config()
+        save_client_config(self.saved)
         app = QGuiApplication.instance()
         theme.apply_theme(app, dialog.selected_theme())  # type: ignore[arg-type]
         self.c.window.toasts.success("Settings saved. Connection changes apply after a restart.")

@@ -10,9 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
+
+from gui.engine.config import ClientConfig, read_settings_file, update_settings_file
+
+# The modes the Settings dialog offers, with their labels.
+THEMES = (("system", "Follow the system"), ("dark", "Dark"), ("light", "Light"))
+THEME_MODES = tuple(key for key, _ in THEMES)
+# Where versions before client.json kept the theme (QSettings' organisation and name).
+APP_ORGANIZATION, APP_NAME = "imagegen-desktop", "imagegen"
 
 
 @dataclass(frozen=True)
@@ -268,3 +276,18 @@ def follow_system(app: QApplication) -> None:
     hints = QGuiApplication.styleHints()
     if hasattr(hints, "colorSchemeChanged"):
         hints.colorSchemeChanged.connect(lambda *_: apply_theme(app, "system"))
+
+
+def adopt_legacy_theme(config: ClientConfig, legacy: QSettings | None = None) -> ClientConfig:
+    """Versions before the settings home kept the theme in QSettings (``legacy``: the app's
+    own by default): move it into the settings file once and drop it there, so client.json
+    is the only place it is read."""
+    legacy = legacy or QSettings(APP_ORGANIZATION, APP_NAME)
+    stored = legacy.value("theme")
+    if stored is None:
+        return config
+    legacy.remove("theme")
+    if stored not in THEME_MODES or "theme" in read_settings_file(config.settings_file):
+        return config  # nothing usable, or chosen again since: the file has the say
+    update_settings_file(config.settings_file, {"theme": stored})
+    return config.model_copy(update={"theme": stored})

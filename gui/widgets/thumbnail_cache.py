@@ -1,10 +1,19 @@
-"""Thumbnails: decoded off the GUI thread, kept in a byte-bounded LRU and on disk.
+"""Thumbnails and the carousel's renditions: decoded off the GUI thread, kept in memory
+under byte budgets, small ones also on disk.
 
 `get(url, edge)` answers at once from memory or returns None and starts loading: first a
 worker looks for a scaled copy on disk; on a miss the injected `fetch` (the engine's image
-fetcher, run by the window through `spawn`) gets the bytes and calls `deliver`, and a worker
-decodes them scaled with QImageReader. Only the finished QImage crosses back to the GUI
-thread, where it becomes a QPixmap (QPixmap is GUI-thread only) and `thumbnailReady` fires.
+fetcher, run by the window through `spawn`: it asks for the server's variant covering
+`edge`, or the original past the largest variant) gets the bytes and calls `deliver`, and a
+worker decodes them scaled with QImageReader. Only the finished QImage crosses back to the
+GUI thread, where it becomes a QPixmap (QPixmap is GUI-thread only) and `thumbnailReady`
+fires.
+
+Memory has two budgets: grid and sidebar renditions (up to DISK_MAX_EDGE) and the carousel's
+large ones (its 1536 px variant, and ORIGINAL_EDGE for the original when zoomed or copied),
+so paging the carousel through 4K images never evicts the grid's thumbnails, and a few 64 MiB
+originals cannot grow the process past its budget. `release_large()` drops the latter when
+the carousel closes.
 
 A URL that could not be fetched or decoded is remembered as failed (`is_failed`: the grid
 paints a broken tile with a reload action instead of asking again on every paint). It is
@@ -14,7 +23,6 @@ reachable again: the bridge's `reconnected`), which re-requests every failed ren
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -32,10 +40,26 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
+from gui.engine.image_cache_disk import DiskCache
+
 # 64 MiB holds ~250 thumbnails at 256 px (~20 screens of the grid); 96 MiB left the window
 # within a few MiB of its 400 MiB budget while scrolling 10,000 generations, 192 MiB past it.
 DEFAULT_BUDGET = 64 * 1024 * 1024
+# The carousel's renditions: a zoomed 4K original (64 MiB decoded) beside the shown image's
+# and its neighbours' 1536 px variants (9 MiB each), or two originals. With the grid's
+# 64 MiB and a decode in flight (bytes + image) the window stays within the issue's
+# 500 MiB with the carousel open on 4K images.
+LARGE_BUDGET = 128 * 1024 * 1024
 DISK_MAX_EDGE = 768  # larger renditions (the carousel's) are not written to disk
+# "The original": past every variant edge, so the fetcher asks for the original; decoding
+# is capped here (providers' largest outputs are 4096 px) so one image stays < 150 MiB.
+ORIGINAL_EDGE = 6144
+# Scaled disk copies are worth keeping only when they spare decoding a much larger source:
+# an original from a deployment without variants (a 4K decode is ~100 ms and the original
+# may be evicted from the fetcher's cache). A server variant is already about the tile's
+# size and cached by the fetcher, so copying it again would only double the disk use.
+DISK_COPY_MIN_RATIO = 2
+DISK_BUDGET = 256 * 1024 * 1024
 
 
 class _Signals(QObject):
@@ -49,7 +73,7 @@ class _DecodeJob(QRunnable):
         signals: _Signals,
         url: str,
         edge: int,
-        disk: Path | None,
+        disk: DiskCache | None,
         data: bytes | None,
     ) -> None:
         super().__init__()
@@ -57,39 +81,83 @@ class _DecodeJob(QRunnable):
             signals,
             url,
             edge,
-            disk,
+            disk if edge <= DISK_MAX_EDGE else None,
             data,
         )
 
     def run(self) -> None:
+        key = f"{self.url}|{self.edge}"
         if self.data is None:
-            if self.disk is not None and self.disk.is_file():
-                image = QImage(str(self.disk))
+            path = self.disk.get(key) if self.disk is not None else None
+            if path is not None:
+                image = QImage(str(path))
                 if not image.isNull():
                     self.signals.decoded.emit(self.url, self.edge, image)
                     return
             self.signals.missing.emit(self.url, self.edge)
             return
-        image = decode_scaled(self.data, self.edge)
-        if not image.isNull() and self.disk is not None and self.edge <= DISK_MAX_EDGE:
-            self.disk.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.disk.with_suffix(".tmp")
+        image, source_edge = _read_scaled(self.data, self.edge)
+        self.data = None  # the encoded bytes (up to 64 MB) are not needed any more
+        if (
+            not image.isNull()
+            and self.disk is not None
+            and source_edge > DISK_COPY_MIN_RATIO * self.edge
+        ):
+            tmp = self.disk.temp_path()
             if image.save(str(tmp), "JPEG" if not image.hasAlphaChannel() else "PNG", 88):
-                tmp.replace(self.disk)
+                self.disk.add(key, tmp)
+            tmp.unlink(missing_ok=True)
         self.signals.decoded.emit(self.url, self.edge, image)
 
 
-def decode_scaled(data: bytes, edge: int) -> QImage:
-    """Decode `data` so its long side is at most `edge` (the decoder scales while reading)."""
+def _read_scaled(data: bytes, edge: int) -> tuple[QImage, int]:
+    """The image scaled so its long side is at most `edge` (the decoder scales while
+    reading), and the source's long side."""
     array = QByteArray(data)
     buffer = QBuffer(array)
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
     reader = QImageReader(buffer)
     reader.setAutoTransform(True)
     size = reader.size()
-    if size.isValid() and max(size.width(), size.height()) > edge:
+    source_edge = max(size.width(), size.height()) if size.isValid() else 0
+    if source_edge > edge:
         reader.setScaledSize(size.scaled(edge, edge, Qt.AspectRatioMode.KeepAspectRatio))
-    return reader.read()
+    return reader.read(), source_edge
+
+
+def decode_scaled(data: bytes, edge: int) -> QImage:
+    """Decode `data` so its long side is at most `edge` (the decoder scales while reading)."""
+    return _read_scaled(data, edge)[0]
+
+
+class _PixmapLru:
+    """Pixmaps by (url, edge), least recently used first, at most `budget` bytes (one entry
+    is kept even when it alone is larger)."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self.items: OrderedDict[tuple[str, int], QPixmap] = OrderedDict()
+
+    def get(self, key: tuple[str, int]) -> QPixmap | None:
+        pixmap = self.items.get(key)
+        if pixmap is not None:
+            self.items.move_to_end(key)
+        return pixmap
+
+    def put(self, key: tuple[str, int], pixmap: QPixmap) -> None:
+        old = self.items.pop(key, None)
+        if old is not None:
+            self.used -= _cost(old)
+        self.items[key] = pixmap
+        self.used += _cost(pixmap)
+        while self.used > self.budget and len(self.items) > 1:
+            _, evicted = self.items.popitem(last=False)
+            self.used -= _cost(evicted)
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.used = 0
 
 
 class ThumbnailCache(QObject):
@@ -102,12 +170,14 @@ class ThumbnailCache(QObject):
         disk_dir: Path | None = None,
         budget_bytes: int = DEFAULT_BUDGET,
         parent: QObject | None = None,
+        *,
+        large_budget_bytes: int = LARGE_BUDGET,
+        disk_budget_bytes: int = DISK_BUDGET,
     ) -> None:
         super().__init__(parent)
-        self._disk_dir = disk_dir
-        self._budget = budget_bytes
-        self._used = 0
-        self._memory: OrderedDict[tuple[str, int], QPixmap] = OrderedDict()
+        self._disk = DiskCache(disk_dir, disk_budget_bytes, ".img") if disk_dir else None
+        self._small = _PixmapLru(budget_bytes)
+        self._large = _PixmapLru(large_budget_bytes)
         self._pending: set[tuple[str, int]] = set()
         # url -> the renditions (edges) that failed, so a retry asks for exactly those.
         self._failed: dict[str, set[int]] = {}
@@ -129,21 +199,39 @@ class ThumbnailCache(QObject):
 
     @property
     def used_bytes(self) -> int:
-        return self._used
+        return self._small.used + self._large.used
+
+    @property
+    def large_bytes(self) -> int:
+        """Memory held by the carousel's renditions (bounded by its own budget)."""
+        return self._large.used
+
+    def _lru(self, edge: int) -> _PixmapLru:
+        return self._small if edge <= DISK_MAX_EDGE else self._large
 
     def get(self, url: str, edge: int = 512) -> QPixmap | None:
         key = (url, edge)
-        pixmap = self._memory.get(key)
+        pixmap = self._lru(edge).get(key)
         if pixmap is not None:
-            self._memory.move_to_end(key)
             return pixmap
         if url not in self._failed and key not in self._pending:
             self._load(url, edge)
         return None
 
+    def lookup(self, url: str, edge: int) -> QPixmap | None:
+        """The rendition if it is in memory, without loading it."""
+        return self._lru(edge).get((url, edge))
+
+    def is_pending(self, url: str, edge: int) -> bool:
+        return (url, edge) in self._pending
+
+    def release_large(self) -> None:
+        """Drop the carousel's renditions (it closed): their memory goes back at once."""
+        self._large.clear()
+
     def _load(self, url: str, edge: int) -> None:
         self._pending.add((url, edge))
-        self._pool.start(_DecodeJob(self._signals, url, edge, self._disk_path(url, edge), None))
+        self._pool.start(_DecodeJob(self._signals, url, edge, self._disk, None))
 
     def retry(self, url: str) -> bool:
         """Load a failed `url` again (every rendition that failed). False if it had not
@@ -167,10 +255,15 @@ class ThumbnailCache(QObject):
             self.retry_failed()
 
     def peek(self, url: str) -> QPixmap | None:
-        """Any rendition already in memory (for drag previews and attachment thumbs)."""
-        for (u, _edge), pixmap in reversed(self._memory.items()):
-            if u == url:
-                return pixmap
+        """The largest rendition already in memory (for drag previews, attachment thumbs and
+        the carousel's placeholder)."""
+        for lru in (self._large, self._small):
+            best: QPixmap | None = None
+            for (u, _edge), pixmap in lru.items.items():
+                if u == url and (best is None or pixmap.width() > best.width()):
+                    best = pixmap
+            if best is not None:
+                return best
         return None
 
     def is_failed(self, url: str) -> bool:
@@ -181,13 +274,7 @@ class ThumbnailCache(QObject):
         if data is None:
             self._fail(url, edge)
             return
-        self._pool.start(_DecodeJob(self._signals, url, edge, self._disk_path(url, edge), data))
-
-    def _disk_path(self, url: str, edge: int) -> Path | None:
-        if self._disk_dir is None or edge > DISK_MAX_EDGE:
-            return None
-        digest = hashlib.sha256(f"{url}|{edge}".encode()).hexdigest()
-        return self._disk_dir / digest[:2] / f"{digest}.img"
+        self._pool.start(_DecodeJob(self._signals, url, edge, self._disk, data))
 
     def _fail(self, url: str, edge: int) -> None:
         self._pending.discard((url, edge))
@@ -206,12 +293,7 @@ class ThumbnailCache(QObject):
             self._fail(url, edge)
             return
         self._pending.discard(key)
-        pixmap = QPixmap.fromImage(image)
-        self._memory[key] = pixmap
-        self._used += _cost(pixmap)
-        while self._used > self._budget and len(self._memory) > 1:
-            _, old = self._memory.popitem(last=False)
-            self._used -= _cost(old)
+        self._lru(edge).put(key, QPixmap.fromImage(image))
         self.thumbnailReady.emit(url)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from catalog import Options
 from gui.engine.events import (
     BackgroundError,
     ConnectionChanged,
@@ -21,7 +22,7 @@ from gui.engine.events import (
 from gui.widgets.bridge import EngineBridge
 
 CASES = [
-    ("generationStarted", GenerationStarted("l", "p", "img-reve", "1:1", 1, None)),
+    ("generationStarted", GenerationStarted("l", "p", Options("img-reve", "1:1", 1), None)),
     ("generationProgress", GenerationProgress("l", Phase.QUEUED, "In queue #2", 2)),
     ("uploadProgress", UploadProgress("l", 0, 10, 20)),
     ("generationCompleted", GenerationCompleted("l", "g", "s", ("u",))),

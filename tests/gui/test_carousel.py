@@ -8,6 +8,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
+from catalog import Options
 from gui.widgets.carousel import CarouselDialog
 from gui.widgets.generation_model import GenerationItem
 from gui.widgets.thumbnail_cache import ThumbnailCache
@@ -22,8 +23,12 @@ def _png(color: str) -> bytes:
 def _dialog(qtbot) -> CarouselDialog:
     cache = ThumbnailCache()
     cache.fetch = lambda url, edge: cache.deliver(url, edge, _png(url.rsplit("/", 1)[-1]))
-    a = GenerationItem(key="a", prompt="first prompt", model="img-reve", images=["h/red", "h/blue"])
-    b = GenerationItem(key="b", prompt="second prompt", model="img-reve", images=["h/green"])
+    a = GenerationItem(
+        key="a", prompt="first prompt", options=Options("img-reve"), images=["h/red", "h/blue"]
+    )
+    b = GenerationItem(
+        key="b", prompt="second prompt", options=Options("img-reve"), images=["h/green"]
+    )
     entries = [(a, 0, "h/red"), (a, 1, "h/blue"), (b, 0, "h/green")]
     dialog = CarouselDialog(entries, 1, cache)
     qtbot.addWidget(dialog)
@@ -67,7 +72,9 @@ def test_copy_and_hand_back_actions(qtbot) -> None:
     dialog = _dialog(qtbot)
     dialog.trigger("copy_prompt")
     assert QGuiApplication.clipboard().text() == "first prompt"
-    dialog.trigger("copy_image")
+    QGuiApplication.clipboard().clear()
+    with qtbot.waitSignal(dialog.notice, check_params_cb=lambda text, _k: "copied" in text):
+        dialog.trigger("copy_image")  # the original is loaded first, then copied
     assert QGuiApplication.clipboard().image().width() == 64
     with qtbot.waitSignal(dialog.saveRequested) as saved:
         dialog.trigger("save")

@@ -8,6 +8,7 @@ from PIL import Image
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QApplication, QPushButton
 
+from catalog import Options
 from gui.widgets.carousel import CarouselDialog
 from gui.widgets.generation_model import GenerationItem
 from gui.widgets.thumbnail_cache import ThumbnailCache
@@ -22,7 +23,7 @@ def _png(color: str) -> bytes:
 def _dialog(qtbot, urls: list[str]) -> CarouselDialog:
     cache = ThumbnailCache()
     cache.fetch = lambda url, edge: cache.deliver(url, edge, _png(url.rsplit("/", 1)[-1]))
-    item = GenerationItem(key="a", prompt="a prompt", model="img-reve", images=urls)
+    item = GenerationItem(key="a", prompt="a prompt", options=Options("img-reve"), images=urls)
     dialog = CarouselDialog([(item, i, u) for i, u in enumerate(urls)], 0, cache)
     qtbot.addWidget(dialog)
     dialog.resize(900, 600)
@@ -87,3 +88,44 @@ def test_an_image_that_failed_says_so_and_reloads(qtbot) -> None:
     qtbot.keyClick(dialog, Qt.Key.Key_R)
     qtbot.waitUntil(lambda: dialog.canvas.pixmap is not None)
     assert not dialog.canvas.failed and not dialog.buttons["reload"].isVisible()
+
+
+def test_neighbours_are_fetched_after_the_shown_image_one_at_a_time(qtbot) -> None:
+    """On a slow link the image the user opened must not share it with the two beside it:
+    nothing else is asked for until it is shown, then the next one, then the previous."""
+    from catalog.image_variants import LARGE_EDGE
+
+    asked: list[str] = []
+    held: list[tuple[str, int]] = []
+    cache = ThumbnailCache()
+
+    def fetch(url: str, edge: int) -> None:
+        asked.append(url)
+        held.append((url, edge))  # delivered when the test says so, like a slow download
+
+    def deliver_next() -> None:
+        url, edge = held.pop(0)
+        cache.deliver(url, edge, _png(url.rsplit("/", 1)[-1]))
+        qtbot.waitUntil(lambda: cache.lookup(url, edge) is not None)
+
+    cache.fetch = fetch
+    urls = ["h/red", "h/blue", "h/green", "h/white"]
+    item = GenerationItem(key="a", prompt="a prompt", options=Options("img-reve"), images=urls)
+    dialog = CarouselDialog([(item, i, u) for i, u in enumerate(urls)], 1, cache)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: bool(asked))
+    QApplication.processEvents()
+    assert asked == ["h/blue"]  # only the opened image while it loads
+    deliver_next()
+    qtbot.waitUntil(lambda: len(asked) == 2)
+    QApplication.processEvents()
+    assert asked == ["h/blue", "h/green"] and dialog.canvas.pixmap is not None
+    deliver_next()
+    qtbot.waitUntil(lambda: len(asked) == 3)
+    assert all(edge == LARGE_EDGE for _url, edge in held)
+    assert asked == ["h/blue", "h/green", "h/red"]
+    deliver_next()
+    QApplication.processEvents()
+    assert len(asked) == 3  # both neighbours here: nothing more is asked for
+    assert cache.lookup("h/white", LARGE_EDGE) is None

@@ -14,6 +14,7 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QWidget
 
+from gui.engine.convex_types import SessionGeneration, SessionSummary
 from gui.widgets import theme
 from gui.widgets.main_window import MainWindow
 from gui.widgets.request_state import RequestState
@@ -49,9 +50,8 @@ def window(request, qtbot, qapp: QApplication) -> Iterator[MainWindow]:
     qtbot.waitUntil(w.isActiveWindow)
     w.prompt_bar.set_state(RequestState(model="img-gpt-image-1-5"))
     w.prompt_bar.set_prompt("A lighthouse at dawn")
-    w.sidebar.set_sessions(
-        [{"_id": "a", "title": "Foxes", "updatedAt": 2e12}, {"_id": "b", "title": "Whales"}]
-    )
+    sessions = [{"_id": "a", "title": "Foxes", "updatedAt": 2e12}, {"_id": "b", "title": "Whales"}]
+    w.sidebar.set_sessions([SessionSummary.model_validate(doc) for doc in sessions])
     yield w
     theme.apply_theme(qapp, "dark")  # the suite's theme
 
@@ -157,7 +157,9 @@ def test_a_grid_card_shows_keyboard_focus(window: MainWindow, qtbot) -> None:
     ring = QColor(theme.current().focus)
     window.generations.set_records(
         [
-            {"_id": f"g{i}", "prompt": f"card {i}", "model": "img-reve", "isLoading": True}
+            SessionGeneration.model_validate(
+                {"_id": f"g{i}", "prompt": f"card {i}", "model": "img-reve", "isLoading": True}
+            )
             for i in range(3)
         ]
     )

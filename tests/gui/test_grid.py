@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 from PIL import Image
@@ -9,6 +10,8 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QMouseEvent
 from PySide6.QtWidgets import QApplication, QStyleOptionViewItem
 
+from catalog import Options
+from gui.engine.convex_types import SessionGeneration
 from gui.engine.events import (
     GenerationCancelled,
     GenerationCompleted,
@@ -18,7 +21,7 @@ from gui.engine.events import (
     Phase,
 )
 from gui.widgets.generation_delegate import card_layout
-from gui.widgets.generation_model import GenerationListModel, StatusRole
+from gui.widgets.generation_model import GenerationItem, GenerationListModel, StatusRole
 from gui.widgets.grid_view import GenerationGridView
 from gui.widgets.thumbnail_cache import ThumbnailCache
 
@@ -30,7 +33,9 @@ def _png(color: str, size: tuple[int, int] = (300, 300)) -> bytes:
 
 
 def _started(local_id: str, n: int = 2, ratio: str = "1:1") -> GenerationStarted:
-    return GenerationStarted(local_id, f"prompt {local_id}", "img-nano-banana", ratio, n, None)
+    return GenerationStarted(
+        local_id, f"prompt {local_id}", Options("img-nano-banana", ratio, n), None
+    )
 
 
 def test_rows_are_inserted_newest_first_and_updated_by_id() -> None:
@@ -71,7 +76,7 @@ def test_session_records_and_resumed_jobs_share_rows() -> None:
             "createdAt": 1_700_000_100_000,
         },
     ]
-    model.set_records(records)
+    model.set_records([SessionGeneration.model_validate(r) for r in records])
     assert [i.key for i in model.items()] == ["g2", "g1"]
     assert model.get("g2").loading and model.get("g1").images == ["x"]
     # A job resumed before the window subscribed reports by local id + generation id.
@@ -142,7 +147,8 @@ def test_thumbnail_cache_is_a_byte_bounded_lru_with_disk(qtbot, tmp_path) -> Non
 
     def fetch(url: str, edge: int) -> None:
         fetched.append(url)
-        cache.deliver(url, edge, _png("red"))
+        # An original (a deployment without variants): worth a scaled copy on disk.
+        cache.deliver(url, edge, _png("red", (1024, 1024)))
 
     cache.fetch = fetch
     for name in ("a", "b", "c"):
@@ -182,7 +188,8 @@ def test_loading_cards_offer_cancel_and_cancelled_cards_retry(qtbot) -> None:
         qtbot.mouseClick(view.viewport(), left, pos=layout.retry.center())
     assert action.args == ["run", "retry"]
     # A loading row loaded from a session (no local id) cannot be cancelled from here.
-    model.set_records([{"_id": "g1", "prompt": "p", "model": "img-reve", "isLoading": True}])
+    loading = {"_id": "g1", "prompt": "p", "model": "img-reve", "isLoading": True}
+    model.set_records([SessionGeneration.model_validate(loading)])
     assert "cancel" not in card_layout(view.visualRect(model.index(0)), model.get("g1")).buttons
 
 
@@ -223,11 +230,26 @@ def test_a_session_reloaded_mid_flight_shows_a_failed_run_once() -> None:
     model = GenerationListModel()
     model.add_started(_started("a", n=1))
     loading_row = {"_id": "g1", "prompt": "prompt a", "model": "img-nano-banana", "isLoading": True}
-    model.set_records([loading_row], keep_local=model.items())
+    model.set_records([SessionGeneration.model_validate(loading_row)], keep_local=model.items())
     assert model.rowCount() == 2
     model.apply_failed(GenerationFailed("a", "The provider failed.", generation_id="g1"))
     assert [(i.local_id, i.status) for i in model.items()] == [("a", "error")]
     model.add_started(_started("b", n=1))
-    model.set_records([{**loading_row, "_id": "g2", "prompt": "prompt b"}], model.items()[:1])
+    second = SessionGeneration.model_validate({**loading_row, "_id": "g2", "prompt": "prompt b"})
+    model.set_records([second], model.items()[:1])
     model.apply_cancelled(GenerationCancelled("b", generation_id="g2"))
     assert [(i.local_id, i.status) for i in model.items()] == [("b", "cancelled")]
+
+
+def test_a_tile_carries_its_options_whole_from_event_and_record() -> None:
+    """The tile keeps the request's Options (reuse and retry restore every option), and a
+    record loaded from Convex arrives typed, its time already in seconds."""
+    model = GenerationListModel()
+    options = Options("img-nano-banana-pro", "3:4", 2, "4K", None)
+    model.add_started(GenerationStarted("a", "a fox", options, None))
+    assert model.get("a").options is options
+    assert not {f.name for f in dataclasses.fields(GenerationItem)} & {"model", "num_images"}
+    doc = {"_id": "g1", "prompt": "p", "model": "img-reve", "numImages": 3, "createdAt": 2e12}
+    model.set_records([SessionGeneration.model_validate(doc)])
+    item = model.get("g1")
+    assert item.options == Options("img-reve", None, 3) and item.created_at == 2e9

@@ -40,7 +40,7 @@ def test_cancel_a_queued_generation_then_retry(run_qasync, tmp_path: Path) -> No
     async def scenario() -> None:
         session, window, controller = await open_window(tmp_path, resume=False)
         try:
-            start = await session.library.credits()
+            start = await session.engine.credits.refresh()
             type_and_generate(window, "a slow harbour", RequestState(model="img-seedream-v4"))
             model = window.generations
             key = model.items()[0].key
@@ -50,7 +50,7 @@ def test_cancel_a_queued_generation_then_retry(run_qasync, tmp_path: Path) -> No
             item = model.items()[0]
             assert item.error == "Cancelled." and not controller.engine.in_flight()
             assert "cancel" not in card_layout(window.grid.visualRect(model.index(0)), item).buttons
-            after = await session.library.credits()
+            after = await session.engine.credits.refresh()
             assert after.available == start.available and after.reserved == 0
             assert session.backend is not None
             db = session.backend.app.state.convex_db

@@ -7,9 +7,11 @@ import pytest
 from catalog import MODEL_IDS, MODELS
 from gui.widgets.option_controls import OptionControls
 from gui.widgets.request_state import (
+    DEFAULT_MODEL,
     RequestState,
     blocking_reasons,
     fit_to_model,
+    initial_state,
     renumber_mentions,
     switch_model,
 )
@@ -42,7 +44,7 @@ def test_controls_show_exactly_the_models_options(qtbot, model_id: str) -> None:
     spec = MODELS[model_id]
     controls = OptionControls()
     qtbot.addWidget(controls)
-    controls.set_state(fit_to_model(RequestState(), model_id))
+    controls.set_state(fit_to_model(initial_state(), model_id))
     assert controls.ratio_options() == list(spec.aspect_ratios)
     assert controls.ratio.isVisibleTo(controls) == bool(spec.aspect_ratios)
     assert controls.count_options() == list(range(1, spec.max_images + 1))
@@ -55,7 +57,7 @@ def test_controls_show_exactly_the_models_options(qtbot, model_id: str) -> None:
 @pytest.mark.parametrize("model_id", MODEL_IDS)
 def test_attachment_rules(model_id: str) -> None:
     spec = MODELS[model_id]
-    state = fit_to_model(RequestState(), model_id)
+    state = fit_to_model(initial_state(), model_id)
     without = blocking_reasons(state, "a lighthouse", 0, None)
     assert bool(without) == spec.attachments.required
     if spec.attachments.accepted:
@@ -65,13 +67,13 @@ def test_attachment_rules(model_id: str) -> None:
 
 
 def test_base_model_with_attachments_becomes_its_edit_variant() -> None:
-    switch = switch_model(RequestState(), "img-seedream-v45", 2)
+    switch = switch_model(initial_state(), "img-seedream-v45", 2)
     assert switch.state.model == "img-seedream-v45-edit"
     assert switch.keep_attachments == 2 and switch.notice == ""
 
 
 def test_switching_trims_attachments_with_a_notice() -> None:
-    switch = switch_model(RequestState(), "img-flux-kontext-pro", 3)
+    switch = switch_model(initial_state(), "img-flux-kontext-pro", 3)
     assert switch.keep_attachments == 1
     assert "the last 2 images are kept but not sent" in switch.notice
 
@@ -85,10 +87,12 @@ def test_switching_clamps_the_count_and_picks_an_allowed_ratio() -> None:
 
 
 def test_reasons_cover_prompt_credits_and_mentions() -> None:
-    state = fit_to_model(RequestState(), "img-kling-o1")
+    state = fit_to_model(initial_state(), "img-kling-o1")
     assert "empty" in blocking_reasons(state, "  ", 1, None)[0]
     assert "@Image3" in blocking_reasons(state, "put @Image3 here", 2, None)[0]
-    gpt = fit_to_model(RequestState(quality="high", num_images=4), "img-gpt-image-1-5")
+    gpt = fit_to_model(
+        RequestState(DEFAULT_MODEL, quality="high", num_images=4), "img-gpt-image-1-5"
+    )
     assert gpt.cost == 64
     assert "64 credits" in blocking_reasons(gpt, "a cat", 0, 20)[0]
     assert blocking_reasons(gpt, "a cat", 0, 64) == []

@@ -8,8 +8,10 @@ from gui.widgets.main_window import MainWindow
 from gui.widgets.sessions_sidebar import session_fields
 
 
-def _session(sid: str, title: str, updated_ms: float, preview: str | None = None) -> object:
-    return {"_id": sid, "title": title, "updatedAt": updated_ms, "preview": preview}
+def _session(sid: str, title: str, updated_ms: float, preview: str | None = None) -> SessionSummary:
+    """A session as the engine's gateway reads it from a Convex document."""
+    doc = {"_id": sid, "title": title, "updatedAt": updated_ms, "preview": preview}
+    return SessionSummary.model_validate(doc)
 
 
 def test_relative_times() -> None:
@@ -22,9 +24,9 @@ def test_relative_times() -> None:
 
 
 def test_fields_of_a_convex_session_document() -> None:
+    # Convex's milliseconds are seconds on the record (convex_types): the row never guesses.
     sid, title, preview, when = session_fields(_session("s1", "", 1_700_000_000_000, "http://p"))
     assert (sid, title, preview, when) == ("s1", "Untitled session", "http://p", 1_700_000_000)
-    assert SessionSummary  # the engine's record type is read the same way (by attribute)
 
 
 def test_switching_and_new_session_and_a_clock_that_repaints(qtbot) -> None:

@@ -12,6 +12,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QApplication
 
+from catalog import Options
 from gui.engine.events import ConnectionChanged, EventBus, GenerationCompleted, GenerationStarted
 from gui.widgets import theme, tile_paint
 from gui.widgets.bridge import EngineBridge
@@ -52,7 +53,7 @@ def _grid(qtbot) -> tuple[GenerationGridView, GenerationListModel, ThumbnailCach
     view.resize(900, 400)
     view.show()
     qtbot.waitExposed(view)
-    model.add_started(GenerationStarted("g", "a kite", "img-nano-banana", "1:1", 1, None))
+    model.add_started(GenerationStarted("g", "a kite", Options("img-nano-banana", "1:1", 1), None))
     model.apply_completed(GenerationCompleted("g", "g", "s", (URL,)))
     return view, model, cache
 

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication
 
+from catalog import Options
 from gui.engine.events import GenerationProgress, GenerationStarted, Phase
 from gui.widgets import tile_paint
 from gui.widgets.generation_delegate import card_layout
@@ -35,7 +36,9 @@ def test_status_text_is_whole_in_narrow_tiles(qtbot, size, ratio: str, count: in
     model, view = window.generations, window.grid
     for i, detail in enumerate(DETAILS):
         key = f"run{i}"
-        model.add_started(GenerationStarted(key, "a fox", "img-nano-banana", ratio, count, None))
+        model.add_started(
+            GenerationStarted(key, "a fox", Options("img-nano-banana", ratio, count), None)
+        )
         model.apply_progress(GenerationProgress(key, Phase.QUEUED, detail))
     QApplication.processEvents()
     font = tile_paint.status_font(view.font())
@@ -60,7 +63,7 @@ def test_status_text_is_whole_in_narrow_tiles(qtbot, size, ratio: str, count: in
 def test_the_first_tile_of_a_1280_window_keeps_a_one_line_pill(qtbot) -> None:
     window = _window(qtbot, (1280, 800))
     model, view = window.generations, window.grid
-    model.add_started(GenerationStarted("a", "a fox", "img-nano-banana", "1:1", 2, None))
+    model.add_started(GenerationStarted("a", "a fox", Options("img-nano-banana", "1:1", 2), None))
     model.apply_progress(GenerationProgress("a", Phase.QUEUED, "In queue #3"))
     item = model.get("a")
     lay = card_layout(view.visualRect(model.index(0)), item)

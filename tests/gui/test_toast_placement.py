@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QApplication, QWidget
 
+from catalog import Options
 from gui.engine.events import GenerationCompleted, GenerationStarted
 from gui.widgets.generation_delegate import card_layout
 from gui.widgets.main_window import MainWindow
@@ -44,7 +45,9 @@ def test_toasts_leave_card_actions_and_the_prompt_bar_free(qtbot, size) -> None:
     model = window.generations
     for i in range(8):
         key = f"g{i}"
-        model.add_started(GenerationStarted(key, f"prompt {i}", "img-nano-banana", "1:1", 2, None))
+        model.add_started(
+            GenerationStarted(key, f"prompt {i}", Options("img-nano-banana", "1:1", 2), None)
+        )
         model.apply_completed(GenerationCompleted(key, key, "s", ("http://x/a", "http://x/b")))
     window.toasts.error(LONG)
     window.toasts.success("Prompt copied.")

@@ -1,8 +1,9 @@
 """Runs one generation through a real engine, for the crash tests.
 
 ``python -m tests.integration.engine_kill_driver BASE_URL USER_ID DATA_DIR MODEL PROMPT``
-With IMAGEGEN_TEST_KILL_AT=<step>:<begin|end> the journal SIGKILLs this process right
-after recording that step; the test then resumes with a fresh engine on the same journal.
+With IMAGEGEN_TEST_KILL_AT=<step>:<begin|end> this process SIGKILLs itself right after the
+journal records that step (``KillAtStep``, the journal's observer: the engine has no kill
+switch of its own); the test then resumes with a fresh engine on the same journal.
 With IMAGEGEN_TEST_DIE_ON_LOST_ANSWER=1 it SIGKILLs itself when a generate call gets no
 answer (a fault proxy lost it), before asking again. IMAGEGEN_TEST_POLL_DEADLINE_S sets the
 engine's hard deadline.
@@ -20,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from catalog import Options
 from gui.engine.api_client import ApiClient, GenerateResult, NetworkError
 from gui.engine.convex_gateway import ConvexGateway
 from gui.engine.engine import GenerationEngine
@@ -31,6 +33,18 @@ from gui.engine.tokens import EmbeddedTokenProvider
 POLICY = PollPolicy(initial_s=0.05, factor=1.5, max_s=0.2, deadline_s=30, long_poll_s=2.0)
 DIE_ENV = "IMAGEGEN_TEST_DIE_ON_LOST_ANSWER"
 DEADLINE_ENV = "IMAGEGEN_TEST_POLL_DEADLINE_S"
+KILL_ENV = "IMAGEGEN_TEST_KILL_AT"
+
+
+class KillAtStep:
+    """A journal observer that SIGKILLs the process right after ``step:phase`` is recorded."""
+
+    def __init__(self, kill_at: str | None) -> None:
+        self.kill_at = kill_at
+
+    def recorded(self, local_id: str, step: str, phase: str) -> None:
+        if self.kill_at == f"{step}:{phase}":
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 class DyingApiClient(ApiClient):
@@ -59,7 +73,9 @@ async def drive(
     api_class = DyingApiClient if os.environ.get(DIE_ENV) else ApiClient
     async with httpx.AsyncClient(timeout=30) as client:
         tokens = EmbeddedTokenProvider(base_url, user_id, client=client)
-        journal = Journal(Path(data_dir) / "journal.sqlite3")
+        journal = Journal(
+            Path(data_dir) / "journal.sqlite3", observer=KillAtStep(os.environ.get(KILL_ENV))
+        )
         engine = GenerationEngine(
             api_class(base_url, tokens, client=client),
             ConvexGateway(base_url + "/convex", tokens, client=client),
@@ -77,7 +93,7 @@ async def drive(
 
 async def main(base_url: str, user_id: str, data_dir: str, model: str, prompt: str) -> int:
     return await drive(
-        base_url, user_id, data_dir, request=EngineRequest(prompt=prompt, model=model)
+        base_url, user_id, data_dir, request=EngineRequest(prompt=prompt, options=Options(model))
     )
 
 

@@ -24,6 +24,7 @@ from backend.convex_host.invariants import check_invariants
 from backend.runner import free_port
 from backend.server import EmbeddedBackend
 from bench.reliability.proxy import PASS, FaultAction, FaultProxy, RequestInfo
+from catalog import Options
 from gui.engine.api_client import ApiClient
 from gui.engine.convex_gateway import ConvexGateway
 from gui.engine.engine import GenerationEngine
@@ -33,10 +34,11 @@ from gui.engine.events import (
     GenerationCompleted,
     GenerationFailed,
 )
-from gui.engine.journal import KILL_ENV, Journal
+from gui.engine.journal import Journal
 from gui.engine.polling import PollPolicy
 from gui.engine.request import EngineRequest
 from gui.engine.tokens import EmbeddedTokenProvider
+from tests.integration.engine_kill_driver import KILL_ENV
 
 Terminal = GenerationCompleted | GenerationFailed | GenerationCancelled
 FAST_POLL = PollPolicy(initial_s=0.05, factor=1.5, max_s=0.2, deadline_s=30, long_poll_s=2.0)
@@ -46,8 +48,8 @@ ROOT = Path(__file__).resolve().parents[2]
 KILL_DRIVER = "tests.integration.engine_kill_driver"
 
 # The one-call tests' requests (one image each) and what a new user starts with.
-SYNC_REQUEST = EngineRequest(prompt="a red fox", model="img-imagen4-preview")
-QUEUED_REQUEST = EngineRequest(prompt="a lighthouse", model="img-nano-banana")
+SYNC_REQUEST = EngineRequest(prompt="a red fox", options=Options("img-imagen4-preview"))
+QUEUED_REQUEST = EngineRequest(prompt="a lighthouse", options=Options("img-nano-banana"))
 START_CREDITS = 200.0
 
 
@@ -57,6 +59,21 @@ def image_bytes(size: tuple[int, int] = (64, 48), fmt: str = "PNG", color: str =
     return out.getvalue()
 
 
+class StepLog:
+    """A journal observer keeping every recorded step in order (the journal keeps only each
+    step's latest phase)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, str]] = []
+
+    def recorded(self, local_id: str, step: str, phase: str) -> None:
+        self.seen.append((local_id, step, phase))
+
+    def of(self, local_id: str) -> list[tuple[str, str]]:
+        """``local_id``'s steps as (step, phase), data-only updates left out."""
+        return [(s, p) for i, s, p in self.seen if i == local_id and s not in ("_data", "finish")]
+
+
 @dataclass
 class Harness:
     engine: GenerationEngine
@@ -64,6 +81,7 @@ class Harness:
     user_id: str
     gateway: ConvexGateway
     events: list[EngineEvent] = field(default_factory=list)
+    steps: StepLog = field(default_factory=StepLog)
 
     def terminal(self, local_id: str) -> Terminal | None:
         for event in self.events:
@@ -106,7 +124,8 @@ async def engine_for(
     tokens = EmbeddedTokenProvider(backend.base_url, user_id, client=client)
     api = ApiClient(backend.base_url, tokens, client=client)
     gateway = ConvexGateway(backend.convex_url, tokens, client=client)
-    journal = Journal(data_dir / "journal.sqlite3")
+    steps = StepLog()
+    journal = Journal(data_dir / "journal.sqlite3", observer=steps)
     engine = GenerationEngine(
         api,
         gateway,
@@ -115,7 +134,7 @@ async def engine_for(
         long_edge=long_edge,
         server_billing=server_billing,
     )
-    harness = Harness(engine, backend, user_id, gateway)
+    harness = Harness(engine, backend, user_id, gateway, steps=steps)
     engine.events.subscribe(harness.events.append)
     try:
         yield harness

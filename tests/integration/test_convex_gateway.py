@@ -92,9 +92,8 @@ async def test_full_generation_flow(host: Host, gateway: tuple[ConvexGateway, st
 
     await gw.update_generation(tile_id, external_request_id="req-1")
     urls = ["http://store/1.png", "http://store/2.png"]
-    await gw.update_generation(
-        tile_id, is_loading=False, images=urls, completed_at=time.time() * 1000
-    )
+    finished = time.time()  # seconds here; the gateway sends Convex milliseconds
+    await gw.update_generation(tile_id, is_loading=False, images=urls, completed_at=finished)
     assert (await gw.capture_reserved_credits(6)).success
     await gw.update_generation_status(slot.generation_id, "completed", image_url=urls[0])
     assert check_invariants(host.db, sub) == []
@@ -103,6 +102,9 @@ async def test_full_generation_flow(host: Host, gateway: tuple[ConvexGateway, st
     assert (breakdown.total, breakdown.reserved, breakdown.available) == (94, 0, 94)
     [tile] = await gw.get_session_generations(session_id)
     assert tile.image_urls == urls and not tile.is_loading
+    # Read back in seconds: one unit on this side of the gateway, both ways.
+    assert tile.completed_at is not None and abs(tile.completed_at - finished) < 1
+    assert abs(tile.created_at - finished) < 60
     assert tile.external_request_id == "req-1" and tile.error is None
     [summary] = await gw.get_user_sessions()
     assert summary.id == session_id and summary.preview == urls[0]

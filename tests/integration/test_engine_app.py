@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from catalog import Options
 from gui.app import journal_path, open_engine
 from gui.engine.config import ClientConfig
 from gui.engine.events import EngineEvent, GenerationCompleted
@@ -19,11 +20,13 @@ async def test_open_engine_embedded_generates_and_reopens_on_the_same_data(
         assert session.backend is not None and session.backend.running
         seen: list[EngineEvent] = []
         session.engine.events.subscribe(seen.append)
-        local_id = session.engine.submit(EngineRequest(prompt="a pier", model="img-reve"))
+        local_id = session.engine.submit(
+            EngineRequest(prompt="a pier", options=Options("img-reve"))
+        )
         await session.engine.wait_idle()
         done = [e for e in seen if isinstance(e, GenerationCompleted)]
         assert [e.local_id for e in done] == [local_id]
-        credits = await session.library.credits()
+        credits = await session.engine.credits.refresh()
         assert (credits.total, credits.reserved) == (197, 0)
         sessions = await session.library.sessions()
         assert [s.title for s in sessions] == ["a pier"]

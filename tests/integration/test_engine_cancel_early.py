@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from backend.server import EmbeddedBackend
+from catalog import Options
 from gui.engine.events import GenerationCancelled
 from gui.engine.request import EngineRequest
 from tests.integration.engine_support import engine_for
@@ -15,7 +16,7 @@ async def test_cancel_before_the_task_starts_still_settles_once(
 ) -> None:
     async with engine_for(backend, tmp_path) as h:
         before = await h.breakdown()
-        local_id = h.engine.submit(EngineRequest(prompt="a gull", model="img-reve"))
+        local_id = h.engine.submit(EngineRequest(prompt="a gull", options=Options("img-reve")))
         await h.engine.cancel(local_id)  # no await in between: the task has not started
         await h.engine.wait_idle()
         ends = [e for e in h.events if isinstance(e, GenerationCancelled)]

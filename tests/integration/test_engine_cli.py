@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from backend.server import EmbeddedBackend
-from gui.engine.cli_generate import main
+from gui.app import generate_main as main
 from tests.conftest import dev_token
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from backend.server import EmbeddedBackend
+from gui.app import generate_main
 from gui.engine import cli_generate
 from gui.engine.tokens import KeyringStore
 from tests.fakes.clerk_fapi import FakeClerk
@@ -87,7 +88,7 @@ class Cli:
         self.monkeypatch.setattr(cli_generate.sys.stdin, "isatty", lambda: isatty, raising=False)
 
     def run(self, *extra: str) -> int:
-        return cli_generate.main(_args(self.backend, self.clerk, *extra))
+        return generate_main(_args(self.backend, self.clerk, *extra))
 
     def succeeds(self, *extra: str) -> None:
         assert self.run(*extra) == 0, self.capsys.readouterr().err

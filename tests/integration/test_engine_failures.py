@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from backend.server import EmbeddedBackend
+from catalog import Options
 from gui.engine.events import (
     EngineEvent,
     GenerationCancelled,
@@ -36,7 +37,7 @@ async def test_eight_at_once_hit_the_slot_limit_cleanly(
     async with engine_for(backend, tmp_path, server_billing=billing) as h:
         before = await h.breakdown()
         ids = [
-            h.engine.submit(EngineRequest(prompt=f"cat {i}", model="img-nano-banana"))
+            h.engine.submit(EngineRequest(prompt=f"cat {i}", options=Options("img-nano-banana")))
             for i in range(8)
         ]
         await h.engine.wait_idle()
@@ -78,7 +79,7 @@ async def test_cancel_at_each_step_undoes_everything_once(
         local_id = h.engine.submit(
             EngineRequest(
                 prompt="a boat",
-                model="img-nano-banana-edit",
+                options=Options("img-nano-banana-edit"),
                 attachments=((image_bytes(), "boat.png"),),
             )
         )
@@ -100,7 +101,7 @@ async def test_cancel_at_each_step_undoes_everything_once(
         row = h.engine.journal.get(local_id)
         if row is not None:
             assert row.state == "cancelled"
-            log = h.engine.journal.step_log(local_id)
+            log = h.steps.of(local_id)
             for step in ("released", "slot_failed", "error_saved"):
                 assert log.count((step, "end")) <= 1
             if billing is None and row.began("generate"):
@@ -122,7 +123,7 @@ async def test_cancel_after_images_are_ready_is_too_late(
                 cancels.append(asyncio.ensure_future(h.engine.cancel(event.local_id)))
 
         h.engine.events.subscribe(on_event)
-        result = await h.run(EngineRequest(prompt="a kite", model="img-imagen4-preview"))
+        result = await h.run(EngineRequest(prompt="a kite", options=Options("img-imagen4-preview")))
         await asyncio.gather(*cancels)
         assert cancels and isinstance(result, GenerationCompleted)
         assert h.invariants() == []
@@ -135,7 +136,7 @@ async def test_provider_failure_is_reported_and_refunded(
 ) -> None:
     async with engine_for(backend, tmp_path, server_billing=billing) as h:
         before = await h.breakdown()
-        result = await h.run(EngineRequest(prompt="this will [fail]", model=model))
+        result = await h.run(EngineRequest(prompt="this will [fail]", options=Options(model)))
         assert isinstance(result, GenerationFailed), result
         assert result.message and result.message[0].isupper() and result.retryable
         after = await h.breakdown()
@@ -154,7 +155,7 @@ async def test_invalid_request_fails_before_any_network(
 ) -> None:
     async with engine_for(backend, tmp_path, server_billing=billing) as h:
         result = await h.run(
-            EngineRequest(prompt="x", model="img-gpt-image-1", aspect_ratio="16:9")
+            EngineRequest(prompt="x", options=Options("img-gpt-image-1", aspect_ratio="16:9"))
         )
         assert isinstance(result, GenerationFailed)
         assert "16:9" in result.message and not result.retryable
@@ -168,7 +169,9 @@ async def test_not_enough_credits_is_clear_and_releases_the_slot(
 ) -> None:
     backend = backend_factory(starting_credits=5)  # type: ignore[operator]
     async with engine_for(backend, tmp_path, server_billing=billing) as h:
-        request = EngineRequest(prompt="a teapot", model="img-gpt-image-1-5", quality="high")
+        request = EngineRequest(
+            prompt="a teapot", options=Options("img-gpt-image-1-5", quality="high")
+        )
         result = await h.run(request)
         assert isinstance(result, GenerationFailed)
         assert "credits" in result.message.lower() and result.code == "credits"
@@ -186,7 +189,7 @@ async def test_a_refused_convex_write_is_settled_not_left_open(
     every start. (The seed's flow: on the one-call path the server refuses it.)"""
     async with engine_for(backend, tmp_path, server_billing=False) as h:
         request = EngineRequest(
-            prompt="a red kite", model="img-imagen4-preview", session_id="bogus123"
+            prompt="a red kite", options=Options("img-imagen4-preview"), session_id="bogus123"
         )
         result = await h.run(request)
         assert isinstance(result, GenerationFailed), result
@@ -206,14 +209,14 @@ async def test_an_unknown_session_is_refused_before_anything_is_held(
     backend: EmbeddedBackend, tmp_path: Path
 ) -> None:
     async with engine_for(backend, tmp_path) as h:
-        request = EngineRequest(prompt="a red kite", model="img-imagen4-preview", session_id="x1")
+        request = EngineRequest(
+            prompt="a red kite", options=Options("img-imagen4-preview"), session_id="x1"
+        )
         result = await h.run(request)
         assert isinstance(result, GenerationFailed), result
         assert not result.retryable and result.code == "session_not_found"
         (row,) = h.engine.journal.all()
-        assert row.state == "failed" and ("cancel", "begin") not in h.engine.journal.step_log(
-            row.local_id
-        )
+        assert row.state == "failed" and ("cancel", "begin") not in h.steps.of(row.local_id)
         assert await h.engine.start() == []
         assert (await h.breakdown()).reserved == 0
         assert h.invariants() == []

@@ -22,13 +22,15 @@ from bench.reliability.proxy import (
     FaultProxy,
     RequestInfo,
 )
+from catalog import Options
 from gui.engine import flow
 from gui.engine.events import BackgroundError, GenerationCompleted, GenerationFailed
 from gui.engine.request import EngineRequest
 from tests.integration.engine_support import Harness, engine_for, proxied_backend
 
-SYNC = EngineRequest(prompt="a lighthouse", model="img-imagen4-preview")  # 1 image, 3 credits
-QUEUED_FAIL = EngineRequest(prompt="a lighthouse [fail]", model="img-nano-banana")
+# 1 image, 3 credits
+SYNC = EngineRequest(prompt="a lighthouse", options=Options("img-imagen4-preview"))
+QUEUED_FAIL = EngineRequest(prompt="a lighthouse [fail]", options=Options("img-nano-banana"))
 COST = 3
 START = 200.0
 
@@ -103,7 +105,9 @@ async def test_a_lost_release_is_not_repeated_while_another_run_holds_credits(
     async with engine_for(backend, tmp_path, user_id="u-release") as h:
         await h.gateway.release_reserved_credits(0)
         proxy.rule = rule
-        ok = h.engine.submit(EngineRequest(prompt="a quiet harbour", model="img-nano-banana"))
+        ok = h.engine.submit(
+            EngineRequest(prompt="a quiet harbour", options=Options("img-nano-banana"))
+        )
         failing = h.engine.submit(QUEUED_FAIL)
         await h.engine.wait_idle()
         assert isinstance(h.terminal(ok), GenerationCompleted)
@@ -166,6 +170,6 @@ async def test_close_right_after_a_generation_leaves_no_background_work(
     async with engine_for(backend, tmp_path, user_id="u-refresh") as h:
         assert isinstance(await h.run(SYNC), GenerationCompleted)
         await h.engine.close()
-        assert all(t.done() for t in h.engine._background)
+        assert all(t.done() for t in h.engine.credits._refreshing)  # the balance refreshes
     await asyncio.sleep(0.05)  # anything still running would fail on the closed client now
     assert not [e for e in h.events if isinstance(e, BackgroundError)]

@@ -14,7 +14,6 @@ import pytest
 
 from backend.server import EmbeddedBackend
 from bench.reliability.proxy import FaultProxy
-from catalog import cost
 from gui.engine.events import (
     CreditsChanged,
     EngineEvent,
@@ -84,14 +83,14 @@ async def test_one_keyed_call_and_the_server_settles(
         assert isinstance(h.events[0], GenerationStarted)
         row = h.engine.journal.all()[0]
         assert row.state == "completed" and row.generation_id == gen.id
-        assert h.engine.journal.step_log(row.local_id)[:3] == [
+        assert h.steps.of(row.local_id)[:3] == [
             ("uploaded", "end"),
             ("generate", "begin"),
             ("generate", "end"),
         ]
         (hold,) = holds_of(backend, h.user_id)
         assert (hold["key"], hold["outcome"]) == (body["idempotencyKey"], "completed")
-        charged = cost(request_.model, 1)
+        charged = request_.options.cost
         after = await h.breakdown()
         assert (START_CREDITS - after.total, after.reserved) == (charged, 0)
         if request_ is QUEUED_REQUEST:
@@ -109,7 +108,7 @@ async def test_an_existing_session_gets_the_row(
     async with engine_for(backend, tmp_path, user_id="in-session") as h:
         session_id = await h.gateway.create_session("Foxes", "image")
         done = await h.run(
-            EngineRequest(prompt="a fox", model=SYNC_REQUEST.model, session_id=session_id)
+            EngineRequest(prompt="a fox", options=SYNC_REQUEST.options, session_id=session_id)
         )
         assert isinstance(done, GenerationCompleted) and done.session_id == session_id
         body = recorder.to(GENERATE_PATH)[0].json()
@@ -140,7 +139,8 @@ async def test_cancel_calls_the_cancel_route_by_key(
         key = recorder.to(GENERATE_PATH)[0].json()["idempotencyKey"]
         (call,) = recorder.to(CANCEL_PATH)
         assert (
-            call.json()["idempotencyKey"] == key and call.json()["modelId"] == QUEUED_REQUEST.model
+            call.json()["idempotencyKey"] == key
+            and call.json()["modelId"] == QUEUED_REQUEST.options.model
         )
         assert recorder.mutations() == []
         (hold,) = holds_of(backend, h.user_id)
@@ -162,9 +162,7 @@ async def test_the_engines_deadline_cancels_by_key(backend_factory: object, tmp_
         result = await h.run(QUEUED_REQUEST)
         assert isinstance(result, GenerationFailed) and result.code == "timeout", result
         row = h.engine.journal.all()[0]
-        assert row.state == "failed" and ("cancel", "end") in h.engine.journal.step_log(
-            row.local_id
-        )
+        assert row.state == "failed" and ("cancel", "end") in h.steps.of(row.local_id)
         (hold,) = holds_of(backend, h.user_id)
         assert (hold["outcome"], hold["charged"]) == ("cancelled", 0)
         await _no_loading_rows(h)
@@ -191,5 +189,5 @@ async def test_a_backend_without_server_billing_gets_the_seeds_flow(
             assert (hold["kind"], hold["slotId"]) == ("slot", body["concurrencySlotId"])
             await _no_loading_rows(h)
             after = await h.breakdown()
-            assert (START_CREDITS - after.total, after.reserved) == (cost(request_.model, 1), 0)
+            assert (START_CREDITS - after.total, after.reserved) == (request_.options.cost, 0)
             assert h.invariants() == []

@@ -85,7 +85,7 @@ async def test_a_lost_generate_answer_is_resolved_by_its_key(
     proxy.rule = recorder = first_generate(action)
     async with engine_for(backend, tmp_path, user_id="lost") as h:
         done = await h.run(request_)
-        await _one_job_one_charge(h, backend, recorder, done, request_.model)
+        await _one_job_one_charge(h, backend, recorder, done, request_.options.model)
         if action is DROP_AFTER:
             # The server had done the work: the repeat was answered from the first answer.
             assert len(recorder.to(GENERATE_PATH)) == 2
@@ -102,7 +102,7 @@ async def test_a_slow_sync_call_is_waited_for_by_key(
     monkeypatch.setattr(server_flow, "MAX_RETRY_AFTER_S", 0.2)
     backend, proxy = proxied
     proxy.rule = recorder = Recorder()
-    provider = backend.app.state.providers.for_model(MODELS[SYNC_REQUEST.model])
+    provider = backend.app.state.providers.for_model(MODELS[SYNC_REQUEST.options.model])
     original = provider.submit
 
     async def slow_submit(request: Any) -> Any:
@@ -112,6 +112,6 @@ async def test_a_slow_sync_call_is_waited_for_by_key(
     monkeypatch.setattr(provider, "submit", slow_submit)
     async with engine_for(backend, tmp_path, user_id="slow") as h:
         done = await h.run(SYNC_REQUEST)
-        await _one_job_one_charge(h, backend, recorder, done, SYNC_REQUEST.model)
+        await _one_job_one_charge(h, backend, recorder, done, SYNC_REQUEST.options.model)
         # 504 still_running, then 409 request_in_progress, then the images.
         assert len(recorder.to(GENERATE_PATH)) >= 3

@@ -86,7 +86,7 @@ async def _case(backend: EmbeddedBackend, tmp_path: Path, n: int, case: Case) ->
             assert row.state == expected, (kill_at, row.state, row.error)
         expected = row.state
         if kill_at == "cancel:begin":
-            assert ("cancel", "end") in h.engine.journal.step_log(row.local_id)
+            assert ("cancel", "end") in h.steps.of(row.local_id)
         if resumed:
             event = h.terminal(resumed[0])
             kind = GenerationCompleted if expected == "completed" else GenerationFailed

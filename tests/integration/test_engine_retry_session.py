@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from backend.server import EmbeddedBackend
+from catalog import Options
 from gui.engine.events import GenerationFailed
 from gui.engine.request import EngineRequest
 from tests.integration.engine_support import engine_for
@@ -20,7 +21,9 @@ async def test_a_retry_reuses_the_session_the_failure_made(
     backend: EmbeddedBackend, tmp_path: Path, billing: bool | None, model: str
 ) -> None:
     async with engine_for(backend, tmp_path, server_billing=billing) as h:
-        first = h.engine.submit(EngineRequest(prompt="[fail] a broken kite", model=model))
+        first = h.engine.submit(
+            EngineRequest(prompt="[fail] a broken kite", options=Options(model))
+        )
         await h.engine.wait_idle()
         failed = h.terminal(first)
         assert isinstance(failed, GenerationFailed) and failed.session_id

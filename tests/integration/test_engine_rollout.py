@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from backend.server import EmbeddedBackend
-from catalog import cost
+from catalog import Options, cost
 from gui.engine.events import (
     CreditsChanged,
     GenerationCompleted,
@@ -21,7 +21,9 @@ async def test_imagen4_sync_generation_completes(backend: EmbeddedBackend, tmp_p
     async with engine_for(backend, tmp_path) as h:
         before = await h.breakdown()
         done = await h.run(
-            EngineRequest(prompt="a red fox", model="img-imagen4-preview", aspect_ratio="16:9")
+            EngineRequest(
+                prompt="a red fox", options=Options("img-imagen4-preview", aspect_ratio="16:9")
+            )
         )
         assert isinstance(done, GenerationCompleted), done
         assert len(done.image_urls) == 1
@@ -47,7 +49,7 @@ async def test_nano_banana_queued_goes_through_queue(
     backend: EmbeddedBackend, tmp_path: Path
 ) -> None:
     async with engine_for(backend, tmp_path) as h:
-        done = await h.run(EngineRequest(prompt="a lighthouse", model="img-nano-banana"))
+        done = await h.run(EngineRequest(prompt="a lighthouse", options=Options("img-nano-banana")))
         assert isinstance(done, GenerationCompleted), done
         phases = [e.phase for e in h.events if isinstance(e, GenerationProgress)]
         assert Phase.QUEUED in phases and phases[-1] == Phase.SAVING
@@ -69,8 +71,7 @@ async def test_seedream_edit_with_several_images(backend: EmbeddedBackend, tmp_p
         done = await h.run(
             EngineRequest(
                 prompt="merge these",
-                model="img-seedream-v45-edit",
-                num_images=2,
+                options=Options("img-seedream-v45-edit", num_images=2),
                 attachments=sources,
             )
         )
@@ -102,9 +103,7 @@ async def test_kling_o1_with_image_reference(backend: EmbeddedBackend, tmp_path:
         done = await h.run(
             EngineRequest(
                 prompt="@Image1 as a watercolor",
-                model="img-kling-o1",
-                aspect_ratio="3:2",
-                resolution="1K",
+                options=Options("img-kling-o1", aspect_ratio="3:2", resolution="1K"),
                 attachments=((image_bytes(), "ref.png"),),
             )
         )
@@ -112,7 +111,7 @@ async def test_kling_o1_with_image_reference(backend: EmbeddedBackend, tmp_path:
         bad = await h.run(
             EngineRequest(
                 prompt="@Image2 as a watercolor",
-                model="img-kling-o1",
+                options=Options("img-kling-o1"),
                 attachments=((image_bytes(), "ref.png"),),
             )
         )
@@ -136,10 +135,9 @@ async def test_gpt_image_15_high_reserves_and_captures_exact_cost(
         done = await h.run(
             EngineRequest(
                 prompt="a teapot",
-                model="img-gpt-image-1-5",
-                quality="high",
-                num_images=2,
-                aspect_ratio="4:3",
+                options=Options(
+                    "img-gpt-image-1-5", aspect_ratio="4:3", num_images=2, quality="high"
+                ),
             )
         )
         assert isinstance(done, GenerationCompleted), done

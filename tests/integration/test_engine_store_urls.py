@@ -17,6 +17,7 @@ from PIL import Image
 
 import gui.app
 from backend.server import EmbeddedBackend
+from catalog import Options
 from gui.app import open_engine
 from gui.engine.config import ClientConfig
 from gui.engine.events import EngineEvent, GenerationCompleted, GenerationFailed
@@ -53,7 +54,9 @@ async def test_old_port_urls_load_and_work_as_references(
     try:
         assert first.backend is not None
         old_port = first.backend.port
-        result = await _run(first, EngineRequest(prompt="a kite", model="img-imagen4-preview"))
+        result = await _run(
+            first, EngineRequest(prompt="a kite", options=Options("img-imagen4-preview"))
+        )
         assert isinstance(result, GenerationCompleted), result
         old_url = result.image_urls[0]
         assert old_url.startswith(f"http://127.0.0.1:{old_port}/files/")
@@ -80,7 +83,9 @@ async def test_old_port_urls_load_and_work_as_references(
         edit = await _run(
             second,
             EngineRequest(
-                prompt="the kite at night", model="img-nano-banana-edit", attachments=(old_url,)
+                prompt="the kite at night",
+                options=Options("img-nano-banana-edit"),
+                attachments=(old_url,),
             ),
         )
         assert isinstance(edit, GenerationCompleted), edit

@@ -25,14 +25,14 @@ from bench.reliability.proxy import (
     FaultAction,
     fail_matching,
 )
-from catalog import cost
+from catalog import Options
 from gui.engine.events import GenerationCompleted, GenerationFailed
 from gui.engine.polling import PollPolicy
 from gui.engine.request import EngineRequest
 from tests.reliability.conftest import Proxied, credits_of, invariant_problems, local_jobs
 
-QUEUED = EngineRequest(prompt="a fox in the snow", model="img-nano-banana")
-SYNC = EngineRequest(prompt="a fox in the snow", model="img-imagen4-preview")
+QUEUED = EngineRequest(prompt="a fox in the snow", options=Options("img-nano-banana"))
+SYNC = EngineRequest(prompt="a fox in the snow", options=Options("img-imagen4-preview"))
 START = 200.0
 
 
@@ -71,9 +71,7 @@ def assert_settled(p: Proxied, user: str, event: Terminal, request: EngineReques
     assert invariant_problems(p.backend, user) == []
     total, reserved = credits_of(p.backend, user)
     assert reserved == 0
-    expected = (
-        cost(request.model, request.num_images) if isinstance(event, GenerationCompleted) else 0
-    )
+    expected = request.options.cost if isinstance(event, GenerationCompleted) else 0
     assert START - total == expected
 
 
@@ -212,7 +210,7 @@ async def test_object_store_upload_failure(
 ) -> None:
     proxied.proxy.rule = fail_matching("/files/", action, times=50, method="PUT")
     request = EngineRequest(
-        prompt="edit", model="img-reve-edit", attachments=(_png(tmp_path / "in.png"),)
+        prompt="edit", options=Options("img-reve-edit"), attachments=(_png(tmp_path / "in.png"),)
     )
     _, event = await run_one(proxied, tmp_path, request, "u-store-put")
     assert proxied.proxy.rule.hits >= 1
@@ -238,7 +236,7 @@ async def test_token_expiring_mid_flight_is_refreshed(proxied: Proxied, tmp_path
     # Valid for about one more second (the verifier allows 5 s of clock skew).
     dying = keys.issue_token("u-token", ttl_s=-4)
     tokens = StickyTokenProvider(proxied.url, "u-token", first_token=dying)
-    slow = EngineRequest(prompt="a slow fox", model="img-nano-banana")
+    slow = EngineRequest(prompt="a slow fox", options=Options("img-nano-banana"))
     policy = replace(FAST_POLL, long_poll_s=0.3)
     proxied.proxy.rule = fail_matching("/status", FaultAction("delay", delay_s=1.2), times=1)
     _, event = await run_one(proxied, tmp_path, slow, "u-token", policy=policy, tokens=tokens)

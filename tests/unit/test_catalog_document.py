@@ -10,7 +10,7 @@ import pytest
 
 from catalog import MODELS, catalog_document, edit_variant_for
 
-LOGOS = Path(__file__).resolve().parents[2] / "gui" / "logos"
+LOGOS = Path(__file__).resolve().parents[2] / "resources" / "logos"
 
 
 def test_document_is_json_and_lists_every_model_once() -> None:

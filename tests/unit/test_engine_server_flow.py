@@ -12,6 +12,7 @@ import httpx
 import pytest
 import respx
 
+from catalog import Options
 from gui.engine.api_client import (
     ApiClient,
     BackendError,
@@ -205,7 +206,7 @@ def _flow(tmp_path: Path, script: list[Any]) -> tuple[ServerFlow, ScriptedApi, l
 
 
 def _run(flow: ServerFlow) -> GenerationRun:
-    run = GenerationRun(local_id="r1", request=EngineRequest(prompt="a fox", model="m"))
+    run = GenerationRun(local_id="r1", request=EngineRequest(prompt="a fox", options=Options("m")))
     run.body = keyed_body({"prompt": "a fox", "model": "m"}, "desktop-abcdefgh", None, "a fox")
     flow.journal.create(run.local_id, run.request.to_json())
     return run

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gui.engine.config import ClientConfig, load_client_config, save_client_config
-from gui.engine.settings import LastUsedSettings, SettingsStore
+import pytest
+
+from gui.engine.config import ENVIRONMENT, ClientConfig, load_client_config, save_client_config
+from gui.engine.settings import LastUsedSettings, SettingsStore, default_settings
 
 
 def test_round_trip(tmp_path: Path) -> None:
@@ -29,24 +31,24 @@ def test_invalid_values_fall_back_to_the_models_defaults(tmp_path: Path) -> None
             }
         )
     )
-    loaded = SettingsStore(path).load()
+    # An older version's settings.json, read while client.json has no last-used options.
+    loaded = SettingsStore(tmp_path / "client.json", legacy_file=path).load()
     assert loaded == LastUsedSettings("img-gpt-image-1", "1:1", 4, None, None)
 
 
 def test_unknown_model_garbage_and_missing_file_give_defaults(tmp_path: Path) -> None:
-    defaults = LastUsedSettings.defaults()
+    defaults = default_settings()
     path = tmp_path / "s.json"
-    assert SettingsStore(path).load() == defaults
+    store = SettingsStore(tmp_path / "client.json", legacy_file=path)
+    assert store.load() == defaults
     path.write_text('{"model": "img-retired", "num_images": 2}')
-    assert SettingsStore(path).load() == defaults
+    assert store.load() == defaults
     path.write_text("{not json")
-    assert SettingsStore(path).load() == defaults
+    assert store.load() == defaults
     path.write_text('["a list"]')
-    assert SettingsStore(path).load() == defaults
+    assert store.load() == defaults
     path.write_text('{"model": "img-nano-banana-pro", "num_images": true, "resolution": "4K"}')
-    assert SettingsStore(path).load() == LastUsedSettings(
-        "img-nano-banana-pro", "1:1", 1, "4K", None
-    )
+    assert store.load() == LastUsedSettings("img-nano-banana-pro", "1:1", 1, "4K", None)
 
 
 def test_switching_model_keeps_only_what_fits() -> None:
@@ -59,10 +61,14 @@ def test_switching_model_keeps_only_what_fits() -> None:
     )
 
 
-def test_client_config_env_overrides_and_broken_file(tmp_path: Path) -> None:
+def test_client_config_env_overrides_and_broken_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "client.json"
     path.write_text("{broken")
-    assert load_client_config(path, env={}).mode == "embedded"
+    for name in ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    assert load_client_config(path).mode == "embedded"
     save_client_config(ClientConfig(email="a@b.c", static_token="secret", data_dir=tmp_path), path)
     assert "secret" not in path.read_text()  # tokens are never written to the file
     env = {
@@ -71,7 +77,9 @@ def test_client_config_env_overrides_and_broken_file(tmp_path: Path) -> None:
         "IMAGEGEN_TOKEN": "tok",
         "IMAGEGEN_DATA_DIR": str(tmp_path / "d"),
     }
-    config = load_client_config(path, env=env)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    config = load_client_config(path)
     assert config.mode == "deployment" and config.api_base_url == "https://api.example"
     assert config.static_token == "tok" and config.email == "a@b.c"
-    assert config.settings_path == tmp_path / "d" / "settings.json"
+    assert config.legacy_settings_path == tmp_path / "d" / "settings.json"

@@ -49,7 +49,7 @@ async def test_bytes_are_stored_under_a_fresh_key(
     rehoster: Rehoster, store: LocalObjectStore
 ) -> None:
     data = _png()
-    url = await rehoster.rehost(ProviderImage(data=data, content_type="image/jpeg"))
+    url = (await rehoster.rehost(ProviderImage(data=data, content_type="image/jpeg"))).url
     assert url.startswith(BASE + "/files/generations/") and url.endswith(".png")  # sniffed
     assert await _read(store, url) == data
 
@@ -58,7 +58,7 @@ async def test_urls_already_in_our_store_are_kept(
     rehoster: Rehoster, store: LocalObjectStore
 ) -> None:
     url = await store.put("generations/2026/01/01/abc.png", _png(), "image/png")
-    assert await rehoster.rehost(ProviderImage(url=url)) == url
+    assert (await rehoster.rehost(ProviderImage(url=url))).url == url
 
 
 async def test_provider_urls_are_downloaded_once_and_stored(
@@ -67,7 +67,7 @@ async def test_provider_urls_are_downloaded_once_and_stored(
     data = _png("orange")
     with respx.mock(assert_all_called=True) as mock:
         route = mock.get(f"{CDN}/out.png").respond(200, content=data)
-        url = await rehoster.rehost(ProviderImage(url=f"{CDN}/out.png"))
+        url = (await rehoster.rehost(ProviderImage(url=f"{CDN}/out.png"))).url
     assert route.call_count == 1
     assert url.startswith(BASE + "/files/")
     assert await _read(store, url) == data
@@ -75,9 +75,11 @@ async def test_provider_urls_are_downloaded_once_and_stored(
 
 async def test_data_urls_are_decoded(rehoster: Rehoster, store: LocalObjectStore) -> None:
     data = _png("green")
-    url = await rehoster.rehost(
-        ProviderImage(url="data:image/png;base64," + base64.b64encode(data).decode())
-    )
+    url = (
+        await rehoster.rehost(
+            ProviderImage(url="data:image/png;base64," + base64.b64encode(data).decode())
+        )
+    ).url
     assert await _read(store, url) == data
 
 

@@ -1,0 +1,65 @@
+"""The credit balance has one owner: this.
+
+The engine refreshes it when a generation reserves, is held by the server, or settles; the
+window asks for it once on load (and after an outage). Nothing else reads the balance from
+Convex, so one generation fetches it once per change, never twice from two places.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from gui.engine.convex_gateway import ConvexGateway, ConvexUnavailable
+from gui.engine.events import CreditsChanged, EventBus
+from gui.engine.tasks import spawn
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Credits:
+    total: int
+    reserved: int
+    available: int
+
+
+class CreditBalance:
+    def __init__(self, gateway: ConvexGateway, bus: EventBus) -> None:
+        self._gateway = gateway
+        self._bus = bus
+        self._refreshing: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    async def refresh(self) -> Credits:
+        """Read the balance and publish it (``CreditsChanged``) to every view."""
+        breakdown = await self._gateway.get_user_credits_breakdown()
+        credits = Credits(int(breakdown.total), int(breakdown.reserved), int(breakdown.available))
+        self._bus.publish(CreditsChanged(credits.total, credits.reserved, credits.available))
+        return credits
+
+    def refresh_soon(self) -> None:
+        """Refresh in the background (the engine's steps must not wait for the header)."""
+        if not self._closed:
+            task = spawn(self._refresh_quietly(), where="refresh credits", bus=self._bus)
+            self._refreshing.add(task)
+            task.add_done_callback(self._refreshing.discard)
+
+    async def _refresh_quietly(self) -> None:
+        try:
+            await self.refresh()
+        except ConvexUnavailable as exc:
+            # Only the header's figure is stale; the next change refreshes it again, and a
+            # generation hurt by the outage already says so on its tile.
+            log.warning("credits not refreshed: %s", exc)
+
+    async def close(self) -> None:
+        """Cancel and await the refreshes in flight (one failing on a closed HTTP client
+        would be reported as an error)."""
+        self._closed = True
+        pending = [t for t in self._refreshing if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
