@@ -33,7 +33,7 @@ from backend.ratelimit import make_rate_limiter
 from backend.rehost import Rehoster
 from backend.request_ids import RequestIdSigner
 from backend.results_cache import ResultsCache
-from backend.routes import cancel, generate, health, models, presign, status
+from backend.routes import cancel, generate, health, models, presign, preview, status
 from backend.routes.dev import build_dev_router
 from backend.secrets import load_or_create_secret
 from backend.store.factory import make_store
@@ -139,7 +139,7 @@ def create_app(config: BackendConfig) -> FastAPI:
     app.state.variants = variants
     billing.on_orphan = lambda hold: resolve_orphan(app.state, hold)
 
-    for module in (generate, status, cancel, presign, models, health):
+    for module in (generate, preview, status, cancel, presign, models, health):
         app.include_router(module.router)
     if isinstance(store, LocalObjectStore):
         app.include_router(store.router(variants))

@@ -25,11 +25,13 @@ from gui.engine.clerk_sign_in import ClerkSignIn
 from gui.engine.config import ClientConfig, ConfigurationError, load_client_config
 from gui.engine.connectivity import ConnectionMonitor, http_probe
 from gui.engine.convex_gateway import ConvexGateway
+from gui.engine.edit_references import EditReferences
 from gui.engine.engine import GenerationEngine
 from gui.engine.events import BackgroundError, EventBus
 from gui.engine.images import ImageFetcher
 from gui.engine.journal import Journal
 from gui.engine.library import Library
+from gui.engine.prompt_history import PromptHistory
 from gui.engine.settings import SettingsStore
 from gui.engine.tokens import (
     ClerkTokenProvider,
@@ -84,6 +86,7 @@ class EngineSession:
     engine: GenerationEngine
     library: Library
     settings: SettingsStore
+    history: PromptHistory  # earlier prompts, for the prompt bar's Up/Down and menu
     config: ClientConfig
     backend: EmbeddedBackend | None
     tokens: TokenProvider
@@ -91,6 +94,7 @@ class EngineSession:
     _journal: Journal
     images: ImageFetcher | None = None
     monitor: ConnectionMonitor | None = None
+    references: EditReferences | None = None  # each edit's references (before / after)
 
     @property
     def needs_sign_in(self) -> bool:
@@ -123,6 +127,7 @@ class EngineSession:
     async def close(self) -> None:
         """Stop the engine (unfinished work stays journaled), then the backend."""
         try:
+            await self.library.trash.flush()  # deleted within the undo window: stays deleted
             await self.engine.close()
         finally:
             if self.monitor is not None:
@@ -130,6 +135,8 @@ class EngineSession:
             if self.images is not None:
                 await self.images.close()
             self._journal.close()
+            if self.references is not None:
+                self.references.close()
             await self._client.aclose()
             if self.backend is not None:
                 await asyncio.to_thread(self.backend.stop)
@@ -163,6 +170,9 @@ async def open_engine(config: ClientConfig, *, resume: bool = True) -> EngineSes
     api = ApiClient(api_url, tokens, client=client, on_reach=monitor.report)
     gateway = ConvexGateway(convex_url, tokens, client=client, on_reach=monitor.report)
     journal = Journal(journal_path(config))
+    # Next to the journal, one per backend: the ids it keys by are that backend's.
+    references = EditReferences(journal_path(config).with_suffix(".references.sqlite3"))
+    references.follow(bus.subscribe, journal)
     # Store URLs saved while the embedded backend had another port are rewritten to this one.
     local_base = backend.base_url if backend is not None else None
     engine = GenerationEngine(
@@ -173,10 +183,16 @@ async def open_engine(config: ClientConfig, *, resume: bool = True) -> EngineSes
         long_edge=config.upload_long_edge,
         local_store_base=local_base,
     )
+    library = Library(gateway)
     session = EngineSession(
         engine=engine,
-        library=Library(gateway),
-        settings=SettingsStore(config.settings_file, legacy_file=config.legacy_settings_path),
+        library=library,
+        settings=SettingsStore(
+            config.settings_file,
+            legacy_file=config.legacy_settings_path,
+            backend=config.backend_key,
+        ),
+        history=PromptHistory(library),
         config=config,
         backend=backend,
         tokens=tokens,
@@ -187,6 +203,7 @@ async def open_engine(config: ClientConfig, *, resume: bool = True) -> EngineSes
             config.data_dir / "cache" / "images", local_base=local_base, features=engine.features
         ),
         monitor=monitor,
+        references=references,
     )
     if resume:
         await session.resume()

@@ -14,7 +14,12 @@ from typing import Any
 from convex.values import convex_to_json
 
 from backend.auth.identity import Identity
-from backend.convex_host import functions_generations, functions_sessions, functions_users
+from backend.convex_host import (
+    functions_generations,
+    functions_library,
+    functions_sessions,
+    functions_users,
+)
 from backend.convex_host.context import Ctx, FunctionKind, FunctionSpec
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.errors import (
@@ -30,7 +35,12 @@ __all__ = ["decode_value", "encode_value", "functions", "lookup", "run_function"
 # Anything longer is refused before it is looked up or echoed in a message.
 MAX_PATH_LENGTH = 512
 
-MODULES: tuple[ModuleType, ...] = (functions_users, functions_generations, functions_sessions)
+MODULES: tuple[ModuleType, ...] = (
+    functions_users,
+    functions_generations,
+    functions_sessions,
+    functions_library,
+)
 
 
 @cache

@@ -205,15 +205,25 @@ def _variants_for_references(state: Any, urls: list[str]) -> None:
     variants.ensure_in_background(key for url in urls if (key := store.key_for_url(url)))
 
 
+async def check_generation(
+    request: Request, body: dict[str, Any]
+) -> tuple[NormalizedInput, HoldRequest, list[str]]:
+    """Every check generate makes before it holds money, with no side effect: the preview
+    route (routes/preview.py) runs exactly these, so it refuses what generate refuses."""
+    state = request.app.state
+    await _measure_attachments(body, state.store)
+    hold_request, _ = _hold_request(body, normalized := normalize(parse_generation(body)))
+    attachments = check_attachment_urls(
+        list(normalized.attachment_urls), state.store, config_of(request).attachment_allow_list
+    )
+    return normalized, hold_request, attachments
+
+
 async def run_generation(request: Request, identity: Identity, body: dict[str, Any]) -> Any:
     state = request.app.state
     config = config_of(request)
     billing: Billing = state.billing
-    await _measure_attachments(body, state.store)
-    hold_request, _ = _hold_request(body, normalized := normalize(parse_generation(body)))
-    attachments = check_attachment_urls(
-        list(normalized.attachment_urls), state.store, config.attachment_allow_list
-    )
+    normalized, hold_request, attachments = await check_generation(request, body)
     _variants_for_references(state, attachments)
     provider = state.providers.for_model(normalized.model)
     hold, opened = await billing.open(identity, hold_request)

@@ -139,6 +139,21 @@ class CancelResult(BaseModel):
 
 
 GenerateResult = ImagesResult | QueuedResult
+
+
+class PreviewResult(BaseModel):
+    """The provider request generate would send (routes/preview.py); never any key."""
+
+    provider: Literal["fal", "wavespeed", "azure"]
+    endpoint: str = Field(description="The provider's endpoint id (Azure: its URL's variable).")
+    method: Literal["POST"]
+    url: str
+    contentType: Literal["application/json", "multipart/form-data"]
+    body: dict[str, object]
+    calls: int = Field(ge=1, description="How many calls (one per image where needed).")
+    notes: list[str]
+
+
 StatusResult = ImagesResult | StatusFailed | StatusQueued
 
 

@@ -22,6 +22,7 @@ UPLOAD_CHUNK = 64 * 1024
 GENERATE_TIMEOUT_S = 300.0
 FEATURES_TIMEOUT_S = 5.0
 CANCEL_PATH = "/api/generate-images/cancel"
+PREVIEW_PATH = "/api/mobile/generate-images/preview"
 # Answers that say "not now" rather than "no": rate limits, server errors and the gateway
 # family (502/503/504 are what a proxy or load balancer answers while the backend restarts).
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -264,6 +265,14 @@ class ApiClient:
                 502, "generation_failed", str(data.get("error") or "The generation failed.")
             )
         raise BackendError(502, "bad_response", "The server's answer had no images and no job.")
+
+    async def preview(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The provider request ``generate(body)`` would make (a dry run: nothing is held,
+        charged or sent to a provider); a refusal is generate's, as a ``BackendError``."""
+        data = await self._request("POST", PREVIEW_PATH, json=body)
+        if not isinstance(data, dict):
+            raise BackendError(502, "bad_response", "The request preview is unreadable.")
+        return data
 
     async def cancel(
         self,

@@ -75,6 +75,10 @@ class ClientConfig(BaseSettings):
     # The prompt bar's options as SettingsStore saved them; it sanitises them when read
     # (a model may have left the catalog since), so here they are plain data.
     last_used: dict[str, Any] | None = None
+    # The session the window showed last, per backend (`backend_key`): the next start opens
+    # it again. Written and checked by SettingsStore, so an odd value here never makes the
+    # whole file invalid.
+    last_sessions: dict[str, Any] | None = None
     # Where this configuration was loaded from and is saved to (None: made in code).
     config_file: Path | None = Field(default=None, exclude=True)
 
@@ -112,6 +116,14 @@ class ClientConfig(BaseSettings):
     def legacy_settings_path(self) -> Path:
         """The last-used options as versions before client.json kept them."""
         return self.data_dir / LEGACY_SETTINGS_FILE
+
+    @property
+    def backend_key(self) -> str:
+        """Which backend this is, for what is kept per backend (a session id means nothing
+        to another deployment)."""
+        if self.mode == "embedded":
+            return "embedded"
+        return f"{self.api_base_url}|{self.convex_url}"
 
     @property
     def backend_data_dir(self) -> Path:
@@ -189,7 +201,7 @@ def load_client_config(path: Path | None = None) -> ClientConfig:
 
 
 def save_client_config(config: ClientConfig, path: Path | None = None) -> Path:
-    """Save what the Settings dialog edits (never the token, never the last-used options:
-    those are the prompt bar's, saved as they change)."""
-    values = config.model_dump(mode="json", exclude={"last_used"})
+    """Save what the Settings dialog edits (never the token, never the last-used options
+    nor the last session: those are the window's, saved as they change)."""
+    values = config.model_dump(mode="json", exclude={"last_used", "last_sessions"})
     return update_settings_file(path or config.settings_file, values)

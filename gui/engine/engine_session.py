@@ -12,9 +12,11 @@ from typing import Protocol
 
 from gui.engine.clerk_sign_in import ClerkSignIn
 from gui.engine.config import ClientConfig
+from gui.engine.edit_references import EditReferences
 from gui.engine.engine import GenerationEngine
 from gui.engine.images import ImageFetcher
 from gui.engine.library import Library
+from gui.engine.prompt_history import PromptHistory
 from gui.engine.settings import SettingsStore
 from gui.engine.tokens import TokenProvider
 
@@ -31,7 +33,13 @@ class EngineSessionProtocol(Protocol):
     def settings(self) -> SettingsStore: ...
 
     @property
+    def history(self) -> PromptHistory: ...
+
+    @property
     def config(self) -> ClientConfig: ...
+
+    @property
+    def references(self) -> EditReferences | None: ...
 
     @property
     def tokens(self) -> TokenProvider: ...

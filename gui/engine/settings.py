@@ -57,11 +57,15 @@ def sanitize(raw: Any) -> LastUsedSettings:
 
 class SettingsStore:
     """The last-used options in the settings file (``path``: a client.json); ``legacy_file``
-    is an older version's settings.json, read until the first save."""
+    is an older version's settings.json, read until the first save. ``backend`` (a
+    `ClientConfig.backend_key`) names whose session `last_session` remembers."""
 
-    def __init__(self, path: Path, legacy_file: Path | None = None) -> None:
+    def __init__(
+        self, path: Path, legacy_file: Path | None = None, backend: str = "embedded"
+    ) -> None:
         self.path = Path(path)
         self.legacy_file = legacy_file
+        self.backend = backend
 
     def load(self) -> LastUsedSettings:
         stored = read_settings_file(self.path).get("last_used")
@@ -71,3 +75,17 @@ class SettingsStore:
 
     def save(self, settings: LastUsedSettings) -> None:
         update_settings_file(self.path, {"last_used": asdict(sanitize(asdict(settings)))})
+
+    def last_session(self) -> str | None:
+        """The session the window showed last on this backend (it may be gone since)."""
+        stored = read_settings_file(self.path).get("last_sessions")
+        value = stored.get(self.backend) if isinstance(stored, dict) else None
+        return value if isinstance(value, str) and value else None
+
+    def remember_session(self, session_id: str) -> None:
+        """Keep ``session_id`` as this backend's last viewed session (others' are kept)."""
+        stored = read_settings_file(self.path).get("last_sessions")
+        sessions = dict(stored) if isinstance(stored, dict) else {}
+        if sessions.get(self.backend) != session_id:
+            sessions[self.backend] = session_id
+            update_settings_file(self.path, {"last_sessions": sessions})

@@ -13,117 +13,25 @@ the thumbnail cache's own bounded budget, released when the carousel closes, so 
 of 4K images never keeps more than a few of them in memory.
 
 Actions that need the engine (saving the original bytes, attaching as a reference,
-reusing settings) are signals the window handles.
+reusing settings) are signals the window handles. An edit's references are shown beside
+it (gui.widgets.before_after); the fitted image drags out as a file (gui.widgets.drag_out).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, QSizeF, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QKeyEvent, QMouseEvent, QPainter, QPixmap, QWheelEvent
+from PySide6.QtCore import QEvent, QObject, QSizeF, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QKeyEvent, QPixmap
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from catalog.image_variants import LARGE_EDGE
-from gui.widgets import theme
+from gui.widgets import drag_out, theme
+from gui.widgets.before_after import BeforeAfterPanel
 from gui.widgets.formatting import image_file_name
 from gui.widgets.generation_model import GenerationItem
+from gui.widgets.image_canvas import ImageCanvas
 from gui.widgets.thumbnail_cache import ORIGINAL_EDGE, ThumbnailCache
 
 NAV_SIZE = 44
-MIN_ZOOM, MAX_ZOOM = 0.1, 8.0
-
-
-class ImageCanvas(QWidget):
-    """Paints one pixmap fitted (zoom None) or at a zoom factor, pannable by dragging.
-
-    The image is laid out at ``base`` (the large variant's size) whatever pixmap paints it,
-    so swapping the variant for the original (or a thumbnail for the variant) changes the
-    detail, not the zoom or the position."""
-
-    zoomChanged = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.pixmap: QPixmap | None = None
-        self.base = QSizeF()
-        self.failed = False  # the image could not be loaded
-        self.zoom: float | None = None  # None: fit to the window
-        self.offset = QPointF(0, 0)
-        self._drag: QPoint | None = None
-        self.setMinimumSize(200, 200)
-
-    def set_pixmap(self, pixmap: QPixmap | None, reset: bool, base: QSizeF | None = None) -> None:
-        self.pixmap = pixmap
-        if pixmap is not None and not pixmap.isNull():
-            self.base = base if base is not None else pixmap.deviceIndependentSize()
-        if reset:
-            self.zoom, self.offset = None, QPointF(0, 0)
-        self.update()
-
-    def fit_scale(self) -> float:
-        if self.pixmap is None or self.pixmap.isNull() or self.base.isEmpty():
-            return 1.0
-        return min(self.width() / self.base.width(), self.height() / self.base.height(), 1.0)
-
-    def magnification(self) -> float:
-        """Device pixels painted per pixel of the shown pixmap (> 1: it is being enlarged)."""
-        if self.pixmap is None or self.pixmap.isNull() or self.pixmap.width() == 0:
-            return 0.0
-        scale = self.base.width() / self.pixmap.deviceIndependentSize().width()
-        return self.effective_zoom() * scale * self.devicePixelRatioF()
-
-    def effective_zoom(self) -> float:
-        return self.zoom if self.zoom is not None else self.fit_scale()
-
-    def zoom_by(self, factor: float) -> None:
-        self.zoom = max(MIN_ZOOM, min(MAX_ZOOM, self.effective_zoom() * factor))
-        self.update()
-        self.zoomChanged.emit()
-
-    def fit(self) -> None:
-        self.zoom, self.offset = None, QPointF(0, 0)
-        self.update()
-        self.zoomChanged.emit()
-
-    def paintEvent(self, event) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        if self.pixmap is None or self.pixmap.isNull():
-            p.setPen(theme.current().c("muted"))
-            text = (
-                "This image could not be loaded. Press R or Reload to try again."
-                if self.failed
-                else "Loading image…"
-            )
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, text)
-            return
-        size = self.base * self.effective_zoom()
-        target = QRectF(0, 0, size.width(), size.height())
-        target.moveCenter(QPointF(self.rect().center()) + self.offset)
-        p.drawPixmap(target, self.pixmap, QRectF(self.pixmap.rect()))
-
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        self.zoom_by(1.15 if event.angleDelta().y() > 0 else 1 / 1.15)
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        self._drag = event.position().toPoint()
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if self._drag is not None and self.zoom is not None:
-            pos = event.position().toPoint()
-            self.offset += QPointF(pos - self._drag)
-            self._drag = pos
-            self.update()
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        self._drag = None
-
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        if self.zoom is None:
-            self.zoom = 1.0
-            self.update()
-            self.zoomChanged.emit()
-        else:
-            self.fit()
 
 
 class CarouselDialog(QDialog):
@@ -146,11 +54,15 @@ class CarouselDialog(QDialog):
         self.position = max(0, min(start, len(entries) - 1))
         self.cache = cache
         self._copy_wanted: str | None = None  # a copy waits for this URL's original
+        self.references: dict[str, tuple[str, ...]] = {}  # an edit's key -> its references
+        self.files_for: drag_out.FilesFor | None = None  # set by the window: drags carry files
         self._closed = False
         t = theme.current()
         self.setStyleSheet(f"QDialog {{ background: {'#07080b' if t.dark else '#1b1d24'}; }}")
         self.canvas = ImageCanvas()
         self.canvas.zoomChanged.connect(self._load_original_if_zoomed)
+        self.canvas.dragOutRequested.connect(self._drag_out)
+        self.before_after = BeforeAfterPanel(cache, self.canvas)
         self.prev_button = self._nav_button("‹", "Previous image (Left arrow)", -1)
         self.next_button = self._nav_button("›", "Next image (Right arrow)", 1)
         self.canvas.installEventFilter(self)  # keeps the buttons on the canvas's edges
@@ -186,7 +98,7 @@ class CarouselDialog(QDialog):
         layout.setContentsMargins(20, 16, 20, 16)
         layout.setSpacing(10)
         layout.addLayout(bar)
-        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.before_after, 1)
         layout.addWidget(self.caption)
         cache.thumbnailReady.connect(self._on_ready)
         cache.failed.connect(self._on_ready)
@@ -196,6 +108,7 @@ class CarouselDialog(QDialog):
 
     def _release(self) -> None:
         self._closed = True
+        self.before_after.release()
         self.cache.release_large()  # the large renditions' memory goes back with the viewer
         if self._copy_wanted is None:  # else the copy the user asked for still lands
             self._disconnect()
@@ -260,6 +173,9 @@ class CarouselDialog(QDialog):
             )
         elif key == "copy_image":
             self._copy_original(url)
+        elif key == "copy_url":
+            QGuiApplication.clipboard().setText(url)
+            self.notice.emit("Image URL copied.", "success")
         elif key == "copy_prompt":
             QGuiApplication.clipboard().setText(item.prompt)
             self.notice.emit("Prompt copied.", "success")
@@ -274,7 +190,13 @@ class CarouselDialog(QDialog):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
-        if key == Qt.Key.Key_Left:
+        if event.keyCombination() == drag_out.COPY_URL_KEYS:
+            self.trigger("copy_url")
+        elif event.keyCombination() == drag_out.COPY_IMAGE_KEYS:
+            self.trigger("copy_image")
+        elif key == Qt.Key.Key_C and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            self.before_after.toggle_compare()
+        elif key == Qt.Key.Key_Left:
             self.go(-1)
         elif key == Qt.Key.Key_Right:
             self.go(1)
@@ -304,6 +226,7 @@ class CarouselDialog(QDialog):
         pixmap = original or large or self.cache.peek(url)
         self.canvas.failed = pixmap is None and self.cache.is_failed(url)
         self.canvas.set_pixmap(pixmap, reset, _layout_size(large or pixmap))
+        self.before_after.show_for(self.references.get(item.key, ()), pixmap)
         self.buttons["reload"].setVisible(self.canvas.failed)
         several = len(self.entries) > 1
         self.prev_button.setEnabled(several)
@@ -311,6 +234,16 @@ class CarouselDialog(QDialog):
         if several and (original or large) is not None:
             self._prefetch_neighbour()
         self._load_original_if_zoomed()
+
+    def set_references(self, references: dict[str, tuple[str, ...]]) -> None:
+        self.references = references
+        self._show_current(reset=False)
+
+    def _drag_out(self) -> None:
+        item, index, _url = self.current
+        drag_out.start_drag(
+            self, [drag_out.dragged_image(item, index)], self.files_for, self.canvas.pixmap
+        )
 
     def _prefetch_neighbour(self) -> None:
         """Paging is instant when the neighbours' variants are already here. Asked for only

@@ -34,8 +34,12 @@ from gui.engine.request import EngineRequest
 from gui.engine.tasks import spawn
 from gui.widgets.bridge import EngineBridge
 from gui.widgets.carousel import CarouselDialog
+from gui.widgets.compare_flow import CompareFlow
 from gui.widgets.grid_actions import GridActions
+from gui.widgets.image_transfer import ImageTransfer
+from gui.widgets.library_actions import LibraryActions
 from gui.widgets.main_window import MainWindow
+from gui.widgets.model_sheet_flow import ModelSheetFlow
 from gui.widgets.request_state import RequestState
 from gui.widgets.sessions_sidebar import session_title
 from gui.widgets.settings_dialog import SettingsDialog
@@ -66,7 +70,11 @@ class WindowController(QObject):
         self._offline = False
         window.cache.fetch = self._fetch_thumbnail
         self.actions = GridActions(self)
+        self.transfer = ImageTransfer(self)  # drag out, Ctrl+C, an edit's references
         self.settings = SettingsFlow(self)
+        self.model_sheet = ModelSheetFlow(self)  # the model's facts and request preview
+        self.library_actions = LibraryActions(self)  # rename, undoable delete, Library
+        self.compare = CompareFlow(self)
         self._connect()
 
     # -- wiring ------------------------------------------------------------------------------
@@ -84,6 +92,7 @@ class WindowController(QObject):
         b.reconnected.connect(w.cache.retry_failed)  # thumbnails that failed while offline
         b.backgroundError.connect(self._on_background_error)
         w.prompt_bar.generateRequested.connect(self.generate)
+        w.prompt_bar.modelDetailsRequested.connect(self.model_sheet.open)
         w.prompt_bar.stateChanged.connect(self._save_settings)
         w.sidebar.sessionSelected.connect(self.switch_session)
         w.sidebar.newSessionRequested.connect(self.new_session)
@@ -106,12 +115,18 @@ class WindowController(QObject):
         self._resume = resume
         sessions = await self.library.sessions()
         self._show_sessions(sessions)
+        self.run(self._load_history(), "loading earlier prompts")
         if sessions and self.current_session is None:
-            await self._load_session(sessions[0].id)
+            # The session viewed last on this backend; the latest when it is gone (or new).
+            remembered, ids = self.session.settings.last_session(), [s.id for s in sessions]
+            await self._load_session(remembered if remembered in ids else ids[0])
         await self.engine.credits.refresh()
         if resume:
             await self.engine.start()
         self._loaded = True
+
+    async def _load_history(self) -> None:
+        self.window.prompt_bar.history.set_entries(await self.session.history.load())
 
     async def _reload_after_outage(self) -> None:
         """Back online: what was shown may be stale, and a start that failed offline has
@@ -130,6 +145,11 @@ class WindowController(QObject):
         if bar.blocking_reasons():
             return None
         state, prompt, sources = bar.request_parts()
+        if bar.compare.active:  # one prompt to 2–4 models; returns the group id
+            group_id = self.compare.generate()
+            if group_id is not None:
+                self._remember_prompt(prompt)
+            return group_id
         request = EngineRequest(
             prompt=prompt,
             options=state,
@@ -139,7 +159,12 @@ class WindowController(QObject):
         local_id = self.submit(request)
         if local_id is not None:
             self.upload_target = local_id if sources else None
+        self._remember_prompt(prompt)
         return local_id
+
+    def _remember_prompt(self, prompt: str) -> None:
+        self.session.history.record(prompt)  # Up in an empty prompt brings it back
+        self.window.prompt_bar.history.set_entries(self.session.history.entries())
 
     def submit(self, request: EngineRequest) -> str | None:
         """Start `request` (a new generation, or a retry): in its own session when it names
@@ -183,6 +208,7 @@ class WindowController(QObject):
         if item is not None and event.session_id and self.current_session is None:
             # The engine created the session for the first generation: it is now current.
             self.current_session = event.session_id
+            self.session.settings.remember_session(event.session_id)
             self.window.sidebar.select(event.session_id)
         if event.local_id == self._sessionless and event.session_id:
             self._session_known(event.session_id)
@@ -266,6 +292,7 @@ class WindowController(QObject):
 
     async def _load_session(self, session_id: str) -> None:
         self.current_session = session_id
+        self.session.settings.remember_session(session_id)  # the next start opens it
         self.window.sidebar.select(session_id)
         self.window.header.set_session_title(self.session_titles.get(session_id, ""))
         records = await self.library.generations(session_id)

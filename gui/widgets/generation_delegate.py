@@ -37,6 +37,7 @@ from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QToolTi
 
 from catalog import MODELS
 from gui.widgets import icons, theme, tile_paint
+from gui.widgets.compare_mark import GroupLookup, no_group, paint_group_mark
 from gui.widgets.formatting import ratio_of, relative_time
 from gui.widgets.generation_model import GenerationItem, ItemRole
 from gui.widgets.thumbnail_cache import DISK_MAX_EDGE, ThumbnailCache
@@ -125,6 +126,7 @@ class GenerationDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.cache = cache
         self.now = time.time  # replaced by tests/screenshots for stable output
+        self.group_of: GroupLookup = no_group  # a comparison's rows (compare_flow.py)
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
@@ -149,6 +151,9 @@ class GenerationDelegate(QStyledItemDelegate):
         painter.setBrush(t.c("surface"))
         painter.drawRoundedRect(layout.card, 16, 16)
         self._paint_header(painter, option, item, layout)
+        mark = self.group_of(item)
+        if mark is not None:
+            paint_group_mark(painter, option.rect, layout.card, mark, option.font, PAD, HEADER_H)
         if layout.error_panel is not None:
             self._paint_error(painter, option, item, layout)
         else:

@@ -113,6 +113,8 @@ class GridActions(QObject):
         dialog.useAsReference.connect(self._use_as_reference)
         dialog.reuseSettings.connect(self.reuse)
         dialog.notice.connect(self.window.toasts.show_toast)
+        dialog.files_for = self.window.grid.files_for  # drags out carry the original's file
+        dialog.set_references(self.c.transfer.references_for([it for it, _i, _u in entries]))
         dialog.resize(self.window.size())
         self.carousel = dialog
         dialog.finished.connect(lambda _r: setattr(self, "carousel", None))

@@ -3,13 +3,14 @@
 Uniform item sizes let Qt lay out thousands of rows without measuring each one; only the
 visible cards are painted. A timer repaints (about 30 fps) only while some row is loading,
 for the skeleton shimmer. Images can be dragged out (into the attachment strip, or other
-apps) carrying their store URL.
+apps as files: gui.widgets.drag_out); cards are selected as in a file manager
+(gui.widgets.grid_selection), and Ctrl+C / Ctrl+Shift+C copy the images / their URLs.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QRect, Qt, QTimer, QUrl
-from PySide6.QtGui import QDrag, QMouseEvent
+from PySide6.QtCore import QModelIndex, QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QMouseEvent, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -20,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from catalog import Options
-from gui.widgets import icons, theme
-from gui.widgets.attachment_strip import URL_MIME
+from gui.widgets import grid_selection, icons, theme
+from gui.widgets.drag_out import COPY_URL_KEYS, FilesFor, start_drag
 from gui.widgets.generation_delegate import CARD_H, MARGIN, GenerationDelegate, card_layout
 from gui.widgets.generation_model import GenerationItem, GenerationListModel, ItemRole
 from gui.widgets.thumbnail_cache import ThumbnailCache
@@ -63,6 +64,9 @@ class EmptyState(QWidget):
 
 
 class GenerationGridView(QListView):
+    copyImageRequested = Signal(str)  # url: Ctrl+C copies the original
+    copyUrlRequested = Signal(list)  # urls: Ctrl+Shift+C
+
     def __init__(
         self, model: GenerationListModel, cache: ThumbnailCache, parent: QWidget | None = None
     ) -> None:
@@ -77,7 +81,8 @@ class GenerationGridView(QListView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.verticalScrollBar().setSingleStep(24)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.files_for: FilesFor | None = None  # set by the controller: drags carry files
         self.setMouseTracking(True)
         # Reached with Tab (a click keeps the prompt's focus); arrows move between cards and
         # main_window's FocusRing shows which one is current.
@@ -138,7 +143,29 @@ class GenerationGridView(QListView):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self._press = event.position().toPoint()
+        index = self.indexAt(self._press)
+        if index.isValid():
+            what = self.delegate.hit(self.visualRect(index), index.data(ItemRole), self._press)[0]
+            if what in ("", "image"):
+                # Selecting a card (not pressing its buttons) takes the keyboard, so Ctrl+C
+                # copies the card's image rather than the prompt's text.
+                self.setFocus(Qt.FocusReason.MouseFocusReason)
         super().mousePressEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        images = grid_selection.keyboard_images(self)
+        if images and event.keyCombination() == COPY_URL_KEYS:
+            self.copyUrlRequested.emit([image.url for image in images])
+        elif images and event.matches(QKeySequence.StandardKey.Copy):
+            self.copyImageRequested.emit(images[0].url)  # a clipboard holds one image
+        else:
+            super().keyPressEvent(event)
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        painter = QPainter(self.viewport())
+        grid_selection.paint_selection(self, painter)
+        painter.end()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position().toPoint()
@@ -161,14 +188,5 @@ class GenerationGridView(QListView):
         super().mouseMoveEvent(event)
 
     def _start_drag(self, item: GenerationItem, index: int) -> None:
-        url = item.images[index]
-        mime = QMimeData()
-        mime.setData(URL_MIME, url.encode())
-        mime.setUrls([QUrl(url)])
-        mime.setText(url)
-        drag = QDrag(self)
-        drag.setMimeData(mime)
-        pixmap = self.cache.peek(url)
-        if pixmap is not None:
-            drag.setPixmap(pixmap.scaled(96, 96, Qt.AspectRatioMode.KeepAspectRatio))
-        drag.exec(Qt.DropAction.CopyAction)
+        images = grid_selection.drag_images(self, item, index)
+        start_drag(self, images, self.files_for, self.cache.peek(item.images[index]))

@@ -140,6 +140,10 @@ def glyph_icon(kind: str, size: int = 16, color: QColor | None = None) -> QIcon:
         p.drawRoundedRect(QRectF(s * 0.12, s * 0.2, s * 0.76, s * 0.6), 3 * dpr, 3 * dpr)
         p.drawEllipse(QRectF(s * 0.58, s * 0.3, s * 0.12, s * 0.12))
         p.drawPolyline([_pt(s, 0.14, 0.72), _pt(s, 0.4, 0.46), _pt(s, 0.62, 0.7)])
+    elif kind == "info":  # drawn, not the "ⓘ" character: many fonts lack it (a tofu box)
+        p.drawEllipse(QRectF(s * 0.12, s * 0.12, s * 0.76, s * 0.76))
+        p.drawLine(int(s * 0.5), int(s * 0.45), int(s * 0.5), int(s * 0.7))
+        p.drawPoint(QPointF(s * 0.5, s * 0.31))
     elif kind == "spark":
         path = QPainterPath()
         path.moveTo(s * 0.5, s * 0.1)

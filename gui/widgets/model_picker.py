@@ -188,6 +188,8 @@ class ModelPicker(QFrame):
     """Popup listing models; emits `modelChosen(model_id)` and closes."""
 
     modelChosen = Signal(str)
+    # Right-click a row, or Ctrl+I on the current one: that model's sheet (model_sheet.py).
+    detailsRequested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Popup | Qt.WindowType.FramelessWindowHint)
@@ -229,6 +231,10 @@ class ModelPicker(QFrame):
         self.search.textChanged.connect(self._refilter)
         self.show_all.toggled.connect(self._refilter)
         self.view.clicked.connect(self._choose_index)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(
+            lambda pos: self._details_for(self.view.indexAt(pos))
+        )
         self.search.installEventFilter(self)
 
     def open_for(self, selected: str, anchor: QWidget | None = None) -> None:
@@ -307,6 +313,11 @@ class ModelPicker(QFrame):
             self._reveal(center=True)
         self.body.setCurrentWidget(self.view if ids else self.empty)
 
+    def _details_for(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.hide()
+            self.detailsRequested.emit(index.data(ModelRole).id)
+
     def _choose_index(self, index: QModelIndex) -> None:
         if index.isValid():
             model_id = index.data(ModelRole).id
@@ -334,6 +345,9 @@ class ModelPicker(QFrame):
             return True
         if key == Qt.Key.Key_Escape:
             self.hide()
+            return True
+        if key == Qt.Key.Key_I and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self._details_for(self.view.currentIndex())
             return True
         return False
 

@@ -37,8 +37,11 @@ from catalog.validation import KLING_MODEL_ID, MAX_PROMPT_CHARS
 from gui.widgets import icons, theme
 from gui.widgets.attachment_strip import URL_MIME, AttachmentStrip
 from gui.widgets.blocked_reason import BlockedReason
+from gui.widgets.compare_picker import CompareControl
 from gui.widgets.model_picker import ModelPicker
+from gui.widgets.model_sheet import DETAILS_SHORTCUT, model_details_button
 from gui.widgets.option_controls import OptionControls
+from gui.widgets.prompt_history_ui import PromptHistoryControls
 from gui.widgets.request_state import (
     RequestState,
     after_attachments_changed,
@@ -90,6 +93,7 @@ class PromptBar(QFrame):
     generateRequested = Signal()
     notice = Signal(str, str)  # text, kind ("info" | "error")
     stateChanged = Signal(object)  # RequestState (to persist last-used settings)
+    modelDetailsRequested = Signal(str)  # model id: open its sheet (gui.widgets.model_sheet)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -146,7 +150,17 @@ class PromptBar(QFrame):
         actions.addWidget(self.cost_label)
         actions.addWidget(self.generate_button)
         self.controls.add_leading(self.attach_button)
+        # Compare: one prompt to 2–4 models at once (gui.widgets.compare_picker).
+        self.compare = CompareControl(self)
+        self.controls.add_leading(self.compare.chip)
+        # Up/Down walk earlier prompts; its button (inserted first) opens the history menu.
+        self.history = PromptHistoryControls(self.prompt, self)
+        self.controls.add_leading(self.history.button)
         self.controls.add_trailing(self.action_group)
+        # "ⓘ" beside the model chip: the model's sheet and the request preview.
+        self.details_button = model_details_button(self)
+        flow = self.controls.flow
+        flow.insert_widget(flow.indexOf(self.controls.model_chip) + 1, self.details_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 12, 14, 12)
         layout.setSpacing(8)
@@ -154,11 +168,15 @@ class PromptBar(QFrame):
         layout.addWidget(self.prompt)
         layout.addWidget(self.controls)
         layout.addWidget(self.blocked_reason)
+        layout.addWidget(self.compare.note)
 
         self.prompt.textChanged.connect(self._on_text)
         self.controls.stateChanged.connect(self._on_controls)
         self.controls.modelChipClicked.connect(self.open_picker)
         self.picker.modelChosen.connect(self.choose_model)
+        self.picker.detailsRequested.connect(self.modelDetailsRequested)
+        self.details_button.clicked.connect(self.open_model_details)
+        self.compare.changed.connect(self._refresh)
         self.attach_button.clicked.connect(self._browse)
         self.generate_button.clicked.connect(self._generate)
         self.strip.attachmentsChanged.connect(self._on_attachments)
@@ -167,6 +185,7 @@ class PromptBar(QFrame):
         self.strip.moved.connect(self._on_moved)
         self.strip.mentionRequested.connect(self.insert_mention)
         QShortcut(QKeySequence("Ctrl+M"), self, self.open_picker)
+        QShortcut(QKeySequence(DETAILS_SHORTCUT), self, self.open_model_details)
         self.set_state(initial_state())
         self._restyle()
         theme.on_change(self._restyle)
@@ -174,6 +193,7 @@ class PromptBar(QFrame):
     def _restyle(self) -> None:
         """Icons drawn in the theme's colours are redrawn when it changes."""
         self.attach_button.setIcon(icons.glyph_icon("image", 16))
+        self.details_button.setIcon(icons.glyph_icon("info", 16))
         self.controls.restyle()
         self._refresh()
 
@@ -184,6 +204,7 @@ class PromptBar(QFrame):
 
     def set_state(self, state: RequestState) -> None:
         state = fit_to_model(state, state.model)
+        self.compare.follow_model(state.model)
         self.controls.set_state(state)
         self.strip.set_limit(attachment_limit(state), state.spec.label)
         self.strip.set_mentions(state.model == KLING_MODEL_ID)
@@ -203,10 +224,17 @@ class PromptBar(QFrame):
         return self.state, self.text().strip(), self.strip.sources()
 
     def blocking_reasons(self) -> list[str]:
+        if self.compare.active:  # each chosen model's own rules, and the summed cost
+            return self.compare.blocking_reasons(
+                self.text(), self.state, self.strip.count(), self._credits
+            )
         return blocking_reasons(self.state, self.text(), self.strip.count(), self._credits)
 
     def open_picker(self) -> None:
         self.picker.open_for(self.state.model, self.controls.model_chip)
+
+    def open_model_details(self) -> None:
+        self.modelDetailsRequested.emit(self.state.model)
 
     def choose_model(self, model_id: str) -> None:
         switch = switch_model(self.state, model_id, self.strip.count())
@@ -283,6 +311,11 @@ class PromptBar(QFrame):
         self.counter.setStyleSheet(f"color: {t.danger};" if near else "")
         self.counter.setVisible(n > 0)
         cost = self.state.cost
+        plan = None
+        if self.compare.active:
+            plan = self.compare.plan_for(self.text(), self.state, self.strip.count())
+            cost = plan.total_cost  # the sum: what the comparison reserves before it runs
+        self.compare.show_plan(plan, self.text())
         self.cost_label.setText(f"{cost} credit{'s' if cost != 1 else ''}")
         reasons = self.blocking_reasons()
         self.generate_button.setEnabled(not reasons)

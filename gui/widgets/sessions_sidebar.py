@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from gui.engine.convex_types import SessionSummary
 from gui.widgets import icons, theme
 from gui.widgets.formatting import relative_time
+from gui.widgets.sidebar_tools import SidebarTools
 from gui.widgets.thumbnail_cache import ThumbnailCache
 
 _ROLE = Qt.ItemDataRole.UserRole + 20
@@ -112,6 +113,7 @@ class _SessionDelegate(QStyledItemDelegate):
 class SessionsSidebar(QFrame):
     sessionSelected = Signal(str)
     newSessionRequested = Signal()
+    libraryRequested = Signal()  # the Library: search and favourites
 
     def __init__(self, cache: ThumbnailCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -119,6 +121,9 @@ class SessionsSidebar(QFrame):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setFixedWidth(260)
         self.new_button = QPushButton("  New session")
+        self.library_button = QPushButton("  Library")
+        self.library_button.setToolTip("Search every session, and your favourites (Ctrl+Shift+F)")
+        self.library_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self._restyle()
         theme.on_change(self._restyle)
         self.new_button.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -130,6 +135,8 @@ class SessionsSidebar(QFrame):
         self.list.setUniformItemSizes(True)
         self.list.setMouseTracking(True)
         self.list.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
+        # Filter as you type, and Rename / Delete per row (gui/widgets/sidebar_tools.py).
+        self.tools = SidebarTools(self.list, lambda row: self.list.item(row).data(_ROLE)[0])
         self.placeholder = QLabel("No sessions yet.\nYour first generation starts one.")
         self.placeholder.setObjectName("Muted")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -137,19 +144,23 @@ class SessionsSidebar(QFrame):
         layout.setContentsMargins(10, 16, 10, 12)
         layout.setSpacing(10)
         layout.addWidget(self.new_button)
+        layout.addWidget(self.library_button)
         layout.addSpacing(6)
         layout.addWidget(title)
+        layout.addWidget(self.tools.filter)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.placeholder)
         layout.addStretch(0)
         self._selecting = False
         self.new_button.clicked.connect(self.newSessionRequested.emit)
+        self.library_button.clicked.connect(self.libraryRequested.emit)
         self.list.currentItemChanged.connect(self._on_current)
         cache.thumbnailReady.connect(lambda _u: self.list.viewport().update())
         self.set_sessions([])
 
     def _restyle(self) -> None:
         self.new_button.setIcon(icons.glyph_icon("plus", 14))
+        self.library_button.setIcon(icons.glyph_icon("image", 14))
 
     def set_sessions(self, sessions: list[SessionSummary], selected: str | None = None) -> None:
         self._selecting = True
@@ -162,6 +173,7 @@ class SessionsSidebar(QFrame):
                 item.setSizeHint(QSize(200, _ROW_H))
                 self.list.addItem(item)
             self.placeholder.setVisible(not sessions)
+            self.tools.apply_filter()  # a reload keeps what the filter hides
             self.select(selected)
         finally:
             self._selecting = False

@@ -17,7 +17,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLay
 
 from gui.widgets import icons, theme
 
-_DURATION_MS = {"error": 7000, "success": 3000, "info": 4000}
+# "undo" lasts as long as the undo window of a deleted session (gui/engine/session_trash.py).
+_DURATION_MS = {"error": 7000, "success": 3000, "info": 4000, "undo": 6000}
 _MAX_VISIBLE = 4
 
 

@@ -1,0 +1,86 @@
+"""Write docs/screenshots/prompt-history.png: earlier prompts, searched from the prompt bar.
+
+    QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1920x1080x24" \
+        python scripts/screenshot_prompt_history.py
+
+Drives the real app as scripts/screenshots.py does (embedded backend, engine, window): a
+few generations in two sessions, then the history menu (Ctrl+H) filtered by a word.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the project, for `gui` and `backend`
+
+import qasync  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+import gui.app  # noqa: E402
+from backend.server import EmbeddedBackend  # noqa: E402
+from gui.engine.config import ClientConfig  # noqa: E402
+from gui.widgets import theme  # noqa: E402
+from gui.widgets.controller import WindowController  # noqa: E402
+from gui.widgets.main_window import MainWindow  # noqa: E402
+from gui.widgets.request_state import RequestState  # noqa: E402
+from scripts.screenshots import generate, images_loaded, save, settle, until  # noqa: E402
+
+PROMPTS = (
+    "Watercolor fox in a snowy birch forest",
+    "A lighthouse on a cliff at dawn, volumetric light, cinematic",
+    "Isometric cozy reading nook, warm lamp light, soft shadows",
+    "Red fox cub asleep in autumn leaves, macro photo",
+)
+
+
+async def scenario(app: QApplication, work: Path) -> None:
+    session = await gui.app.open_engine(ClientConfig(data_dir=work / "data"), resume=False)
+    try:
+        theme.apply_theme(app, "dark")
+        window = MainWindow(thumb_dir=work / "thumbs")
+        window.resize(1400, 900)
+        window.show()
+        controller = WindowController(window, session)
+        await controller.start()
+        model = window.generations
+        for n, prompt in enumerate(PROMPTS):
+            if n == 2:
+                controller.new_session()  # the history spans sessions
+            generate(window, prompt, RequestState(model="img-reve"))
+            await until(lambda: all(not i.loading for i in model.items()))
+        await until(lambda: images_loaded(window))
+        bar = window.prompt_bar
+        bar.prompt.clear()
+        bar.history.open_menu()
+        bar.history.menu.search.setText("fox")
+        await settle(0.5)
+        save(window, "prompt-history", overlay=bar.history.menu)
+        bar.history.menu.close()
+        window.close()
+    finally:
+        await session.close()
+
+
+def main() -> int:
+    gui.app.start_embedded_backend = lambda data_dir, **kw: EmbeddedBackend(  # type: ignore[assignment]
+        Path(data_dir), local_queue_s=0.3, local_run_s=0.3, **kw
+    ).start()
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        with tempfile.TemporaryDirectory(prefix="imagegen-history-shot-") as work:
+            loop.run_until_complete(scenario(app, Path(work)))
+    finally:
+        loop.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
