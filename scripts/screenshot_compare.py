@@ -10,26 +10,22 @@ row's "Compare n/m" pill opens.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import qasync
 from PySide6.QtWidgets import QApplication
 
 import gui.app
-from backend.server import EmbeddedBackend
 from gui.engine.config import ClientConfig
 from gui.widgets import theme
 from gui.widgets.controller import WindowController
 from gui.widgets.main_window import MainWindow
 from gui.widgets.request_state import RequestState
-from scripts.screenshots import ROOT, images_loaded, save, settle, until
+from scripts.screenshots import images_loaded, run_scenario, save, settle, until
 
 COMPARED = ("img-nano-banana-pro", "img-flux-2-max", "img-seedream-v45", "img-kling-o1")
 PROMPT = "A lighthouse on a cliff at dawn, volumetric light, cinematic"
@@ -78,21 +74,7 @@ async def scenario(app: QApplication, work: Path) -> None:
 
 
 def main() -> int:
-    gui.app.start_embedded_backend = lambda data_dir, **kw: EmbeddedBackend(  # type: ignore[assignment]
-        Path(data_dir), local_queue_s=0.3, local_run_s=0.3, **kw
-    ).start()
-    app = QApplication.instance() or QApplication(sys.argv)
-    assert isinstance(app, QApplication)
-    app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    try:
-        with tempfile.TemporaryDirectory(prefix="imagegen-compare-") as work:
-            loop.run_until_complete(scenario(app, Path(work)))
-    finally:
-        loop.close()
-    print(f"screenshots in {ROOT / 'docs' / 'screenshots'}")
-    return 0
+    return run_scenario(scenario, queue_s=0.3)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,7 @@ a drag or Ctrl+C would take them, and the carousel's before / after wipe and ref
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -23,7 +21,6 @@ from PySide6.QtCore import QItemSelectionModel
 from PySide6.QtWidgets import QApplication
 
 import gui.app
-from backend.server import EmbeddedBackend
 from gui.engine.config import ClientConfig
 from gui.widgets import theme
 from gui.widgets.before_after import SLIDER_STEPS
@@ -98,20 +95,7 @@ async def scenario(app: QApplication, work: Path) -> None:
 
 
 def main() -> int:
-    gui.app.start_embedded_backend = lambda data_dir, **kw: EmbeddedBackend(  # type: ignore[assignment]
-        Path(data_dir), local_queue_s=0.3, local_run_s=0.3, **kw
-    ).start()
-    app = QApplication.instance() or QApplication(sys.argv)
-    assert isinstance(app, QApplication)
-    app.setQuitOnLastWindowClosed(False)
-    loop = shots.qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    try:
-        with tempfile.TemporaryDirectory(prefix="imagegen-shots-") as work:
-            loop.run_until_complete(scenario(app, Path(work)))
-    finally:
-        loop.close()
-    return 0
+    return shots.run_scenario(scenario, queue_s=0.3)
 
 
 if __name__ == "__main__":

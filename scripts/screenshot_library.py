@@ -9,9 +9,7 @@ searched as a user types, its Favourites, and the sidebar's filter with a deleti
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -20,7 +18,6 @@ import screenshots as shots
 from PySide6.QtWidgets import QApplication
 
 import gui.app
-from backend.server import EmbeddedBackend
 from gui.engine.config import ClientConfig
 from gui.widgets import theme
 from gui.widgets.controller import WindowController
@@ -83,20 +80,7 @@ async def scenario(app: QApplication, work: Path) -> None:
 
 
 def main() -> int:
-    gui.app.start_embedded_backend = lambda data_dir, **kw: EmbeddedBackend(  # type: ignore[assignment]
-        Path(data_dir), local_queue_s=0.2, local_run_s=0.2, **kw
-    ).start()
-    app = QApplication.instance() or QApplication(sys.argv)
-    assert isinstance(app, QApplication)
-    app.setQuitOnLastWindowClosed(False)
-    loop = shots.qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    try:
-        with tempfile.TemporaryDirectory(prefix="imagegen-library-shots-") as work:
-            loop.run_until_complete(scenario(app, Path(work)))
-    finally:
-        loop.close()
-    return 0
+    return shots.run_scenario(scenario, queue_s=0.2)
 
 
 if __name__ == "__main__":

@@ -11,14 +11,11 @@ preview comes from the backend's dry run.
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import qasync
 import screenshots as shots
 from PySide6.QtWidgets import QApplication
 
@@ -59,18 +56,7 @@ async def scenario(app: QApplication, work: Path) -> None:
 
 
 def main() -> int:
-    shots.OUT.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance() or QApplication(sys.argv)
-    assert isinstance(app, QApplication)
-    app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    try:
-        with tempfile.TemporaryDirectory(prefix="imagegen-sheet-") as work:
-            loop.run_until_complete(scenario(app, Path(work)))
-    finally:
-        loop.close()
-    return 0
+    return shots.run_scenario(scenario)
 
 
 if __name__ == "__main__":

@@ -9,25 +9,28 @@ few generations in two sessions, then the history menu (Ctrl+H) filtered by a wo
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the project, for `gui` and `backend`
 
-import qasync  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 import gui.app  # noqa: E402
-from backend.server import EmbeddedBackend  # noqa: E402
 from gui.engine.config import ClientConfig  # noqa: E402
 from gui.widgets import theme  # noqa: E402
 from gui.widgets.controller import WindowController  # noqa: E402
 from gui.widgets.main_window import MainWindow  # noqa: E402
 from gui.widgets.request_state import RequestState  # noqa: E402
-from scripts.screenshots import generate, images_loaded, save, settle, until  # noqa: E402
+from scripts.screenshots import (  # noqa: E402
+    generate,
+    images_loaded,
+    run_scenario,
+    save,
+    settle,
+    until,
+)
 
 PROMPTS = (
     "Watercolor fox in a snowy birch forest",
@@ -66,20 +69,7 @@ async def scenario(app: QApplication, work: Path) -> None:
 
 
 def main() -> int:
-    gui.app.start_embedded_backend = lambda data_dir, **kw: EmbeddedBackend(  # type: ignore[assignment]
-        Path(data_dir), local_queue_s=0.3, local_run_s=0.3, **kw
-    ).start()
-    app = QApplication.instance() or QApplication(sys.argv)
-    assert isinstance(app, QApplication)
-    app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    try:
-        with tempfile.TemporaryDirectory(prefix="imagegen-history-shot-") as work:
-            loop.run_until_complete(scenario(app, Path(work)))
-    finally:
-        loop.close()
-    return 0
+    return run_scenario(scenario, queue_s=0.3)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -221,12 +221,19 @@ async def scenario(app: QApplication, work: Path) -> None:
         await session.close()
 
 
-def main() -> int:
+def run_scenario(
+    scenario: Callable[[QApplication, Path], Awaitable[None]],
+    *,
+    queue_s: float | None = None,
+) -> int:
+    """Run one screenshot scenario on the real app, under a qasync loop, in a temporary
+    folder. ``queue_s`` slows the embedded backend's simulated queue (and run) to that many
+    seconds, so loading tiles stay on screen long enough to be captured."""
     (OUT / "sizes").mkdir(parents=True, exist_ok=True)
-    # Slow the simulated queue down a little so loading tiles are on screen long enough.
-    gui.app.start_embedded_backend = lambda data_dir, **kw: EmbeddedBackend(  # type: ignore[assignment]
-        Path(data_dir), local_queue_s=1.5, local_run_s=1.5, **kw
-    ).start()
+    if queue_s is not None:
+        gui.app.start_embedded_backend = lambda data_dir, **kw: EmbeddedBackend(  # type: ignore[assignment]
+            Path(data_dir), local_queue_s=queue_s, local_run_s=queue_s, **kw
+        ).start()
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
@@ -238,6 +245,10 @@ def main() -> int:
     finally:
         loop.close()  # stops the loop's worker threads, as the app does on exit
     return 0
+
+
+def main() -> int:
+    return run_scenario(scenario, queue_s=1.5)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ open its session (`openRequested`); the window's controller does that.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.engine.library_index import LibraryEntry, LibraryIndex
+from gui.widgets import window_geometry
 from gui.widgets.library_model import ENTRY_ROLE, LibraryDelegate, LibraryListModel
 from gui.widgets.thumbnail_cache import ThumbnailCache
 
@@ -32,7 +33,7 @@ class LibraryDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Library")
         self.setObjectName("LibraryDialog")
-        self.resize(720, 640)
+        self.resize(window_geometry.dialog_size(self, QSize(720, 640)))
         self.index = LibraryIndex()
         self.loaded = False
         self.search = QLineEdit()

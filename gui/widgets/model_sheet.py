@@ -9,7 +9,7 @@ to the engine: it emits ``refreshRequested`` and ``model_sheet_flow.py`` answers
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from gui.engine.model_facts import ModelFacts
 from gui.engine.preview import RequestPreview
+from gui.widgets import window_geometry
 from gui.widgets.icons import glyph_icon
 
 DETAILS_GLYPH = "ⓘ"
@@ -76,7 +77,7 @@ class ModelSheet(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Model details")
         self.setModal(False)
-        self.resize(1040, 640)
+        self.resize(window_geometry.dialog_size(self, QSize(1040, 640)))
         self.model_id = ""
         self.preview: RequestPreview | None = None
         self.command = ""

@@ -61,6 +61,13 @@ def fit_to_screen(window: QWidget) -> None:
     window.setGeometry(clamp(rect, available))
 
 
+def dialog_size(dialog: QWidget, want: QSize) -> QSize:
+    """``want``, shrunk to fit the dialog's screen with its frame (a 900x600 screen too):
+    a dialog larger than the screen has its buttons off screen, out of reach."""
+    available = _screen_for(None, dialog).availableGeometry()
+    return want.boundedTo(available.size() - FRAME_ALLOWANCE)
+
+
 def restore(window: QWidget, settings: QSettings) -> bool:
     """Apply the stored geometry clamped to its screen; False (and a first-start size)
     when nothing usable is stored."""

@@ -72,3 +72,19 @@ def test_first_size_and_clamp_on_a_1280x1024_screen() -> None:
     tiny = QRect(0, 0, 800, 500)
     assert available.contains(window_geometry.clamp(QRect(-50, -50, 900, 600), tiny))
     assert window_geometry.minimum_for(tiny) == QSize(784, 452)
+
+
+def test_dialogs_fit_a_small_screen(qtbot) -> None:
+    """The model sheet (1040x640) and the library (720x640) shrink to a screen smaller than
+    they would like (the offscreen screen is 800x800): their buttons stay reachable."""
+    from gui.widgets.library_view import LibraryDialog
+    from gui.widgets.model_sheet import ModelSheet
+    from gui.widgets.thumbnail_cache import ThumbnailCache
+
+    room = QGuiApplication.primaryScreen().availableGeometry().size()
+    room -= window_geometry.FRAME_ALLOWANCE
+    assert room.width() < 1040  # the case under test: a screen narrower than the sheet
+    for dialog in (ModelSheet(), LibraryDialog(ThumbnailCache())):
+        qtbot.addWidget(dialog)
+        assert dialog.width() <= room.width() and dialog.height() <= room.height()
+    assert window_geometry.dialog_size(ModelSheet(), QSize(300, 200)) == QSize(300, 200)
