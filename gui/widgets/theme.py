@@ -230,6 +230,11 @@ def style_sheet(t: Theme) -> str:
     QCheckBox::indicator {{ width: 14px; height: 14px; border: 1px solid {t.muted};
         border-radius: 4px; background: {t.surface2}; }}
     QCheckBox::indicator:checked {{ background: {t.accent}; border-color: {t.accent}; }}
+    QAbstractItemView::indicator {{ width: 14px; height: 14px; border: 1px solid {t.muted};
+        border-radius: 4px; background: {t.surface2}; }}
+    QAbstractItemView::indicator:checked {{ background: {t.accent}; border-color: {t.accent}; }}
+    QAbstractItemView::indicator:selected {{ border-color: {t.accent_text}; }}
+    QAbstractItemView::indicator:checked:selected {{ background: {t.accent_text}; }}
     QLabel#BlockedReason {{ color: {t.muted}; border-radius: 8px; padding: 2px 8px; }}
     QLabel#BlockedReason[flash="true"] {{ color: {t.danger};
         background: {t.rgba("danger", 38)}; }}

@@ -156,3 +156,45 @@ def test_compare_runs_each_model_in_one_group_and_one_session(
             await session.close()
 
     run_qasync(scenario)
+
+
+def test_ticked_and_unticked_rows_look_different_in_both_themes(qtbot) -> None:
+    """The tick boxes follow the theme: unstyled, every box painted as the same black
+    square (found by hand under Xvfb), ticked or not."""
+    from PySide6.QtWidgets import QApplication
+
+    from gui.widgets import theme
+
+    app = QApplication.instance()
+    before = "dark" if theme.current() is theme.DARK else "light"
+    try:
+        _check_tick_boxes(qtbot, app)
+    finally:
+        theme.apply_theme(app, before)  # the next tests see the theme they started with
+
+
+def _check_tick_boxes(qtbot, app) -> None:
+    from PySide6.QtGui import QColor
+
+    from gui.widgets import theme
+
+    for name in ("light", "dark"):
+        theme.apply_theme(app, name)
+        picker = ComparePicker()
+        qtbot.addWidget(picker)
+        ticked, plain = 1, 2  # rows on screen without scrolling
+        picker.open_for([picker.list_model.model_ids()[ticked]])
+        qtbot.waitExposed(picker)
+        picker.view.selectionModel().clear()  # no highlight: only the tick may differ
+        accent = QColor(theme.current().c("accent")).rgb()
+        assert accent in _tick_box(picker, ticked), name  # filled with the theme's accent
+        assert accent not in _tick_box(picker, plain), name
+        picker.hide()
+
+
+def _tick_box(picker: ComparePicker, row: int) -> set[int]:
+    """The colours painted across the start of ``row``, where its tick box is."""
+    image = picker.view.viewport().grab().toImage()
+    rect = picker.view.visualRect(picker.list_model.index(row))
+    y = rect.center().y()
+    return {image.pixel(x, y) for x in range(rect.left() + 2, rect.left() + 26)}
