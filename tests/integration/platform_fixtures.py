@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -82,6 +83,32 @@ def s3_endpoint() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
+
+
+def s3_client_with_bucket(endpoint: str, bucket: str) -> Any:
+    """A boto3 client of moto's server at ``endpoint``, with ``bucket`` created."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket=bucket)
+    return client
+
+
+def r2_settings(endpoint: str, bucket: str, public_base_url: str) -> dict[str, str]:
+    """The backend's R2 settings for a bucket of moto's server (its test credentials)."""
+    return {
+        "r2_endpoint_url": endpoint,
+        "r2_access_key_id": "test",
+        "r2_secret_access_key": "test",
+        "r2_bucket": bucket,
+        "r2_public_base_url": public_base_url,
+    }
 
 
 @dataclass

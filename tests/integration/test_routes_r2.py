@@ -7,14 +7,13 @@ import io
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import httpx
 import pytest
 from PIL import Image
 
 from backend.server import EmbeddedBackend
 from tests.conftest import BackendFactory, dev_token
-from tests.integration.platform_fixtures import s3_endpoint
+from tests.integration.platform_fixtures import r2_settings, s3_client_with_bucket, s3_endpoint
 from tests.integration.routes_support import (
     GENERATE_PATH,
     PRESIGN_PATH,
@@ -32,26 +31,12 @@ PUBLIC = "https://cdn.example.test/media"
 
 @pytest.fixture(scope="module")
 def s3(s3_endpoint: str) -> object:
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket=BUCKET)
-    return client
+    return s3_client_with_bucket(s3_endpoint, BUCKET)
 
 
 @pytest.fixture
 def r2_backend(backend_factory: BackendFactory, s3_endpoint: str, s3: object) -> EmbeddedBackend:
-    return backend_factory(
-        r2_endpoint_url=s3_endpoint,
-        r2_access_key_id="test",
-        r2_secret_access_key="test",
-        r2_bucket=BUCKET,
-        r2_public_base_url=PUBLIC,
-    )
+    return backend_factory(**r2_settings(s3_endpoint, BUCKET, PUBLIC))
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import httpx
 import pytest
 from PIL import Image
@@ -17,7 +16,7 @@ from backend.store.base import new_key
 from backend.store.factory import make_store
 from backend.store.local import LocalObjectStore
 from backend.store.r2 import R2ObjectStore
-from tests.integration.platform_fixtures import s3_endpoint
+from tests.integration.platform_fixtures import s3_client_with_bucket, s3_endpoint
 
 __all__ = ["s3_endpoint"]
 
@@ -33,13 +32,7 @@ def png() -> bytes:
 
 @pytest.fixture(scope="module")
 def bucket(s3_endpoint: str) -> str:
-    boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    ).create_bucket(Bucket=BUCKET)
+    s3_client_with_bucket(s3_endpoint, BUCKET)
     return BUCKET
 
 
