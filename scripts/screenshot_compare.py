@@ -21,11 +21,8 @@ from PySide6.QtWidgets import QApplication
 
 import gui.app
 from gui.engine.config import ClientConfig
-from gui.widgets import theme
-from gui.widgets.controller import WindowController
-from gui.widgets.main_window import MainWindow
 from gui.widgets.request_state import RequestState
-from scripts.screenshots import images_loaded, run_scenario, save, settle, until
+from scripts.screenshots import images_loaded, open_window, run_scenario, save, settle, until
 
 COMPARED = ("img-nano-banana-pro", "img-flux-2-max", "img-seedream-v45", "img-kling-o1")
 PROMPT = "A lighthouse on a cliff at dawn, volumetric light, cinematic"
@@ -34,12 +31,7 @@ PROMPT = "A lighthouse on a cliff at dawn, volumetric light, cinematic"
 async def scenario(app: QApplication, work: Path) -> None:
     session = await gui.app.open_engine(ClientConfig(data_dir=work / "data"), resume=False)
     try:
-        theme.apply_theme(app, "dark")
-        window = MainWindow(thumb_dir=work / "thumbs")
-        window.resize(1400, 900)
-        window.show()
-        controller = WindowController(window, session)
-        await controller.start()
+        window, controller = await open_window(app, session, work)
         await until(lambda: window.header.credits.text() != "— credits")
         bar = window.prompt_bar
         bar.set_state(RequestState(model=COMPARED[0], aspect_ratio="16:9"))

@@ -22,9 +22,7 @@ from PySide6.QtWidgets import QApplication
 
 import gui.app
 from gui.engine.config import ClientConfig
-from gui.widgets import theme
 from gui.widgets.before_after import SLIDER_STEPS
-from gui.widgets.controller import WindowController
 from gui.widgets.main_window import MainWindow
 from gui.widgets.request_state import RequestState
 
@@ -43,12 +41,7 @@ async def _edit(window: MainWindow, prompt: str, refs: list[Path]) -> None:
 async def scenario(app: QApplication, work: Path) -> None:
     session = await gui.app.open_engine(ClientConfig(data_dir=work / "data"), resume=False)
     try:
-        theme.apply_theme(app, "dark")
-        window = MainWindow(thumb_dir=work / "thumbs")
-        window.resize(*shots.SIZE)
-        window.show()
-        controller = WindowController(window, session)
-        await controller.start()
+        window, controller = await shots.open_window(app, session, work)
         refs = shots.reference_images(work)
         shots.generate(
             window,

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import QApplication
 
 import gui.app
 from gui.engine.config import ClientConfig
-from gui.widgets import theme
 from gui.widgets.controller import WindowController
 from gui.widgets.main_window import MainWindow
 from gui.widgets.request_state import RequestState
@@ -45,12 +44,7 @@ async def _generate_all(window: MainWindow, controller: WindowController) -> Non
 async def scenario(app: QApplication, work: Path) -> None:
     session = await gui.app.open_engine(ClientConfig(data_dir=work / "data"), resume=False)
     try:
-        theme.apply_theme(app, "dark")
-        window = MainWindow(thumb_dir=work / "thumbs")
-        window.resize(*shots.SIZE)
-        window.show()
-        controller = WindowController(window, session)
-        await controller.start()
+        window, controller = await shots.open_window(app, session, work)
         await _generate_all(window, controller)
 
         dialog = controller.library_actions.open_library()

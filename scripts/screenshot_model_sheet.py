@@ -21,9 +21,6 @@ from PySide6.QtWidgets import QApplication
 
 import gui.app
 from gui.engine.config import ClientConfig
-from gui.widgets import theme
-from gui.widgets.controller import WindowController
-from gui.widgets.main_window import MainWindow
 from gui.widgets.request_state import RequestState
 
 MODEL = "img-nano-banana-pro-edit"
@@ -32,12 +29,7 @@ MODEL = "img-nano-banana-pro-edit"
 async def scenario(app: QApplication, work: Path) -> None:
     session = await gui.app.open_engine(ClientConfig(data_dir=work / "data"), resume=False)
     try:
-        theme.apply_theme(app, "dark")
-        window = MainWindow(thumb_dir=work / "thumbs")
-        window.resize(*shots.SIZE)
-        window.show()
-        controller = WindowController(window, session)
-        await controller.start()
+        window, controller = await shots.open_window(app, session, work)
         bar = window.prompt_bar
         bar.set_state(RequestState(model=MODEL, aspect_ratio="16:9", num_images=2))
         bar.strip.add_files(shots.reference_images(work)[:2])

@@ -19,13 +19,11 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 import gui.app  # noqa: E402
 from gui.engine.config import ClientConfig  # noqa: E402
-from gui.widgets import theme  # noqa: E402
-from gui.widgets.controller import WindowController  # noqa: E402
-from gui.widgets.main_window import MainWindow  # noqa: E402
 from gui.widgets.request_state import RequestState  # noqa: E402
 from scripts.screenshots import (  # noqa: E402
     generate,
     images_loaded,
+    open_window,
     run_scenario,
     save,
     settle,
@@ -43,12 +41,7 @@ PROMPTS = (
 async def scenario(app: QApplication, work: Path) -> None:
     session = await gui.app.open_engine(ClientConfig(data_dir=work / "data"), resume=False)
     try:
-        theme.apply_theme(app, "dark")
-        window = MainWindow(thumb_dir=work / "thumbs")
-        window.resize(1400, 900)
-        window.show()
-        controller = WindowController(window, session)
-        await controller.start()
+        window, controller = await open_window(app, session, work)
         model = window.generations
         for n, prompt in enumerate(PROMPTS):
             if n == 2:

@@ -221,6 +221,19 @@ async def scenario(app: QApplication, work: Path) -> None:
         await session.close()
 
 
+async def open_window(
+    app: QApplication, session: gui.app.EngineSession, work: Path, mode: str = "dark"
+) -> tuple[MainWindow, WindowController]:
+    """The real window on ``session``, themed, at SIZE, shown and loaded."""
+    theme.apply_theme(app, mode)
+    window = MainWindow(thumb_dir=work / "thumbs")
+    window.resize(*SIZE)
+    window.show()
+    controller = WindowController(window, session)
+    await controller.start()
+    return window, controller
+
+
 def run_scenario(
     scenario: Callable[[QApplication, Path], Awaitable[None]],
     *,
