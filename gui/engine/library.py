@@ -57,21 +57,29 @@ class Library:
     async def index(self) -> LibraryIndex:
         """Every generation of every session, for search and favourites, read once."""
         sessions = await self.sessions()
+        return LibraryIndex.build(sessions, await self.all_generations(sessions))
+
+    async def all_generations(
+        self, sessions: list[SessionSummary] | None = None
+    ) -> list[SessionGeneration]:
+        """Every generation of the user's, in pages of the host's paged read; on a
+        deployment without it, one query per session (``sessions``, read if not given), a
+        few at a time."""
         try:
-            generations = await self._all_generations()
+            return await self._all_generations()
         except ConvexError as exc:
             if "Could not find public function" not in str(exc):
                 raise
-            # A deployment without the paged read: one query per session, a few at a time.
-            limit = asyncio.Semaphore(8)
+        if sessions is None:
+            sessions = await self.sessions()
+        limit = asyncio.Semaphore(8)
 
-            async def one(session_id: str) -> list[SessionGeneration]:
-                async with limit:
-                    return await self._gateway.get_session_generations(session_id)
+        async def one(session_id: str) -> list[SessionGeneration]:
+            async with limit:
+                return await self._gateway.get_session_generations(session_id)
 
-            lists = await asyncio.gather(*(one(s.id) for s in sessions))
-            generations = [g for chunk in lists for g in chunk]
-        return LibraryIndex.build(sessions, generations)
+        lists = await asyncio.gather(*(one(s.id) for s in sessions))
+        return [g for chunk in lists for g in chunk]
 
     async def _all_generations(self) -> list[SessionGeneration]:
         found: list[SessionGeneration] = []

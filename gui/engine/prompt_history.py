@@ -8,15 +8,11 @@ run, de-duplicated (a prompt used again moves to the front) and bounded, so a li
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 
 from gui.engine.library import Library
 
 DEFAULT_LIMIT = 500
-# Sessions read at once while loading: enough to overlap round trips, few enough not to
-# crowd out the window's own queries on a slow connection.
-LOAD_CONCURRENCY = 6
 
 
 def normalize_prompt(prompt: str) -> str:
@@ -52,25 +48,15 @@ class PromptHistory:
         self._rebuild()
 
     async def load(self) -> list[str]:
-        """Read the prompts of the user's generations (sessions most recently updated first)
-        and merge them under this run's; returns the entries."""
-        sessions = await self.library.sessions()
-        dated: list[tuple[float, str]] = []
-        seen: set[str] = set()
-        for start in range(0, len(sessions), LOAD_CONCURRENCY):
-            batch = sessions[start : start + LOAD_CONCURRENCY]
-            results = await asyncio.gather(*(self.library.generations(s.id) for s in batch))
-            for records in results:
-                for record in records:
-                    prompt = normalize_prompt(record.prompt)
-                    if prompt:
-                        dated.append((record.created_at, prompt))
-                        seen.add(prompt)
-            # Sessions come most recently updated first: once enough distinct prompts are
-            # in, older sessions would only add prompts past the bound.
-            if len(seen) >= self.limit:
-                break
-        dated.sort(key=lambda pair: pair[0], reverse=True)
+        """Read the prompts of the user's generations (the library's one paged read, the
+        same the Library dialog uses) and merge them under this run's; returns the
+        entries."""
+        records = await self.library.all_generations()
+        dated = sorted(
+            ((r.created_at, prompt) for r in records if (prompt := normalize_prompt(r.prompt))),
+            key=lambda pair: pair[0],
+            reverse=True,
+        )
         self._loaded = _unique(prompt for _, prompt in dated)[: self.limit]
         self._rebuild()
         return self.entries()

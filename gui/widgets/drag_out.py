@@ -50,19 +50,41 @@ def dragged_image(item: GenerationItem, index: int) -> DraggedImage:
     return DraggedImage(item.images[index], item.prompt, number)
 
 
+class _FileImageMime(QMimeData):
+    """Offers the image data of a local file, decoded only when a drop target asks for it
+    (Qt's delayed-data pattern): decoding a 4K original when the drag starts held the GUI
+    thread for as long as the decode took, for targets that mostly take the file."""
+
+    IMAGE = "application/x-qt-image"
+
+    def __init__(self, path: Path | None) -> None:
+        super().__init__()
+        self.path = path
+
+    def hasFormat(self, mimetype: str) -> bool:
+        return (mimetype == self.IMAGE and self.path is not None) or super().hasFormat(mimetype)
+
+    def formats(self) -> list[str]:
+        extra = [self.IMAGE] if self.path is not None else []
+        return [*super().formats(), *extra]
+
+    def retrieveData(self, mimetype: str, preferred: object) -> object:
+        if mimetype == self.IMAGE and self.path is not None and self.path.is_file():
+            image = QImage(str(self.path))
+            if not image.isNull():
+                return image
+        return super().retrieveData(mimetype, preferred)  # type: ignore[arg-type]
+
+
 def drag_mime(images: Sequence[DraggedImage], files: Sequence[Path]) -> QMimeData:
     """What a drag (or a copy) of ``images`` carries; ``files`` are their local files."""
-    mime = QMimeData()
+    mime = _FileImageMime(files[0] if len(files) == 1 else None)
     mime.setData(URL_MIME, images[0].url.encode())
     if files:
         mime.setUrls([QUrl.fromLocalFile(str(path)) for path in files])
     else:
         mime.setUrls([QUrl(image.url) for image in images])
     mime.setText("\n".join(image.url for image in images))
-    if len(files) == 1 and files[0].is_file():
-        image = QImage(str(files[0]))
-        if not image.isNull():
-            mime.setImageData(image)
     return mime
 
 
