@@ -81,9 +81,14 @@ class GenerationEngine:
     def submit(self, request: EngineRequest) -> str:
         """Start a generation; returns its local id at once (before any network)."""
         local_id = uuid.uuid4().hex
-        run = GenerationRun(local_id=local_id, request=request, session_id=request.session_id)
+        # The tile first, straight from the request: nothing on the way to the skeleton
+        # needs the run (flow.py) to exist yet.
+        self.events.publish(
+            GenerationStarted(local_id, request.prompt, request.options, request.session_id)
+        )
         self.features.probe_soon()  # first use: runs alongside validation and uploads
-        self.adopt(run)
+        run = GenerationRun(local_id=local_id, request=request, session_id=request.session_id)
+        self._launch(run, None)
         return local_id
 
     def adopt(self, run: GenerationRun, *, undo_message: str | None = None) -> None:

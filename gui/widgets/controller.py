@@ -25,7 +25,6 @@ from gui.engine.events import (
     GenerationCompleted,
     GenerationFailed,
     GenerationProgress,
-    GenerationStarted,
     Phase,
     UploadProgress,
 )
@@ -60,7 +59,6 @@ class WindowController(QObject):
         self.fetcher: ImageFetcher = session.images or ImageFetcher(
             Path(session.config.data_dir) / "cache" / "images"
         )
-        self.current_session: str | None = None
         self.session_titles: dict[str, str] = {}
         self.upload_target: str | None = None  # local id whose uploads the strip shows
         self._sessionless: str | None = None  # local id creating the current session
@@ -77,10 +75,21 @@ class WindowController(QObject):
         self.compare = CompareFlow(self)
         self._connect()
 
+    @property
+    def current_session(self) -> str | None:
+        """The session the window shows; the grid's model owns it (None: a new session)."""
+        return self.window.generations.session_id
+
+    @current_session.setter
+    def current_session(self, session_id: str | None) -> None:
+        self.window.generations.session_id = session_id
+
     # -- wiring ------------------------------------------------------------------------------
     def _connect(self) -> None:
         b, w = self.bridge, self.window
-        b.generationStarted.connect(self._on_started)
+        # Tiles follow the engine's events on their own; the slots below only do what the
+        # rest of the window needs (the current session, upload progress, toasts).
+        w.generations.bind(b)
         b.generationProgress.connect(self._on_progress)
         b.uploadProgress.connect(self._on_upload)
         b.generationCompleted.connect(self._on_completed)
@@ -195,16 +204,8 @@ class WindowController(QObject):
             if not future.done():
                 future.set_result(session_id)
 
-    def _visible(self, session_id: str | None) -> bool:
-        return session_id is None or self.current_session in (None, session_id)
-
-    def _on_started(self, event: GenerationStarted) -> None:
-        if self._visible(event.session_id):
-            self.window.generations.add_started(event)
-
     def _on_progress(self, event: GenerationProgress) -> None:
-        model = self.window.generations
-        item = model.get(event.local_id)
+        item = self.window.generations.get(event.local_id)
         if item is not None and event.session_id and self.current_session is None:
             # The engine created the session for the first generation: it is now current.
             self.current_session = event.session_id
@@ -212,7 +213,6 @@ class WindowController(QObject):
             self.window.sidebar.select(event.session_id)
         if event.local_id == self._sessionless and event.session_id:
             self._session_known(event.session_id)
-        model.apply_progress(event)
         if event.local_id == self.upload_target and event.phase != Phase.UPLOADING:
             self.window.prompt_bar.strip.clear_progress()
 
@@ -221,28 +221,23 @@ class WindowController(QObject):
             self.window.prompt_bar.strip.set_progress(event.index, event.sent / event.total)
 
     def _on_completed(self, event: GenerationCompleted) -> None:
-        self.window.generations.apply_completed(event)
         self._finished(event.local_id)
 
     def _on_failed(self, event: GenerationFailed) -> None:
-        self.window.generations.apply_failed(event)
         self._learn_session(event.local_id, event.session_id)
         self.window.toasts.error(event.message)
         self._finished(event.local_id)
 
     def _on_cancelled(self, event: GenerationCancelled) -> None:
-        self.window.generations.apply_cancelled(event)
         self._learn_session(event.local_id, event.session_id)
         self._finished(event.local_id)
 
     def _learn_session(self, local_id: str, session_id: str | None) -> None:
         """A generation that failed or was cancelled may still have created its session
-        (the server names it even in an error answer): its tile, and a new session's view,
-        are in that session from now on, so a retry or the next generation reuses it."""
-        item = self.window.generations.get(local_id)
-        if item is None or not session_id:
+        (the server names it even in an error answer; its tile has learnt it): a new
+        session's view is in that session from now on, so the next generation reuses it."""
+        if self.window.generations.get(local_id) is None or not session_id:
             return
-        item.session_id = session_id  # not painted: no repaint needed
         if self.current_session is None:
             self.current_session = session_id
             self.window.sidebar.select(session_id)

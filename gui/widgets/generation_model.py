@@ -3,6 +3,10 @@
 A generation started here is keyed by the engine's `local_id` from the first event (before
 any network), and learns its Convex `generation_id` later; one loaded from a session is
 keyed by that id. Both indexes are kept so events and records find the same row.
+
+The model listens to the bridge's generation signals itself (`bind`): an engine event
+reaches its tile without passing through the controller. It also owns which session the
+grid shows (`session_id`), which is what decides whether a started generation gets a tile.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from gui.engine.events import (
     GenerationStarted,
     Phase,
 )
+from gui.widgets.bridge import EngineBridge
 
 ItemRole = Qt.ItemDataRole.UserRole + 1
 KeyRole = Qt.ItemDataRole.UserRole + 2
@@ -92,6 +97,21 @@ class GenerationListModel(QAbstractListModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._items: list[GenerationItem] = []
+        # The session the grid shows; None: a new session that does not exist yet.
+        self.session_id: str | None = None
+
+    def bind(self, bridge: EngineBridge) -> None:
+        """Follow the engine's generations: each event updates its tile directly."""
+        bridge.generationStarted.connect(self.add_started)
+        bridge.generationProgress.connect(self.apply_progress)
+        bridge.generationCompleted.connect(self.apply_completed)
+        bridge.generationFailed.connect(self.apply_failed)
+        bridge.generationCancelled.connect(self.apply_cancelled)
+
+    def shows(self, session_id: str | None) -> bool:
+        """Whether a generation of ``session_id`` belongs in this grid: one creating its
+        session shows everywhere, and a new session's grid shows every generation."""
+        return session_id is None or self.session_id in (None, session_id)
 
     # -- Qt API ---------------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
@@ -148,6 +168,8 @@ class GenerationListModel(QAbstractListModel):
         self.endResetModel()
 
     def add_started(self, event: GenerationStarted) -> None:
+        if not self.shows(event.session_id):
+            return  # another session's: its tile appears when that session is opened
         if self.row_of(event.local_id) >= 0:
             self._update(event.local_id, status="loading", error="")
             return
@@ -208,6 +230,7 @@ class GenerationListModel(QAbstractListModel):
             error=event.message,
             retryable=event.retryable,
             generation_id=event.generation_id,
+            session_id=event.session_id,  # a retry reuses the session it made
         )
 
     def apply_cancelled(self, event: GenerationCancelled) -> None:
@@ -218,6 +241,7 @@ class GenerationListModel(QAbstractListModel):
             error=event.reason,
             retryable=True,
             generation_id=event.generation_id,
+            session_id=event.session_id,
         )
 
     def _settle_duplicate(self, local_id: str, generation_id: str | None) -> None:
