@@ -80,7 +80,7 @@ def create_app(config: BackendConfig) -> FastAPI:
     dev_keys = DevKeyPair.load_or_create(data_dir) if config.embedded or config.dev_auth else None
     secret = config.signing_secret or load_or_create_secret(data_dir)
     convex_db = ConvexDatabase(
-        data_dir / CONVEX_DB_NAME,
+        config.database(CONVEX_DB_NAME),
         starting_credits=config.starting_credits,
         slot_limit=config.slot_limit,
     )
@@ -114,6 +114,7 @@ def create_app(config: BackendConfig) -> FastAPI:
             await _close(providers)
             await _close(limiter)
             await _close(store)
+            results.close()
             convex_db.close()
 
     app = FastAPI(
@@ -133,7 +134,8 @@ def create_app(config: BackendConfig) -> FastAPI:
     app.state.limiter = limiter
     app.state.providers = providers
     app.state.request_ids = RequestIdSigner(secret)
-    app.state.results = ResultsCache(data_dir / RESULTS_DB_NAME)
+    results = ResultsCache(config.database(RESULTS_DB_NAME))
+    app.state.results = results
     app.state.convex_db = convex_db
     app.state.billing = billing
     app.state.variants = variants

@@ -30,6 +30,11 @@ class BackendConfig:
     # Filled in by the runner once the port is known, e.g. "http://127.0.0.1:8765".
     public_base_url: str = "http://127.0.0.1:8765"
 
+    # Where all server state lives (the Convex host's tables, billing, the local queue,
+    # the results cache): None = SQLite files in data_dir (the embedded default), else a
+    # URL, e.g. postgresql+psycopg://user:pass@host/db (`serve --database`, DATABASE_URL).
+    database_url: str | None = None
+
     # Convex-compatible host
     starting_credits: int = 200
     slot_limit: int = 4
@@ -105,6 +110,11 @@ class BackendConfig:
         kept for a repeat of the key until then; past it the hold is settled failed."""
         return self.sync_deadline_s + 120.0
 
+    def database(self, sqlite_name: str) -> Path | str:
+        """Where a store keeps its tables: the shared database when one is configured,
+        else its own SQLite file ``sqlite_name`` in the data dir."""
+        return self.database_url or self.data_dir / sqlite_name
+
     @property
     def r2_configured(self) -> bool:
         return bool(
@@ -127,6 +137,7 @@ class BackendConfig:
             data_dir=Path(data_dir),
             embedded=embedded,
             local_providers=local_providers,
+            database_url=_env("DATABASE_URL"),
             redis_url=_env("REDIS_URL"),
             r2_account_id=_env("R2_ACCOUNT_ID"),
             r2_endpoint_url=_env("R2_ENDPOINT_URL", "R2_ENDPOINT"),

@@ -1,4 +1,5 @@
-"""Rehosted outputs of finished queued jobs, remembered per job in SQLite.
+"""Rehosted outputs of finished queued jobs, remembered per job in the database (a SQLite
+file by default, or the server's PostgreSQL, so every server process answers the same).
 
 Clients poll the status route until a job completes and may ask again afterwards (a retry
 after a lost answer, a resumed client). Rehosting once and answering the same URLs every
@@ -14,21 +15,26 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from backend.private_files import private_sqlite
+from sqlalchemy import Column, Float, MetaData, Table, Text, select
+
+from backend.storage.engine import make_engine, read_transaction, write_transaction
+from backend.storage.migrate import Schema, migrate
+from backend.storage.sql import insert_ignore
 from backend.stored_image import StoredImage, stored_images
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS rehosted (
-    job_key TEXT PRIMARY KEY,
-    urls TEXT NOT NULL,
-    created_at REAL NOT NULL
+metadata = MetaData()
+rehosted = Table(
+    "rehosted",
+    metadata,
+    Column("job_key", Text, primary_key=True),
+    Column("urls", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
 )
-"""
+SCHEMA = Schema("results", metadata, legacy_table="rehosted")
 
 
 def job_key(provider: str, provider_request_id: str) -> str:
@@ -37,30 +43,32 @@ def job_key(provider: str, provider_request_id: str) -> str:
 
 
 class ResultsCache:
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        private_sqlite(self.path)  # 0600 in a 0700 folder, before SQLite creates it
+    def __init__(self, db: Path | str) -> None:
+        """``db``: a SQLite path or a database URL (the tables are made on first use)."""
         self._locks: dict[str, asyncio.Lock] = {}
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(_SCHEMA)
+        self.engine = make_engine(db)
+        migrate(self.engine, SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        # A connection per call: calls are rare and tiny, and this is safe from any thread.
-        return sqlite3.connect(self.path, timeout=10.0)
+    def close(self) -> None:
+        self.engine.dispose()
 
     def _get(self, key: str) -> list[StoredImage] | None:
-        with self._connect() as conn:
-            row = conn.execute("SELECT urls FROM rehosted WHERE job_key = ?", (key,)).fetchone()
-        return None if row is None else stored_images(json.loads(row[0]))
+        with read_transaction(self.engine) as conn:
+            urls = conn.execute(select(rehosted.c.urls).where(rehosted.c.job_key == key)).scalar()
+        return None if urls is None else stored_images(json.loads(urls))
 
     def _put(self, key: str, images: Sequence[StoredImage | str]) -> list[StoredImage]:
         """Store ``images`` unless another process got there first; returns the winner."""
         wanted = stored_images(images)
-        with self._connect() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO rehosted (job_key, urls, created_at) VALUES (?, ?, ?)",
-                (key, json.dumps([i.to_json() for i in wanted]), time.time()),
+        with write_transaction(self.engine) as conn:
+            insert_ignore(
+                conn,
+                rehosted,
+                {
+                    "job_key": key,
+                    "urls": json.dumps([i.to_json() for i in wanted]),
+                    "created_at": time.time(),
+                },
             )
         stored = self._get(key)
         return wanted if stored is None else stored

@@ -59,3 +59,12 @@ def backend_factory(tmp_path: Path) -> Iterator[BackendFactory]:
 def backend(backend_factory: BackendFactory) -> EmbeddedBackend:
     """An embedded backend with a fresh data dir and fast local-provider timings."""
     return backend_factory()
+
+
+from tests.database_fixtures import (  # noqa: E402  (after QT_QPA_PLATFORM is set)
+    database_factory,
+    database_url,
+    postgres_cluster,
+)
+
+__all__ = ["database_factory", "database_url", "postgres_cluster"]

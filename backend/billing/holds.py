@@ -1,9 +1,10 @@
 """Holds: the server's own authorize / capture of a generation's cost (docs/billing.md).
 
-Every function here is one ``BEGIN IMMEDIATE`` transaction of the Convex host's SQLite
-file, so a hold is opened together with its slot, its reservation and its loading row, and
-settled together with the capture, the release, the slot's end and the row's images — or
-not at all. They are synchronous (the service runs them in worker threads).
+Every function here is one write transaction of the Convex host's database (SQLite's
+``BEGIN IMMEDIATE``; on PostgreSQL it first locks the row of the hold's user), so a hold
+is opened together with its slot, its reservation and its loading row, and settled
+together with the capture, the release, the slot's end and the row's images — or not at
+all. They are synchronous (the service runs them in worker threads).
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection, delete, func, select
+
 from backend.auth.identity import Identity
 from backend.convex_host.context import token_identifier, update
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.ids import now_ms
+from backend.convex_host.tables import billing_owners, holds, users
+from backend.storage.sql import first, lock_user, rows, scalar, upsert
 
 OUTCOMES = ("completed", "failed", "cancelled")
 # Money is rounded like the credit functions round it (functions_users._money).
@@ -120,31 +125,45 @@ class Hold:
         return out
 
 
-def row_by_key(conn: Any, user_id: str, key: str) -> Any:
-    return conn.execute(
-        "SELECT * FROM holds WHERE userId = ? AND key = ?", (user_id, key)
-    ).fetchone()
+def row_by_key(conn: Connection, user_id: str, key: str) -> dict[str, Any] | None:
+    return first(conn, select(holds).where(holds.c.userId == user_id, holds.c.key == key))
+
+
+def hold_row(conn: Connection, hold_id: str) -> dict[str, Any] | None:
+    return first(conn, select(holds).where(holds.c._id == hold_id))
+
+
+def locked_hold_row(conn: Connection, hold_id: str) -> dict[str, Any] | None:
+    """The hold, read again once its user's row lock is held: whatever this transaction
+    then decides about it cannot race another writer (PostgreSQL; SQLite's writer is
+    alone already)."""
+    row = hold_row(conn, hold_id)
+    if row is None or conn.dialect.name != "postgresql":
+        return row
+    lock_user(conn, users, row["userId"])
+    return hold_row(conn, hold_id)
 
 
 def get_hold(db: ConvexDatabase, hold_id: str) -> Hold | None:
     with db.read() as conn:
-        row = conn.execute("SELECT * FROM holds WHERE _id = ?", (hold_id,)).fetchone()
+        row = hold_row(conn, hold_id)
         return Hold.from_row(row) if row is not None else None
 
 
 def find_by_job(db: ConvexDatabase, job_key: str) -> Hold | None:
     with db.read() as conn:
-        row = conn.execute("SELECT * FROM holds WHERE jobKey = ?", (job_key,)).fetchone()
+        row = first(conn, select(holds).where(holds.c.jobKey == job_key).limit(1))
         return Hold.from_row(row) if row is not None else None
 
 
 def find_by_key(db: ConvexDatabase, identity: Identity, key: str) -> Hold | None:
     with db.read() as conn:
-        row = conn.execute(
-            "SELECT h.* FROM holds h JOIN users u ON u._id = h.userId "
-            "WHERE u.tokenIdentifier = ? AND h.key = ?",
-            (token_identifier(identity), key),
-        ).fetchone()
+        row = first(
+            conn,
+            select(holds)
+            .join(users, users.c._id == holds.c.userId)
+            .where(users.c.tokenIdentifier == token_identifier(identity), holds.c.key == key),
+        )
         return Hold.from_row(row) if row is not None else None
 
 
@@ -160,7 +179,9 @@ def record_response(
     """Keep the first answer (replayed for a repeated key); a queued job becomes
     ``submitted`` and its loading row learns the request id."""
     with db.write() as conn:
-        row = conn.execute("SELECT * FROM holds WHERE _id = ?", (hold_id,)).fetchone()
+        row = locked_hold_row(conn, hold_id)
+        if row is None:
+            raise KeyError(hold_id)
         fields: dict[str, Any] = {"updatedAt": now_ms()}
         if row["response"] is None:
             fields.update(responseStatus=status, response=json.dumps(body))
@@ -174,13 +195,12 @@ def record_response(
                     {"externalRequestId": request_id},
                 )
         update(conn, "holds", hold_id, fields)
-        return Hold.from_row(
-            conn.execute("SELECT * FROM holds WHERE _id = ?", (hold_id,)).fetchone()
-        )
+        return Hold.from_row(hold_row(conn, hold_id))
 
 
 def request_cancel(db: ConvexDatabase, hold_id: str) -> None:
     with db.write() as conn:
+        locked_hold_row(conn, hold_id)
         update(conn, "holds", hold_id, {"cancelRequested": 1, "updatedAt": now_ms()})
 
 
@@ -191,12 +211,14 @@ def mark_checked(db: ConvexDatabase, hold_id: str) -> None:
 
 def unsettled(db: ConvexDatabase, limit: int = 200) -> list[Hold]:
     with db.read() as conn:
-        rows = conn.execute(
-            "SELECT * FROM holds WHERE state != 'settled' "
-            "ORDER BY COALESCE(checkedAt, 0), createdAt LIMIT ?",
-            (limit,),
-        ).fetchall()
-        return [Hold.from_row(r) for r in rows]
+        found = rows(
+            conn,
+            select(holds)
+            .where(holds.c.state != "settled")
+            .order_by(func.coalesce(holds.c.checkedAt, 0), holds.c.createdAt)
+            .limit(limit),
+        )
+        return [Hold.from_row(r) for r in found]
 
 
 def seconds_since(ms: float) -> float:
@@ -206,11 +228,7 @@ def seconds_since(ms: float) -> float:
 def beat(db: ConvexDatabase, owner: str) -> None:
     """This server process is alive (its holds are being worked on)."""
     with db.write() as conn:
-        conn.execute(
-            "INSERT INTO billingOwners (id, heartbeatAt) VALUES (?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET heartbeatAt = excluded.heartbeatAt",
-            (owner, now_ms()),
-        )
+        upsert(conn, billing_owners, {"id": owner, "heartbeatAt": now_ms()}, "id", ["heartbeatAt"])
 
 
 def owner_alive(db: ConvexDatabase, owner: str | None, stale_s: float) -> bool:
@@ -218,19 +236,19 @@ def owner_alive(db: ConvexDatabase, owner: str | None, stale_s: float) -> bool:
     if owner is None:
         return False
     with db.read() as conn:
-        row = conn.execute(
-            "SELECT heartbeatAt FROM billingOwners WHERE id = ?", (owner,)
-        ).fetchone()
-    return row is not None and seconds_since(float(row[0])) < stale_s
+        beat_at = scalar(
+            conn, select(billing_owners.c.heartbeatAt).where(billing_owners.c.id == owner)
+        )
+    return beat_at is not None and seconds_since(float(beat_at)) < stale_s
 
 
 def forget_owner(db: ConvexDatabase, owner: str) -> None:
     """A clean shutdown: the holds it left are orphans at once, not after ``stale_s``."""
     with db.write() as conn:
-        conn.execute("DELETE FROM billingOwners WHERE id = ?", (owner,))
+        conn.execute(delete(billing_owners).where(billing_owners.c.id == owner))
 
 
 def subject_of(db: ConvexDatabase, user_id: str) -> str:
     with db.read() as conn:
-        row = conn.execute("SELECT subject FROM users WHERE _id = ?", (user_id,)).fetchone()
-    return str(row[0]) if row is not None else ""
+        subject = scalar(conn, select(users.c.subject).where(users.c._id == user_id))
+    return str(subject) if subject is not None else ""

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Connection, func, select
+
 from backend.auth.identity import Identity
-from backend.billing.holds import Hold, HoldRequest, money, row_by_key
+from backend.billing.holds import Hold, HoldRequest, hold_row, money, row_by_key
 from backend.convex_host import functions_sessions
 from backend.convex_host.context import Ctx, insert, update
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.errors import ConvexFunctionError
 from backend.convex_host.functions_generations import active_count
 from backend.convex_host.ids import new_id, now_ms
+from backend.convex_host.tables import generations, holds
 from backend.errors import ApiError
+from backend.storage.sql import first, scalar
 
 _EPSILON = 1e-6
 
 
-def _ctx(conn: Any, db: ConvexDatabase, identity: Identity) -> Ctx:
+def _ctx(conn: Connection, db: ConvexDatabase, identity: Identity) -> Ctx:
     return Ctx(
         conn=conn,
         identity=identity,
@@ -33,13 +37,15 @@ def _ctx(conn: Any, db: ConvexDatabase, identity: Identity) -> Ctx:
     )
 
 
-def bound_amount(conn: Any, user_id: str) -> float:
+def bound_amount(conn: Connection, user_id: str) -> float:
     """Reserved credits that unsettled holds have bound (no client call may touch them)."""
-    row = conn.execute(
-        "SELECT COALESCE(SUM(amount), 0) FROM holds WHERE userId = ? AND state != 'settled'",
-        (user_id,),
-    ).fetchone()
-    return float(row[0])
+    total = scalar(
+        conn,
+        select(func.coalesce(func.sum(holds.c.amount), 0)).where(
+            holds.c.userId == user_id, holds.c.state != "settled"
+        ),
+    )
+    return float(total)
 
 
 def _fmt(value: float) -> str:
@@ -56,8 +62,8 @@ def _insufficient(needed: float, available: float, hint: str = "") -> ApiError:
     )
 
 
-def _check_legacy_slot(conn: Any, user_id: str, slot_id: str) -> None:
-    slot = conn.execute("SELECT * FROM generations WHERE _id = ?", (slot_id,)).fetchone()
+def _check_legacy_slot(conn: Connection, user_id: str, slot_id: str) -> None:
+    slot = first(conn, select(generations).where(generations.c._id == slot_id))
     if slot is None:
         raise ApiError(404, "slot_not_found", "This concurrency slot does not exist.")
     if slot["userId"] != user_id:
@@ -188,6 +194,4 @@ def open_hold(
                 "updatedAt": now,
             },
         )
-        return Hold.from_row(
-            conn.execute("SELECT * FROM holds WHERE _id = ?", (hold_id,)).fetchone()
-        ), True
+        return Hold.from_row(hold_row(conn, hold_id)), True

@@ -1,7 +1,8 @@
 """Settling a hold, once: capture what was delivered, release the rest, end slot and row.
 
-One ``BEGIN IMMEDIATE`` transaction guarded by the hold's state, so however many routes,
-sweepers or server processes try, exactly one settles it.
+One write transaction guarded by the hold's state (read under the user's row lock on
+PostgreSQL, inside SQLite's ``BEGIN IMMEDIATE``), so however many routes, sweepers or
+server processes try, exactly one settles it.
 """
 
 from __future__ import annotations
@@ -10,11 +11,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from backend.billing.holds import OUTCOMES, Hold, money
+from sqlalchemy import Connection, select
+
+from backend.billing.holds import OUTCOMES, Hold, hold_row, locked_hold_row, money
 from backend.convex_host import functions_sessions
 from backend.convex_host.context import update
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.ids import now_ms
+from backend.convex_host.tables import generations, session_generations, sessions, users
+from backend.storage.sql import first
 from backend.stored_image import StoredImage, stored_images
 
 
@@ -32,7 +37,7 @@ def settle(
     assert outcome in OUTCOMES
     images = stored_images(urls or [])
     with db.write() as conn:
-        row = conn.execute("SELECT * FROM holds WHERE _id = ?", (hold_id,)).fetchone()
+        row = locked_hold_row(conn, hold_id)
         if row is None:
             raise KeyError(hold_id)
         if row["state"] == "settled":
@@ -40,7 +45,8 @@ def settle(
         amount, wanted = float(row["amount"]), max(1, int(row["numImages"]))
         delivered = min(len(images), wanted) if outcome == "completed" else 0
         charged = money(min(amount, amount * delivered / wanted))
-        user = conn.execute("SELECT * FROM users WHERE _id = ?", (row["userId"],)).fetchone()
+        user = first(conn, select(users).where(users.c._id == row["userId"]))
+        assert user is not None
         from_credits = min(charged, max(0.0, float(user["credits"])))
         from_additional = min(charged - from_credits, max(0.0, float(user["additionalCredits"])))
         update(
@@ -55,10 +61,12 @@ def settle(
         )
         now = now_ms()
         slot_status = "completed" if delivered else "failed"
+        g = generations
+        slot_end: dict[str, Any] = {"status": slot_status, "completedAt": now}
+        if delivered:
+            slot_end["imageUrl"] = images[0].url
         conn.execute(
-            "UPDATE generations SET status = ?, completedAt = ?, imageUrl = COALESCE(?, imageUrl)"
-            " WHERE _id = ? AND status = 'active'",
-            (slot_status, now, images[0].url if delivered else None, row["slotId"]),
+            g.update().where(g.c._id == row["slotId"], g.c.status == "active").values(slot_end)
         )
         if row["generationId"]:
             _finish_row(conn, row["generationId"], images[:wanted] if delivered else [], error, now)
@@ -77,17 +85,14 @@ def settle(
                 "updatedAt": now,
             },
         )
-        return Hold.from_row(
-            conn.execute("SELECT * FROM holds WHERE _id = ?", (hold_id,)).fetchone()
-        ), True
+        return Hold.from_row(hold_row(conn, hold_id)), True
 
 
 def _finish_row(
-    conn: Any, generation_id: str, images: list[StoredImage], error: str | None, now: float
+    conn: Connection, generation_id: str, images: list[StoredImage], error: str | None, now: float
 ) -> None:
-    row = conn.execute(
-        "SELECT sessionId FROM sessionGenerations WHERE _id = ?", (generation_id,)
-    ).fetchone()
+    g = session_generations
+    row = first(conn, select(g.c.sessionId).where(g.c._id == generation_id))
     if row is None:  # the user deleted the tile meanwhile
         return
     fields: dict[str, Any] = {"isLoading": 0, "completedAt": now}
@@ -98,7 +103,7 @@ def _finish_row(
     else:
         fields["error"] = error or "The generation failed."
     update(conn, "sessionGenerations", generation_id, fields)
-    session = conn.execute("SELECT _id FROM sessions WHERE _id = ?", (row["sessionId"],)).fetchone()
+    session = first(conn, select(sessions.c._id).where(sessions.c._id == row["sessionId"]))
     if session is not None:
         # Same preview rule as sessions:updateGeneration.
         functions_sessions.touch_session_conn(conn, row["sessionId"])

@@ -1,21 +1,26 @@
 """What a function handler receives, and the decorators that declare functions.
 
 A handler is ``fn(ctx, args) -> value``: ``ctx.conn`` is the open transaction (read-only
-for queries), ``ctx.user()`` the caller's ``users`` row.
+for queries; a SQLAlchemy connection, written to with Core over
+:mod:`backend.convex_host.tables`), ``ctx.user()`` the caller's ``users`` row (locked for
+the rest of a mutation on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sqlalchemy import Connection, select
+
 from backend.auth.identity import Identity
 from backend.convex_host.errors import not_authenticated
 from backend.convex_host.ids import new_id, now_ms
+from backend.convex_host.tables import TABLES, users
 from backend.convex_host.validators import ObjectValidator, Validator, v
+from backend.storage.sql import SEQ, first, insert_ignore
 
 FunctionKind = Literal["query", "mutation", "action"]
 Handler = Callable[["Ctx", dict[str, Any]], Any]
@@ -45,7 +50,7 @@ def token_identifier(identity: Identity) -> str:
 
 @dataclass
 class Ctx:
-    conn: sqlite3.Connection
+    conn: Connection
     identity: Identity | None
     writable: bool
     starting_credits: float
@@ -60,11 +65,13 @@ class Ctx:
         if self.identity is None:
             raise not_authenticated()
         token = token_identifier(self.identity)
-        row = self.conn.execute(
-            "SELECT * FROM users WHERE tokenIdentifier = ?", (token,)
-        ).fetchone()
+        find = select(users).where(users.c.tokenIdentifier == token)
+        if self.writable:
+            # Every mutation starts here: the user's row lock orders all of them (PostgreSQL).
+            find = find.with_for_update()
+        row = first(self.conn, find)
         if row is not None:
-            return dict(row)
+            return row
         user: dict[str, Any] = {
             "_id": None,
             "_creationTime": now_ms(),
@@ -78,25 +85,27 @@ class Ctx:
         if not self.writable:
             return user
         user["_id"] = new_id("users")
-        insert(self.conn, "users", user)
-        return user
+        # Two first mutations of one new user at once (PostgreSQL): one inserts, the other
+        # waits for it and then locks the row it made.
+        insert_ignore(self.conn, users, user)
+        row = first(self.conn, find)
+        assert row is not None
+        return row
 
 
-def insert(conn: sqlite3.Connection, table: str, doc: Mapping[str, Any]) -> None:
-    cols = ", ".join(doc)
-    marks = ", ".join("?" for _ in doc)
-    conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(doc.values()))
+def insert(conn: Connection, table: str, doc: Mapping[str, Any]) -> None:
+    conn.execute(TABLES[table].insert().values(dict(doc)))
 
 
-def update(conn: sqlite3.Connection, table: str, doc_id: str, fields: Mapping[str, Any]) -> None:
+def update(conn: Connection, table: str, doc_id: str, fields: Mapping[str, Any]) -> None:
     if not fields:
         return
-    sets = ", ".join(f"{k} = ?" for k in fields)
-    conn.execute(f"UPDATE {table} SET {sets} WHERE _id = ?", (*fields.values(), doc_id))
+    t = TABLES[table]
+    conn.execute(t.update().where(t.c._id == doc_id).values(dict(fields)))
 
 
 def to_doc(
-    row: sqlite3.Row | Mapping[str, Any],
+    row: Mapping[str, Any],
     *,
     bools: Iterable[str] = (),
     json_fields: Iterable[str] = (),
@@ -111,6 +120,6 @@ def to_doc(
     for key in json_fields:
         if isinstance(doc.get(key), str):
             doc[key] = json.loads(doc[key])
-    for key in drop:
+    for key in (*drop, SEQ):
         doc.pop(key, None)
     return {k: val for k, val in doc.items() if val is not None}

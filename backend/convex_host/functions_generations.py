@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func, select
+
 from backend.convex_host.context import Ctx, insert, mutation, query, to_doc, update
 from backend.convex_host.errors import not_authorized, not_found
 from backend.convex_host.ids import new_id, now_ms
+from backend.convex_host.tables import generations, holds
 from backend.convex_host.validators import v
+from backend.storage.sql import first, rows, scalar
 
 TERMINAL = ("completed", "failed")
 
@@ -20,10 +24,13 @@ TERMINAL = ("completed", "failed")
 def active_count(ctx: Ctx, user_id: str | None) -> int:
     if user_id is None:
         return 0
-    row = ctx.conn.execute(
-        "SELECT COUNT(*) FROM generations WHERE userId = ? AND status = 'active'", (user_id,)
-    ).fetchone()
-    return int(row[0])
+    count = scalar(
+        ctx.conn,
+        select(func.count())
+        .select_from(generations)
+        .where(generations.c.userId == user_id, generations.c.status == "active"),
+    )
+    return int(count)
 
 
 @mutation(
@@ -64,9 +71,7 @@ def acquire_generation_slot(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
 )
 def update_generation_status(ctx: Ctx, args: dict[str, Any]) -> None:
     user = ctx.user()
-    row = ctx.conn.execute(
-        "SELECT * FROM generations WHERE _id = ?", (args["generationId"],)
-    ).fetchone()
+    row = first(ctx.conn, select(generations).where(generations.c._id == args["generationId"]))
     if row is None:
         raise not_found("generation")
     if row["userId"] != user["_id"]:
@@ -77,9 +82,10 @@ def update_generation_status(ctx: Ctx, args: dict[str, Any]) -> None:
         return None
     # A slot the server holds for a generation it settles itself stays active until then
     # (docs/billing.md): a client ending it early would run more jobs than the limit.
-    held = ctx.conn.execute(
-        "SELECT 1 FROM holds WHERE slotId = ? AND state != 'settled'", (row["_id"],)
-    ).fetchone()
+    held = first(
+        ctx.conn,
+        select(holds.c._id).where(holds.c.slotId == row["_id"], holds.c.state != "settled"),
+    )
     if held is not None:
         return None
     fields: dict[str, Any] = {"status": args["status"], "completedAt": now_ms()}
@@ -93,16 +99,18 @@ def update_generation_status(ctx: Ctx, args: dict[str, Any]) -> None:
 def get_active_generations(ctx: Ctx, _args: dict[str, Any]) -> dict[str, Any]:
     """The caller's slots in use (for a UI showing "3 of 4 running")."""
     user = ctx.user()
-    rows = (
-        ctx.conn.execute(
-            "SELECT * FROM generations WHERE userId = ? AND status = 'active' ORDER BY createdAt",
-            (user["_id"],),
-        ).fetchall()
+    found = (
+        rows(
+            ctx.conn,
+            select(generations)
+            .where(generations.c.userId == user["_id"], generations.c.status == "active")
+            .order_by(generations.c.createdAt),
+        )
         if user["_id"]
         else []
     )
     return {
         "limit": int(user["slotLimit"]),
-        "active": len(rows),
-        "generations": [to_doc(r) for r in rows],
+        "active": len(found),
+        "generations": [to_doc(r) for r in found],
     }

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import delete, func, select
+
 from backend.convex_host.context import Ctx, mutation, query, to_doc, update
 from backend.convex_host.errors import ConvexFunctionError, not_authorized, not_found
 from backend.convex_host.ids import now_ms
+from backend.convex_host.tables import favorites, session_generations, sessions
 from backend.convex_host.validators import v
+from backend.storage.sql import first, rows, scalar, seq_of
 
 MAX_TITLE_LENGTH = 200
 # A page stays far below Convex's 8 MiB return limit even with long prompts.
@@ -21,12 +25,12 @@ DEFAULT_PAGE_ITEMS = 500
 
 
 def _owned_session(ctx: Ctx, session_id: str) -> dict[str, Any]:
-    row = ctx.conn.execute("SELECT * FROM sessions WHERE _id = ?", (session_id,)).fetchone()
+    row = first(ctx.conn, select(sessions).where(sessions.c._id == session_id))
     if row is None:
         raise not_found("session")
     if row["userId"] != ctx.user()["_id"]:
         raise not_authorized("session")
-    return dict(row)
+    return row
 
 
 def _clean_title(title: str) -> str:
@@ -55,21 +59,21 @@ def delete_session(ctx: Ctx, args: dict[str, Any]) -> None:
     """Delete a session, its generations and their favourite marks. A session with a
     generation still running is kept: its row is where the server settles that money."""
     session = _owned_session(ctx, args["sessionId"])
-    running = ctx.conn.execute(
-        "SELECT COUNT(*) FROM sessionGenerations WHERE sessionId = ? AND isLoading = 1",
-        (session["_id"],),
-    ).fetchone()[0]
+    g = session_generations
+    running = scalar(
+        ctx.conn,
+        select(func.count())
+        .select_from(g)
+        .where(g.c.sessionId == session["_id"], g.c.isLoading == 1),
+    )
     if running:
         raise ConvexFunctionError(
             "This session still has a generation running; delete it once it has finished."
         )
-    ctx.conn.execute(
-        "DELETE FROM favorites WHERE generationId IN "
-        "(SELECT _id FROM sessionGenerations WHERE sessionId = ?)",
-        (session["_id"],),
-    )
-    ctx.conn.execute("DELETE FROM sessionGenerations WHERE sessionId = ?", (session["_id"],))
-    ctx.conn.execute("DELETE FROM sessions WHERE _id = ?", (session["_id"],))
+    in_session = select(g.c._id).where(g.c.sessionId == session["_id"])
+    ctx.conn.execute(delete(favorites).where(favorites.c.generationId.in_(in_session)))
+    ctx.conn.execute(delete(g).where(g.c.sessionId == session["_id"]))
+    ctx.conn.execute(delete(sessions).where(sessions.c._id == session["_id"]))
     return None
 
 
@@ -104,26 +108,31 @@ def get_library_page(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
     size = _page_size(args.get("numItems"))
     if user_id is None:  # a caller never seen before owns nothing yet
         return {"page": [], "continueCursor": "", "isDone": True}
-    rows = ctx.conn.execute(
-        "SELECT rowid AS position, * FROM sessionGenerations WHERE userId = ? AND rowid > ? "
-        "ORDER BY rowid LIMIT ?",
-        (user_id, after, size + 1),
-    ).fetchall()
-    rows, more = rows[:size], len(rows) > size
+    g, position = session_generations, seq_of(session_generations)
+    found = rows(
+        ctx.conn,
+        select(position.label("position"), g)
+        .where(g.c.userId == user_id, position > after)
+        .order_by(position)
+        .limit(size + 1),
+    )
+    found, more = found[:size], len(found) > size
     marks: dict[str, list[str]] = {}
-    ids = [row["_id"] for row in rows]
+    ids = [row["_id"] for row in found]
     if ids:
-        holes = ", ".join("?" for _ in ids)
-        for fav in ctx.conn.execute(
-            f"SELECT generationId, imageUrl FROM favorites WHERE generationId IN ({holes})", ids
+        for fav in rows(
+            ctx.conn,
+            select(favorites.c.generationId, favorites.c.imageUrl).where(
+                favorites.c.generationId.in_(ids)
+            ),
         ):
             marks.setdefault(fav["generationId"], []).append(fav["imageUrl"])
     page = []
-    for row in rows:
+    for row in found:
         doc = to_doc(row, bools=("isLoading",), json_fields=("images",), drop=("position",))
-        found = marks.get(row["_id"], [])
-        doc["isFavorite"] = "" in found
-        doc["favoriteImageUrls"] = [url for url in found if url]
+        urls = marks.get(row["_id"], [])
+        doc["isFavorite"] = "" in urls
+        doc["favoriteImageUrls"] = [url for url in urls if url]
         page.append(doc)
-    cursor = str(rows[-1]["position"]) if rows else str(after)
+    cursor = str(found[-1]["position"]) if found else str(after)
     return {"page": page, "continueCursor": cursor, "isDone": not more}

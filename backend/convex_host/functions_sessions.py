@@ -8,13 +8,16 @@ provider is called, then updated with the stored image URLs or an error. The ses
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
+
+from sqlalchemy import Connection, delete, func, select
 
 from backend.convex_host.context import Ctx, insert, mutation, query, to_doc, update
 from backend.convex_host.errors import not_authorized, not_found
 from backend.convex_host.ids import new_id, now_ms
+from backend.convex_host.tables import TABLES, favorites, session_generations, sessions
 from backend.convex_host.validators import v
+from backend.storage.sql import first, rows, seq_of
 
 IMAGE = v.object(
     {
@@ -27,27 +30,35 @@ IMAGE = v.object(
 
 
 def _owned(ctx: Ctx, table: str, doc_id: str, what: str) -> dict[str, Any]:
-    row = ctx.conn.execute(f"SELECT * FROM {table} WHERE _id = ?", (doc_id,)).fetchone()
+    t = TABLES[table]
+    row = first(ctx.conn, select(t).where(t.c._id == doc_id))
     if row is None:
         raise not_found(what)
     if row["userId"] != ctx.user()["_id"]:
         raise not_authorized(what)
-    return dict(row)
+    return row
 
 
 def _touch_session(ctx: Ctx, session_id: str) -> None:
     touch_session_conn(ctx.conn, session_id)
 
 
-def touch_session_conn(conn: sqlite3.Connection, session_id: str) -> None:
+def touch_session_conn(conn: Connection, session_id: str) -> None:
     """Bump ``updatedAt`` and recompute the preview after any change to its generations
     (also used by the server's billing settlement, which writes rows itself)."""
-    latest = conn.execute(
-        "SELECT images FROM sessionGenerations WHERE sessionId = ? AND isLoading = 0 "
-        "AND error IS NULL AND images != '[]' "
-        "ORDER BY COALESCE(completedAt, createdAt) DESC, rowid DESC LIMIT 1",
-        (session_id,),
-    ).fetchone()
+    g = session_generations
+    latest = first(
+        conn,
+        select(g.c.images)
+        .where(
+            g.c.sessionId == session_id,
+            g.c.isLoading == 0,
+            g.c.error.is_(None),
+            g.c.images != "[]",
+        )
+        .order_by(func.coalesce(g.c.completedAt, g.c.createdAt).desc(), seq_of(g).desc())
+        .limit(1),
+    )
     preview = None
     if latest is not None:
         images = json.loads(latest["images"])
@@ -166,11 +177,15 @@ def toggle_favorite(ctx: Ctx, args: dict[str, Any]) -> bool:
     row = _owned(ctx, "sessionGenerations", args["generationId"], "generation")
     image_url = args.get("imageUrl", "")
     key = (row["userId"], row["_id"], image_url)
-    existing = ctx.conn.execute(
-        "SELECT _id FROM favorites WHERE userId = ? AND generationId = ? AND imageUrl = ?", key
-    ).fetchone()
+    f = favorites
+    existing = first(
+        ctx.conn,
+        select(f.c._id).where(
+            f.c.userId == key[0], f.c.generationId == key[1], f.c.imageUrl == key[2]
+        ),
+    )
     if existing is not None:
-        ctx.conn.execute("DELETE FROM favorites WHERE _id = ?", (existing["_id"],))
+        ctx.conn.execute(delete(f).where(f.c._id == existing["_id"]))
         return False
     now = now_ms()
     insert(
@@ -201,12 +216,14 @@ def delete_asset_media(ctx: Ctx, args: dict[str, Any]) -> None:
     if "imageUrl" in args and remaining:
         update(ctx.conn, "sessionGenerations", row["_id"], {"images": json.dumps(remaining)})
         ctx.conn.execute(
-            "DELETE FROM favorites WHERE generationId = ? AND imageUrl = ?",
-            (row["_id"], args["imageUrl"]),
+            delete(favorites).where(
+                favorites.c.generationId == row["_id"], favorites.c.imageUrl == args["imageUrl"]
+            )
         )
     else:
-        ctx.conn.execute("DELETE FROM favorites WHERE generationId = ?", (row["_id"],))
-        ctx.conn.execute("DELETE FROM sessionGenerations WHERE _id = ?", (row["_id"],))
+        ctx.conn.execute(delete(favorites).where(favorites.c.generationId == row["_id"]))
+        g = session_generations
+        ctx.conn.execute(delete(g).where(g.c._id == row["_id"]))
     _touch_session(ctx, row["sessionId"])
     return None
 
@@ -214,31 +231,35 @@ def delete_asset_media(ctx: Ctx, args: dict[str, Any]) -> None:
 @query("sessions:getUserSessions", {})
 def get_user_sessions(ctx: Ctx, _args: dict[str, Any]) -> list[dict[str, Any]]:
     user = ctx.user()
-    rows = ctx.conn.execute(
-        "SELECT * FROM sessions WHERE userId = ? ORDER BY updatedAt DESC, rowid DESC",
-        (user["_id"],),
-    ).fetchall()
-    return [to_doc(r) for r in rows]
+    found = rows(
+        ctx.conn,
+        select(sessions)
+        .where(sessions.c.userId == user["_id"])
+        .order_by(sessions.c.updatedAt.desc(), seq_of(sessions).desc()),
+    )
+    return [to_doc(r) for r in found]
 
 
 @query("sessions:getSessionGenerations", {"sessionId": v.id("sessions")})
 def get_session_generations(ctx: Ctx, args: dict[str, Any]) -> list[dict[str, Any]]:
     session = _owned(ctx, "sessions", args["sessionId"], "session")
-    rows = ctx.conn.execute(
-        "SELECT * FROM sessionGenerations WHERE sessionId = ? ORDER BY createdAt, rowid",
-        (session["_id"],),
-    ).fetchall()
-    favorites: dict[str, list[str]] = {}
-    for fav in ctx.conn.execute(
-        "SELECT f.generationId, f.imageUrl FROM favorites f "
-        "JOIN sessionGenerations g ON g._id = f.generationId WHERE g.sessionId = ?",
-        (session["_id"],),
+    g, f = session_generations, favorites
+    found = rows(
+        ctx.conn,
+        select(g).where(g.c.sessionId == session["_id"]).order_by(g.c.createdAt, seq_of(g)),
+    )
+    marked: dict[str, list[str]] = {}
+    for fav in rows(
+        ctx.conn,
+        select(f.c.generationId, f.c.imageUrl)
+        .join(g, g.c._id == f.c.generationId)
+        .where(g.c.sessionId == session["_id"]),
     ):
-        favorites.setdefault(fav["generationId"], []).append(fav["imageUrl"])
+        marked.setdefault(fav["generationId"], []).append(fav["imageUrl"])
     docs = []
-    for row in rows:
+    for row in found:
         doc = to_doc(row, bools=("isLoading",), json_fields=("images",))
-        marks = favorites.get(row["_id"], [])
+        marks = marked.get(row["_id"], [])
         doc["isFavorite"] = "" in marks
         doc["favoriteImageUrls"] = [url for url in marks if url]
         docs.append(doc)

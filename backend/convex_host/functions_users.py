@@ -10,9 +10,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from sqlalchemy import func, select
+
 from backend.convex_host.context import Ctx, mutation, query, update
 from backend.convex_host.errors import ConvexFunctionError
+from backend.convex_host.tables import holds
 from backend.convex_host.validators import v
+from backend.storage.sql import first, scalar, seq_of
 
 
 def _total(user: dict[str, Any]) -> float:
@@ -78,21 +82,25 @@ def reserve_credits(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
 def _bound(ctx: Ctx, user_id: str) -> float:
     """Reserved credits the server's unsettled holds have bound (docs/billing.md): no
     client capture or release may touch them."""
-    row = ctx.conn.execute(
-        "SELECT COALESCE(SUM(amount), 0) FROM holds WHERE userId = ? AND state != 'settled'",
-        (user_id,),
-    ).fetchone()
-    return float(row[0])
+    total = scalar(
+        ctx.conn,
+        select(func.coalesce(func.sum(holds.c.amount), 0)).where(
+            holds.c.userId == user_id, holds.c.state != "settled"
+        ),
+    )
+    return float(total)
 
 
 def _absorbed_by_server(ctx: Ctx, user_id: str, amount: float) -> bool:
     """A seed's-flow client capturing or releasing after the server settled its request:
     the oldest such settlement of the same amount takes the call, which changes nothing."""
-    row = ctx.conn.execute(
-        "SELECT _id FROM holds WHERE userId = ? AND clientAck = 1 AND amount = ? "
-        "ORDER BY settledAt, rowid LIMIT 1",
-        (user_id, _money(amount)),
-    ).fetchone()
+    row = first(
+        ctx.conn,
+        select(holds.c._id)
+        .where(holds.c.userId == user_id, holds.c.clientAck == 1, holds.c.amount == _money(amount))
+        .order_by(holds.c.settledAt, seq_of(holds))
+        .limit(1),
+    )
     if row is None:
         return False
     update(ctx.conn, "holds", row["_id"], {"clientAck": 0})

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from sqlalchemy import or_, select
+
 from backend.convex_host.database import ConvexDatabase
+from backend.convex_host.tables import generations, holds, session_generations, users
+from backend.storage.sql import rows
 
 
 def check_invariants(
@@ -29,11 +33,13 @@ def check_invariants(
     nothing_in_flight = not slots_in_flight and not requests_in_flight
     problems: list[str] = []
     with db.read() as conn:
-        users = conn.execute(
-            "SELECT _id, subject, reservedCredits FROM users WHERE _id = ? OR subject = ?",
-            (user_id, user_id),
-        ).fetchall()
-        for user in users:
+        found = rows(
+            conn,
+            select(users.c._id, users.c.subject, users.c.reservedCredits).where(
+                or_(users.c._id == user_id, users.c.subject == user_id)
+            ),
+        )
+        for user in found:
             uid = user["_id"]
             who = f"user {user['subject']}"
             reserved = float(user["reservedCredits"])
@@ -45,27 +51,32 @@ def check_invariants(
                 problems.append(f"{who}: reserved credits are negative ({reserved:g}).")
             if nothing_in_flight:
                 # docs/billing.md: every hold ends settled, whoever drove it.
-                for hold in conn.execute(
-                    "SELECT _id, key, state FROM holds WHERE userId = ? AND state != 'settled'",
-                    (uid,),
+                for hold in rows(
+                    conn,
+                    select(holds.c._id, holds.c.key, holds.c.state).where(
+                        holds.c.userId == uid, holds.c.state != "settled"
+                    ),
                 ):
                     problems.append(
                         f"{who}: hold {hold['_id']} ({hold['key']}) is still {hold['state']}, "
                         "never settled."
                     )
             slot_status: dict[str, str] = {}
-            for slot in conn.execute(
-                "SELECT _id, status FROM generations WHERE userId = ?", (uid,)
+            for slot in rows(
+                conn,
+                select(generations.c._id, generations.c.status).where(generations.c.userId == uid),
             ):
                 slot_status[slot["_id"]] = slot["status"]
                 if slot["status"] == "active" and slot["_id"] not in slots_in_flight:
                     problems.append(
                         f"{who}: slot {slot['_id']} is still active but nothing is running it."
                     )
-            for gen in conn.execute(
-                "SELECT _id, externalRequestId, concurrencySlotId FROM sessionGenerations "
-                "WHERE userId = ? AND isLoading = 1",
-                (uid,),
+            g = session_generations
+            for gen in rows(
+                conn,
+                select(g.c._id, g.c.externalRequestId, g.c.concurrencySlotId).where(
+                    g.c.userId == uid, g.c.isLoading == 1
+                ),
             ):
                 slot_id = gen["concurrencySlotId"]
                 request_id = gen["externalRequestId"]

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from backend.auth.deps import require_identity
@@ -158,8 +158,9 @@ def _handler(db: ConvexDatabase, kind: FunctionKind, limit: _MutationLimit) -> A
             )
         except ConvexSystemError as exc:
             return _ConvexJSON({"status": "error", "errorMessage": exc.message, "logLines": []})
-        except sqlite3.OperationalError:
-            # "database is locked" past the busy timeout: a retry will do.
+        except OperationalError:
+            # SQLite's "database is locked" past the busy timeout, a PostgreSQL deadlock
+            # or lost connection: a retry will do.
             log.warning("Convex function %.80r: the database is busy", body.get("path"))
             return _request_error(
                 503,

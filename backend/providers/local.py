@@ -74,7 +74,7 @@ class LocalProvider:
     def __init__(
         self,
         store: ObjectStore,
-        db_path: Path,
+        db_path: Path | str,
         *,
         queue_s: float,
         run_s: float,

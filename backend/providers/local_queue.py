@@ -1,12 +1,15 @@
-"""The local provider's job table in SQLite, so a queued job survives a backend restart.
+"""The local provider's job table in the database (a SQLite file by default, or the
+server's PostgreSQL), so a queued job survives a backend restart and any server process
+can answer for it.
 
 A job's whole future is decided when it is submitted: how long it waits in the queue, how
 long it "runs", and whether it fails. Its state is then derived from the clock, so nothing
 has to tick in the background and a restarted backend picks up exactly where it was.
 
 Only the rendering of a due job writes again: ``claim_render`` moves it from ``pending``
-to ``rendering`` inside one ``BEGIN IMMEDIATE`` transaction (one renderer wins, even across
-processes), and ``complete``/``fail`` store the outcome.
+to ``rendering`` inside one write transaction (SQLite's ``BEGIN IMMEDIATE``; the job's
+row lock on PostgreSQL: one renderer wins, even across processes), and
+``complete``/``fail`` store the outcome.
 
 A claim names its owner (one id per queue object, plus the process id and host) and is a
 short lease: a heartbeat thread renews every claim the owner still holds each
@@ -15,8 +18,8 @@ gone (same host, pid not alive: a killed backend's restart re-renders at once), 
 lease has not been renewed for ``LEASE_S`` (a frozen or vanished process elsewhere), or
 after ``STALE_RENDER_S`` whatever the heartbeat says (a render wedged forever).
 
-Every method is blocking and opens its own short-lived connection (thread-safe); the
-provider runs them through ``asyncio.to_thread``.
+Every method is blocking and takes a pooled connection for one transaction (thread-safe);
+the provider runs them through ``asyncio.to_thread``.
 """
 
 from __future__ import annotations
@@ -24,18 +27,21 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backend.private_files import private_sqlite
+from sqlalchemy import func, select
+
+from backend.providers.local_queue_tables import SCHEMA, jobs
+from backend.storage.engine import make_engine, read_transaction, write_transaction
+from backend.storage.migrate import migrate
+from backend.storage.sql import first
 
 # The error of a job cancelled before it finished (the status route shows it as FAILED).
 CANCELLED = "Cancelled."
@@ -45,35 +51,6 @@ LEASE_S = 5.0
 HEARTBEAT_S = 1.0
 # Backstop for a render that hangs in a live process: taken over even while renewed.
 STALE_RENDER_S = 120.0
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    model_id TEXT NOT NULL,
-    request_json TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    queue_s REAL NOT NULL,
-    run_s REAL NOT NULL,
-    fail INTEGER NOT NULL DEFAULT 0,
-    fail_reason TEXT,
-    state TEXT NOT NULL DEFAULT 'pending',
-    claimed_at REAL,
-    result_json TEXT,
-    error TEXT,
-    claimed_by TEXT,
-    claimed_pid INTEGER,
-    claimed_host TEXT,
-    heartbeat_at REAL
-);
-"""
-# Added after the first release: a data dir made by it gets them with ALTER TABLE.
-_CLAIM_COLUMNS = {
-    "claimed_by": "TEXT",
-    "claimed_pid": "INTEGER",
-    "claimed_host": "TEXT",
-    "heartbeat_at": "REAL",
-}
 
 
 @dataclass(frozen=True)
@@ -104,7 +81,7 @@ class JobRow:
         return self.created_at + self.queue_s + self.run_s
 
 
-def _row(r: sqlite3.Row) -> JobRow:
+def _row(r: Mapping[str, Any]) -> JobRow:
     return JobRow(
         id=r["id"],
         model_id=r["model_id"],
@@ -157,7 +134,8 @@ def _heartbeat(ref: weakref.ref[JobQueue], stop: threading.Event) -> None:
 
 
 class JobQueue:
-    """Blocking access to the jobs table at ``db_path`` (created on first use).
+    """Blocking access to the jobs table at ``db`` (a SQLite path or a database URL;
+    created on first use).
 
     ``pid`` and ``host`` default to this process's; tests pass another pid to stand for
     a process that was killed.
@@ -165,13 +143,12 @@ class JobQueue:
 
     def __init__(
         self,
-        db_path: Path,
+        db: Path | str,
         clock: Callable[[], float] = time.time,
         *,
         pid: int | None = None,
         host: str | None = None,
     ) -> None:
-        self.db_path = Path(db_path)
         # Wall-clock time (not monotonic): due times must mean the same after a restart.
         self.clock = clock
         # A new id per queue object: a restarted backend never mistakes an old claim for
@@ -183,24 +160,8 @@ class JobQueue:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._beater: threading.Thread | None = None
-        private_sqlite(self.db_path)  # 0600 in a 0700 folder, before SQLite creates it
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
-            have = {r["name"] for r in conn.execute("PRAGMA table_info(jobs)")}
-            for name, kind in _CLAIM_COLUMNS.items():
-                if name not in have:
-                    conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.db_path, timeout=10.0, isolation_level=None)
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout=10000")
-            yield conn
-        finally:
-            conn.close()
+        self.engine = make_engine(db)
+        migrate(self.engine, SCHEMA)
 
     def create(
         self,
@@ -212,20 +173,20 @@ class JobQueue:
         fail_reason: str | None,
     ) -> JobRow:
         job_id = uuid.uuid4().hex
-        with self._connect() as conn:
+        reference = request.get("reference")
+        with write_transaction(self.engine) as conn:
             conn.execute(
-                "INSERT INTO jobs (id, model_id, request_json, created_at, queue_s, run_s,"
-                " fail, fail_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    job_id,
-                    model_id,
-                    json.dumps(request),
-                    self.clock(),
-                    max(0.0, queue_s),
-                    max(0.0, run_s),
-                    int(fail_reason is not None),
-                    fail_reason,
-                ),
+                jobs.insert().values(
+                    id=job_id,
+                    model_id=model_id,
+                    request_json=json.dumps(request),
+                    created_at=self.clock(),
+                    queue_s=max(0.0, queue_s),
+                    run_s=max(0.0, run_s),
+                    fail=int(fail_reason is not None),
+                    fail_reason=fail_reason,
+                    reference=reference if isinstance(reference, str) else None,
+                )
             )
         job = self.get(job_id)
         assert job is not None
@@ -233,59 +194,67 @@ class JobQueue:
 
     def find_by_reference(self, reference: str) -> str | None:
         """The job a request named ``reference`` (a billing hold id) created, if any."""
-        with self._connect() as conn:
-            r = conn.execute(
-                "SELECT id FROM jobs WHERE json_extract(request_json, '$.reference') = ?"
-                " ORDER BY seq LIMIT 1",
-                (reference,),
-            ).fetchone()
-        return str(r[0]) if r is not None else None
+        with read_transaction(self.engine) as conn:
+            found = conn.execute(
+                select(jobs.c.id).where(jobs.c.reference == reference).order_by(jobs.c.seq).limit(1)
+            ).scalar()
+        return str(found) if found is not None else None
 
     def get(self, job_id: str) -> JobRow | None:
-        with self._connect() as conn:
-            r = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        with read_transaction(self.engine) as conn:
+            r = first(conn, select(jobs).where(jobs.c.id == job_id))
         return _row(r) if r is not None else None
 
     def position(self, job: JobRow) -> int:
         """1 + the number of jobs submitted before ``job`` that are still in the queue."""
         now = self.clock()
-        with self._connect() as conn:
-            (ahead,) = conn.execute(
-                "SELECT COUNT(*) FROM jobs WHERE seq < ? AND created_at + queue_s > ?",
-                (job.seq, now),
-            ).fetchone()
+        with read_transaction(self.engine) as conn:
+            ahead = conn.execute(
+                select(func.count())
+                .select_from(jobs)
+                .where(jobs.c.seq < job.seq, jobs.c.created_at + jobs.c.queue_s > now)
+            ).scalar_one()
         return int(ahead) + 1
 
     def claim_render(self, job_id: str) -> bool:
         """True if this caller now owns rendering the job (pending, or its claim is dead)."""
         now = self.clock()
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                r = conn.execute(
-                    "SELECT state, claimed_at, claimed_by, claimed_pid, claimed_host,"
-                    " heartbeat_at FROM jobs WHERE id = ?",
-                    (job_id,),
-                ).fetchone()
-                claimable = r is not None and (
-                    r["state"] == "pending"
-                    or (r["state"] == "rendering" and self._claim_is_dead(r, now))
+        with write_transaction(self.engine) as conn:
+            r = first(
+                conn,
+                select(
+                    jobs.c.state,
+                    jobs.c.claimed_at,
+                    jobs.c.claimed_by,
+                    jobs.c.claimed_pid,
+                    jobs.c.claimed_host,
+                    jobs.c.heartbeat_at,
                 )
-                if claimable:
-                    conn.execute(
-                        "UPDATE jobs SET state = 'rendering', claimed_at = ?, heartbeat_at = ?,"
-                        " claimed_by = ?, claimed_pid = ?, claimed_host = ? WHERE id = ?",
-                        (now, now, self.owner, self.pid, self.host, job_id),
+                .where(jobs.c.id == job_id)
+                .with_for_update(),
+            )
+            claimable = r is not None and (
+                r["state"] == "pending"
+                or (r["state"] == "rendering" and self._claim_is_dead(r, now))
+            )
+            if claimable:
+                conn.execute(
+                    jobs.update()
+                    .where(jobs.c.id == job_id)
+                    .values(
+                        state="rendering",
+                        claimed_at=now,
+                        heartbeat_at=now,
+                        claimed_by=self.owner,
+                        claimed_pid=self.pid,
+                        claimed_host=self.host,
                     )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+                )
         if claimable:
             self._hold(job_id)
         return claimable
 
-    def _claim_is_dead(self, r: sqlite3.Row, now: float) -> bool:
+    def _claim_is_dead(self, r: Mapping[str, Any], now: float) -> bool:
         claimed_at = r["claimed_at"] if r["claimed_at"] is not None else 0.0
         # Rows claimed before heartbeats existed have only claimed_at.
         renewed = r["heartbeat_at"] if r["heartbeat_at"] is not None else claimed_at
@@ -309,12 +278,15 @@ class JobQueue:
             if not held:
                 self._beater = None
                 return False
-        marks = ",".join("?" * len(held))
-        with self._connect() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(
-                f"UPDATE jobs SET heartbeat_at = ? WHERE id IN ({marks})"
-                " AND state = 'rendering' AND claimed_by = ?",
-                (self.clock(), *held, self.owner),
+                jobs.update()
+                .where(
+                    jobs.c.id.in_(held),
+                    jobs.c.state == "rendering",
+                    jobs.c.claimed_by == self.owner,
+                )
+                .values(heartbeat_at=self.clock())
             )
         return True
 
@@ -343,46 +315,53 @@ class JobQueue:
         # Joined so that no renewal is still in flight once close() returns.
         if beater is not None and beater is not threading.current_thread():
             beater.join(timeout=5.0)
+        self.engine.dispose()  # pooled connections go; a later call would open new ones
 
     def complete(self, job_id: str, images: list[dict[str, str]]) -> bool:
         """Store the outcome; False (nothing changed) when the job was already settled,
         e.g. cancelled while it rendered: a cancelled job never completes."""
-        with self._connect() as conn:
-            changed = conn.execute(
-                "UPDATE jobs SET state = 'completed', result_json = ?, error = NULL"
-                " WHERE id = ? AND state IN ('pending', 'rendering')",
-                (json.dumps(images), job_id),
-            ).rowcount
+        changed = self._settle(
+            job_id, state="completed", result_json=json.dumps(images), error=None
+        )
         self._let_go(job_id)
         return changed > 0
 
     def fail(self, job_id: str, error: str) -> None:
-        with self._connect() as conn:
-            conn.execute(
-                "UPDATE jobs SET state = 'failed', error = ?"
-                " WHERE id = ? AND state IN ('pending', 'rendering')",
-                (error, job_id),
-            )
+        self._settle(job_id, state="failed", error=error)
         self._let_go(job_id)
 
     def cancel(self, job_id: str) -> bool:
         """Settle an unfinished job as failed with ``CANCELLED``; False if it had finished
         (or does not exist). A render still running for it can no longer complete it."""
-        with self._connect() as conn:
-            changed = conn.execute(
-                "UPDATE jobs SET state = 'failed', error = ?"
-                " WHERE id = ? AND state IN ('pending', 'rendering')",
-                (CANCELLED, job_id),
-            ).rowcount
-        return changed > 0
+        return self._settle(job_id, state="failed", error=CANCELLED) > 0
+
+    def _settle(self, job_id: str, **values: Any) -> int:
+        """Store an outcome unless one is stored already; the number of rows changed."""
+        with write_transaction(self.engine) as conn:
+            result = conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.state.in_(("pending", "rendering")))
+                .values(**values)
+            )
+            return int(result.rowcount or 0)
 
     def release(self, job_id: str) -> None:
         """Give a claim back (rendering was interrupted) so the next status call retries."""
-        with self._connect() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(
-                "UPDATE jobs SET state = 'pending', claimed_at = NULL, heartbeat_at = NULL,"
-                " claimed_by = NULL, claimed_pid = NULL, claimed_host = NULL"
-                " WHERE id = ? AND state = 'rendering' AND claimed_by = ?",
-                (job_id, self.owner),
+                jobs.update()
+                .where(
+                    jobs.c.id == job_id,
+                    jobs.c.state == "rendering",
+                    jobs.c.claimed_by == self.owner,
+                )
+                .values(
+                    state="pending",
+                    claimed_at=None,
+                    heartbeat_at=None,
+                    claimed_by=None,
+                    claimed_pid=None,
+                    claimed_host=None,
+                )
             )
         self._let_go(job_id)

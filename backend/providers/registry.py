@@ -54,7 +54,7 @@ class ProviderRegistry:
             cfg = self.config
             self._local = LocalProvider(
                 self.store,
-                cfg.data_dir / LOCAL_DB_NAME,
+                cfg.database(LOCAL_DB_NAME),
                 queue_s=cfg.local_queue_s,
                 run_s=cfg.local_run_s,
                 fail_rate=cfg.local_fail_rate,

@@ -19,8 +19,10 @@ from typing import Any, cast
 
 import httpx
 from PIL import Image
+from sqlalchemy import select
 
 from backend.convex_host.invariants import check_invariants
+from backend.convex_host.tables import holds, users
 from backend.runner import free_port
 from backend.server import EmbeddedBackend
 from bench.reliability.proxy import PASS, FaultAction, FaultProxy, RequestInfo
@@ -219,12 +221,13 @@ class Recorder:
 def holds_of(backend: EmbeddedBackend, user_id: str) -> list[dict[str, Any]]:
     """The server's holds (docs/billing.md) of one user, oldest first."""
     with backend.app.state.convex_db.read() as conn:
-        rows = conn.execute(
-            "SELECT h.* FROM holds h JOIN users u ON u._id = h.userId "
-            "WHERE u.subject = ? ORDER BY h.createdAt",
-            (user_id,),
-        ).fetchall()
-    return [dict(r) for r in rows]
+        found = conn.execute(
+            select(holds)
+            .join(users, users.c._id == holds.c.userId)
+            .where(users.c.subject == user_id)
+            .order_by(holds.c.createdAt)
+        ).mappings()
+        return [dict(r) for r in found]
 
 
 async def run_until_killed(

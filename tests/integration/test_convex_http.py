@@ -13,9 +13,11 @@ import httpx
 import pytest
 from convex import ConvexError
 from convex.http_client import ConvexExecutionError, ConvexHttpClient
+from sqlalchemy import select
 
 from backend.auth.dev_keys import DevKeyPair
 from backend.convex_host import router
+from backend.convex_host.tables import users
 from tests.integration.convex_support import Host, convex_host
 
 
@@ -93,7 +95,7 @@ def test_auth_failures(host: Host) -> None:
     with pytest.raises(Exception, match="401 unauthorized"):
         forged.mutation("users:reserveCredits", {"amount": 1})
     with host.db.read() as conn:
-        subjects = [r[0] for r in conn.execute("SELECT subject FROM users")]
+        subjects = list(conn.execute(select(users.c.subject)).scalars())
     assert all(s.startswith("user_") for s in subjects)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import select
+
+from backend.convex_host.tables import users
 from backend.server import EmbeddedBackend
 from catalog import Options, cost
 from gui.engine.events import (
@@ -39,10 +42,10 @@ async def test_imagen4_sync_generation_completes(backend: EmbeddedBackend, tmp_p
 
 def _reserved_now(backend: EmbeddedBackend, user_id: str) -> float:
     with backend.app.state.convex_db.read() as conn:
-        row = conn.execute(
-            "SELECT reservedCredits FROM users WHERE subject = ?", (user_id,)
-        ).fetchone()
-    return float(row["reservedCredits"])
+        reserved = conn.execute(
+            select(users.c.reservedCredits).where(users.c.subject == user_id)
+        ).scalar_one()
+    return float(reserved)
 
 
 async def test_nano_banana_queued_goes_through_queue(

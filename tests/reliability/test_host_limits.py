@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import func, select
 
 from backend.auth.dev_keys import DevKeyPair
 from backend.auth.verifier import JwtVerifier
@@ -22,6 +23,7 @@ from backend.config import BackendConfig
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.errors import ArgumentValidationError
 from backend.convex_host.router import build_convex_router, mutation_limit_for
+from backend.convex_host.tables import sessions, users
 from backend.convex_host.values import (
     MAX_ARRAY_LEN,
     MAX_DOCUMENT_BYTES,
@@ -145,8 +147,10 @@ def test_documents_over_one_mebibyte_are_refused(host: Host) -> None:
     resp = _call(host, "mutation", "sessions:createSession", {"title": "t" * 2**20}, sub)
     _refused(resp, "Value is too large")
     with host.db.read() as conn:
-        stored = conn.execute("SELECT COUNT(*) FROM sessions WHERE length(title) >= 1048576")
-        assert stored.fetchone()[0] == 0
+        stored = conn.execute(
+            select(func.count()).select_from(sessions).where(func.length(sessions.c.title) >= 2**20)
+        )
+        assert stored.scalar_one() == 0
     ok = _call(host, "mutation", "sessions:createSession", {"title": "t" * 500_000}, sub)
     assert ok.json()["status"] == "success", ok.text[:200]
 
@@ -243,8 +247,8 @@ def test_mutations_are_rate_limited_per_user(limited: Host) -> None:
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     # The refused call did nothing; queries and other users are not limited.
     with limited.db.read() as conn:
-        row = conn.execute("SELECT reservedCredits FROM users WHERE subject = 'alice'")
-        assert row.fetchone()[0] == 5.0
+        row = conn.execute(select(users.c.reservedCredits).where(users.c.subject == "alice"))
+        assert row.scalar_one() == 5.0
     assert _call(limited, "query", "users:getUserCredits", {}, "alice").json()["status"] == (
         "success"
     )

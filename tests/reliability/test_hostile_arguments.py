@@ -11,12 +11,14 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func, select
 
 from backend.auth.identity import Identity
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.errors import ConvexFunctionError, ConvexSystemError
 from backend.convex_host.invariants import check_invariants
 from backend.convex_host.registry import functions, run_function
+from backend.convex_host.tables import generations, users
 from backend.server import EmbeddedBackend
 from catalog import MODEL_IDS, Problem, normalize, validate
 from tests.reliability.conftest import bearer, token_for
@@ -132,7 +134,7 @@ def test_convex_functions_answer_random_args_with_convex_errors(
         assert str(exc).strip()
     # Whatever was accepted, the money and slots stay consistent.
     with db.read() as conn:
-        row = conn.execute("SELECT reservedCredits, credits FROM users").fetchone()
+        row = conn.execute(select(users.c.reservedCredits, users.c.credits)).mappings().first()
     if row is not None:
         assert row["reservedCredits"] >= 0
         assert row["credits"] >= 0
@@ -219,10 +221,14 @@ async def test_new_users_first_calls_may_race(backend: EmbeddedBackend) -> None:
         )
     assert [a.status_code for a in answers] == [200] * 8, [a.text[:120] for a in answers]
     with ConvexDatabase(backend.config.data_dir / "convex.sqlite3") as db, db.read() as conn:
-        users = conn.execute("SELECT reservedCredits FROM users WHERE subject = ?", ("newcomer",))
-        assert [r["reservedCredits"] for r in users] == [4.0]
-        slots = conn.execute("SELECT COUNT(*) FROM generations WHERE status = 'active'")
-        assert slots.fetchone()[0] == 4  # all four fit under the limit of 4
+        reserved = conn.execute(
+            select(users.c.reservedCredits).where(users.c.subject == "newcomer")
+        ).scalars()
+        assert list(reserved) == [4.0]
+        slots = conn.execute(
+            select(func.count()).select_from(generations).where(generations.c.status == "active")
+        )
+        assert slots.scalar_one() == 4  # all four fit under the limit of 4
     with ConvexDatabase(backend.config.data_dir / "convex.sqlite3") as db:
         problems = check_invariants(db, "newcomer", in_flight_slot_ids={"*"})
     assert not [p for p in problems if "negative" in p]

@@ -1,4 +1,5 @@
-"""The hold and settlement transactions (docs/billing.md), run on a real SQLite file.
+"""The hold and settlement transactions (docs/billing.md), run on a real database
+(SQLite and PostgreSQL).
 
 Money is checked against the Convex functions a client sees: the balance, the reserved
 total, the slot's status and the loading row.
@@ -7,23 +8,24 @@ total, the slot's status and the loading row.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from backend.auth.identity import Identity
 from backend.billing.holds import HoldRequest
 from backend.billing.open_hold import open_hold
 from backend.billing.settlement import settle
 from backend.convex_host.database import ConvexDatabase
+from backend.convex_host.tables import generations
 from backend.errors import ApiError
 from tests.unit.convex_support import ALICE, BOB, mut, qry
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[ConvexDatabase]:
-    with ConvexDatabase(tmp_path / "convex.sqlite3", starting_credits=100, slot_limit=2) as d:
+def db(database_url: str) -> Iterator[ConvexDatabase]:
+    with ConvexDatabase(database_url, starting_credits=100, slot_limit=2) as d:
         yield d
 
 
@@ -52,7 +54,9 @@ def breakdown(db: ConvexDatabase, who: Identity = ALICE) -> dict[str, float]:
 def slot_status(db: ConvexDatabase, slot_id: str) -> str:
     with db.read() as conn:
         return str(
-            conn.execute("SELECT status FROM generations WHERE _id = ?", (slot_id,)).fetchone()[0]
+            conn.execute(
+                select(generations.c.status).where(generations.c._id == slot_id)
+            ).scalar_one()
         )
 
 

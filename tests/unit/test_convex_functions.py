@@ -1,9 +1,9 @@
-"""Semantics of every Convex function of design.md §4, run directly on a real SQLite file."""
+"""Semantics of every Convex function of design.md §4, run directly on a real database
+(SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,18 +17,18 @@ from backend.convex_host.errors import (
 )
 from backend.convex_host.ids import is_id_of, new_id
 from backend.convex_host.registry import run_function
-from tests.unit.convex_support import BOB, mut, qry
+from backend.convex_host.tables import users
+from tests.unit.convex_support import BOB, count, mut, only_row, qry
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[ConvexDatabase]:
-    with ConvexDatabase(tmp_path / "convex.sqlite3", starting_credits=200, slot_limit=4) as d:
+def db(database_url: str) -> Iterator[ConvexDatabase]:
+    with ConvexDatabase(database_url, starting_credits=200, slot_limit=4) as d:
         yield d
 
 
 def user_count(db: ConvexDatabase) -> int:
-    with db.read() as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM users").fetchone()[0])
+    return count(db, "users")
 
 
 # -- users ---------------------------------------------------------------------------------
@@ -43,8 +43,7 @@ def test_new_user_gets_starting_credits_and_queries_do_not_write(db: ConvexDatab
     assert user_count(db) == 0  # a query never writes
     assert mut(db, "users:reserveCredits", {"amount": 1}) == {"success": True}
     assert user_count(db) == 1
-    with db.read() as conn:
-        row = conn.execute("SELECT * FROM users").fetchone()
+    row = only_row(db, "users")
     assert is_id_of(row["_id"], "users") and row["slotLimit"] == 4
     assert row["_creationTime"] > 1.6e12  # milliseconds
 
@@ -80,7 +79,7 @@ def test_reserve_refuses_beyond_available_with_a_message(db: ConvexDatabase) -> 
 def test_capture_spends_credits_before_additional_credits(db: ConvexDatabase) -> None:
     mut(db, "users:reserveCredits", {"amount": 0})
     with db.write() as conn:
-        conn.execute("UPDATE users SET credits = 5, additionalCredits = 20")
+        conn.execute(users.update().values(credits=5, additionalCredits=20))
     assert qry(db, "users:getUserCredits", {})["totalCredits"] == 25
     assert mut(db, "users:reserveCredits", {"amount": 8}) == {"success": True}
     mut(db, "users:captureReservedCredits", {"amount": 8})
@@ -117,8 +116,8 @@ def test_slot_limit_and_reuse_after_completion(db: ConvexDatabase) -> None:
     assert mut(db, "generations:acquireGenerationSlot", {"type": "image"}, BOB)["ok"]
 
 
-def test_configured_slot_limit(tmp_path: Path) -> None:
-    with ConvexDatabase(tmp_path / "c.sqlite3", slot_limit=1) as small:
+def test_configured_slot_limit(database_url: str) -> None:
+    with ConvexDatabase(database_url, slot_limit=1) as small:
         assert mut(small, "generations:acquireGenerationSlot", {"type": "image"})["ok"]
         result = mut(small, "generations:acquireGenerationSlot", {"type": "image"})
         assert (result["ok"], result["limit"], result["active"]) == (False, 1, 1)
@@ -130,8 +129,7 @@ def test_status_update_is_idempotent_and_terminal_is_final(db: ConvexDatabase) -
     assert mut(db, "generations:updateGenerationStatus", args) is None
     assert mut(db, "generations:updateGenerationStatus", args) is None
     mut(db, "generations:updateGenerationStatus", {"generationId": slot, "status": "failed"})
-    with db.read() as conn:
-        row = conn.execute("SELECT status, imageUrl FROM generations").fetchone()
+    row = only_row(db, "generations")
     assert (row["status"], row["imageUrl"]) == ("completed", "http://s/1.png")
 
 
@@ -245,8 +243,7 @@ def test_favorites_toggle_and_delete_media(db: ConvexDatabase) -> None:
     mut(db, "sessions:deleteAssetMedia", {"generationId": tile})
     assert qry(db, "sessions:getSessionGenerations", {"sessionId": session}) == []
     assert "preview" not in qry(db, "sessions:getUserSessions", {})[0]
-    with db.read() as conn:
-        assert conn.execute("SELECT COUNT(*) FROM favorites").fetchone()[0] == 0
+    assert count(db, "favorites") == 0
 
 
 def test_session_ownership(db: ConvexDatabase) -> None:

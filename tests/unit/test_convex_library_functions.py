@@ -1,10 +1,10 @@
 """The library's Convex functions (rename, delete, every generation a page at a time), run
-on a real SQLite file, including as another user and with arguments of the wrong shape."""
+on a real database (SQLite and PostgreSQL), including as another user and with arguments
+of the wrong shape."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,12 +12,12 @@ import pytest
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.errors import ArgumentValidationError, ConvexFunctionError
 from backend.convex_host.ids import new_id
-from tests.unit.convex_support import BOB, mut, qry
+from tests.unit.convex_support import BOB, count, mut, qry
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[ConvexDatabase]:
-    with ConvexDatabase(tmp_path / "convex.sqlite3", starting_credits=200, slot_limit=4) as d:
+def db(database_url: str) -> Iterator[ConvexDatabase]:
+    with ConvexDatabase(database_url, starting_credits=200, slot_limit=4) as d:
         yield d
 
 
@@ -45,10 +45,8 @@ def test_delete_removes_the_session_its_generations_and_favourites(db: ConvexDat
     mut(db, "sessions:toggleFavorite", {"generationId": tile})
     mut(db, "sessions:deleteSession", {"sessionId": session})
     assert [s["_id"] for s in qry(db, "sessions:getUserSessions", {})] == [kept]
-    with db.read() as conn:
-        assert conn.execute("SELECT COUNT(*) FROM favorites").fetchone()[0] == 0
-        left = conn.execute("SELECT COUNT(*) FROM sessionGenerations").fetchone()[0]
-    assert left == 1
+    assert count(db, "favorites") == 0
+    assert count(db, "sessionGenerations") == 1
     with pytest.raises(ConvexFunctionError, match="Session not found"):
         mut(db, "sessions:deleteSession", {"sessionId": session})
 

@@ -1,7 +1,8 @@
 """Racing for the last slot / the last credits: exactly the available ones are granted.
 
-Each mutation is one ``BEGIN IMMEDIATE`` transaction, so this holds between threads of one
-host and between processes sharing the SQLite file.
+Each mutation is one ``BEGIN IMMEDIATE`` transaction on SQLite and starts by locking the
+user's row on PostgreSQL, so this holds between threads of one host and between processes
+sharing the database (both dialects).
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from backend.auth.identity import Identity
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.invariants import check_invariants
 from backend.convex_host.registry import run_function
+from tests.unit.convex_support import count
 
 USER = Identity("racer", {"iss": "test"})
 
@@ -30,10 +31,10 @@ def _hammer(db: ConvexDatabase, barrier: Any, path: str, args: dict[str, Any], t
     return wins
 
 
-def _process_worker(db_path: str, barrier: Any, queue: Any) -> None:
-    # Runs in a child process: its own connection to the same file.
+def _process_worker(database_url: str, barrier: Any, queue: Any) -> None:
+    # Runs in a child process: its own connections to the same database.
     try:
-        with ConvexDatabase(Path(db_path), starting_credits=5, slot_limit=3) as db:
+        with ConvexDatabase(database_url, starting_credits=5, slot_limit=3) as db:
             slots = _hammer(db, barrier, "generations:acquireGenerationSlot", {"type": "image"}, 3)
             credits = _hammer(db, barrier, "users:reserveCredits", {"amount": 1}, 3)
     except BaseException as exc:
@@ -43,9 +44,9 @@ def _process_worker(db_path: str, barrier: Any, queue: Any) -> None:
     queue.put((slots, credits))
 
 
-def test_threads_race_for_last_slot_and_last_credits(tmp_path: Path) -> None:
+def test_threads_race_for_last_slot_and_last_credits(database_url: str) -> None:
     racers = 12
-    with ConvexDatabase(tmp_path / "c.sqlite3", starting_credits=7, slot_limit=4) as db:
+    with ConvexDatabase(database_url, starting_credits=7, slot_limit=4) as db:
         barrier = threading.Barrier(racers)
         with ThreadPoolExecutor(racers) as pool:
             slot_wins = list(
@@ -70,15 +71,13 @@ def test_threads_race_for_last_slot_and_last_credits(tmp_path: Path) -> None:
         assert sum(credit_wins) == 3
         breakdown = run_function(db, "query", "users:getUserCreditsBreakdown", {}, USER)
         assert breakdown == {"total": 7, "reserved": 6, "available": 1}
-        with db.read() as conn:
-            assert conn.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 1
-            active = conn.execute("SELECT COUNT(*) FROM generations").fetchone()[0]
-        assert active == 4
+        assert count(db, "users") == 1
+        assert count(db, "generations") == 4
         assert len(check_invariants(db, "racer")) == 5  # 4 open slots + the reservation
 
 
-def test_processes_race_for_last_slot_and_last_credits(tmp_path: Path) -> None:
-    db_path = tmp_path / "shared.sqlite3"
+def test_processes_race_for_last_slot_and_last_credits(database_url: str) -> None:
+    db_path = database_url
     ConvexDatabase(db_path, starting_credits=5, slot_limit=3).close()
     ctx = multiprocessing.get_context("spawn")
     processes = 4

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,13 +11,14 @@ from backend.auth.identity import Identity
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.invariants import assert_invariants, check_invariants
 from backend.convex_host.registry import run_function
+from tests.unit.convex_support import only_row
 
 USER = Identity("inv-user", {"iss": "test"})
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[ConvexDatabase]:
-    with ConvexDatabase(tmp_path / "convex.sqlite3") as d:
+def db(database_url: str) -> Iterator[ConvexDatabase]:
+    with ConvexDatabase(database_url) as d:
         yield d
 
 
@@ -84,6 +84,5 @@ def test_open_slot_and_orphan_loading_tile_are_caught(db: ConvexDatabase) -> Non
 
 def test_lookup_by_convex_user_id(db: ConvexDatabase) -> None:
     start_generation(db)
-    with db.read() as conn:
-        user_id = conn.execute("SELECT _id FROM users").fetchone()[0]
+    user_id = only_row(db, "users")["_id"]
     assert len(check_invariants(db, user_id)) == 3

@@ -12,6 +12,7 @@ import pytest
 
 from backend.auth.dev_keys import KEY_FILE, DevKeyPair
 from backend.convex_host.database import ConvexDatabase
+from backend.convex_host.tables import users
 from backend.private_files import (
     private_dir,
     private_file,
@@ -132,8 +133,14 @@ def test_convex_database_and_its_wal_are_private(
     with ConvexDatabase(path) as db:
         with db.write() as conn:
             conn.execute(
-                "INSERT INTO users (_id, _creationTime, tokenIdentifier, subject, credits,"
-                " slotLimit) VALUES ('u1', 0, 't|u1', 'u1', 1, 4)"
+                users.insert().values(
+                    _id="u1",
+                    _creationTime=0,
+                    tokenIdentifier="t|u1",
+                    subject="u1",
+                    credits=1,
+                    slotLimit=4,
+                )
             )
         _assert_private_db(path)
 
