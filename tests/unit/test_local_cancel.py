@@ -31,11 +31,11 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def provider(tmp_path: Path, clock: Clock) -> LocalProvider:
+def provider(tmp_path: Path, queue_db: str, clock: Clock) -> LocalProvider:
     store = LocalObjectStore(
         tmp_path / "files", "http://127.0.0.1:8765", b"cancel-tests-secret-0123456789ab"
     )
-    return LocalProvider(store, tmp_path / "queue.sqlite3", queue_s=1.0, run_s=1.0, clock=clock)
+    return LocalProvider(store, queue_db, queue_s=1.0, run_s=1.0, clock=clock)
 
 
 def request() -> ProviderRequest:

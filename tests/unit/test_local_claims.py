@@ -37,16 +37,14 @@ _CLAIM_AND_DIE = """
 import os, signal, sys
 from pathlib import Path
 from backend.providers.local_queue import JobQueue
-assert JobQueue(Path(sys.argv[1])).claim_render(sys.argv[2])
+assert JobQueue(sys.argv[1]).claim_render(sys.argv[2])
 os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
-def _claim_in_a_process_that_dies(
-    tmp_path: Path, job_id: str
-) -> subprocess.CompletedProcess[bytes]:
+def _claim_in_a_process_that_dies(queue_db: str, job_id: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-c", _CLAIM_AND_DIE, str(tmp_path / "queue.sqlite3"), job_id],
+        [sys.executable, "-c", _CLAIM_AND_DIE, queue_db, job_id],
         cwd=ROOT,
         capture_output=True,
         timeout=60,
@@ -77,21 +75,21 @@ def test_pid_alive_tells_live_dead_and_zombie_processes_apart() -> None:
 
 
 async def test_a_killed_renderers_job_is_rendered_at_once_by_the_next_backend(
-    store: LocalObjectStore, tmp_path: Path
+    store: LocalObjectStore, queue_db: str
 ) -> None:
     clock = FakeClock()
-    first = make_provider(store, tmp_path, clock)
+    first = make_provider(store, queue_db, clock)
     model = MODELS["img-flux-2-max"]
     job_id = (await first.submit(request(model.id, num_images=2))).job_id
     assert job_id is not None
     clock.advance(1.0)  # due
-    killed = await asyncio.to_thread(_claim_in_a_process_that_dies, tmp_path, job_id)
+    killed = await asyncio.to_thread(_claim_in_a_process_that_dies, queue_db, job_id)
     assert killed.returncode == -9, killed.stderr.decode()
     row = first.jobs.get(job_id)
     assert row is not None and row.state == "rendering"
     # The dead claim is fresh (no lease has lapsed on the fake clock), yet the restarted
     # backend renders at once instead of answering IN_PROGRESS for minutes.
-    restarted = make_provider(store, tmp_path, clock)
+    restarted = make_provider(store, queue_db, clock)
     state = await restarted.status(model, job_id)
     assert state.status == "COMPLETED" and len(state.images) == 2
     assert len(stored_generations(store)) == 2
@@ -99,15 +97,15 @@ async def test_a_killed_renderers_job_is_rendered_at_once_by_the_next_backend(
     assert again.images == state.images and len(stored_generations(store)) == 2
 
 
-async def test_a_live_renderer_keeps_its_claim(store: LocalObjectStore, tmp_path: Path) -> None:
+async def test_a_live_renderer_keeps_its_claim(store: LocalObjectStore, queue_db: str) -> None:
     clock = FakeClock()
-    first = make_provider(store, tmp_path, clock)
+    first = make_provider(store, queue_db, clock)
     model = MODELS["img-nano-banana"]
     job_id = (await first.submit(request(model.id))).job_id
     assert job_id is not None
     clock.advance(1.0)
     assert first.jobs.claim_render(job_id) is True  # this process, alive, mid-render
-    other = make_provider(store, tmp_path, clock)
+    other = make_provider(store, queue_db, clock)
     assert (await other.status(model, job_id)).status == "IN_PROGRESS"
     assert stored_generations(store) == []
     first.jobs.close()
@@ -115,10 +113,10 @@ async def test_a_live_renderer_keeps_its_claim(store: LocalObjectStore, tmp_path
 
 
 async def test_a_render_cancelled_at_shutdown_is_handed_back_at_once(
-    store: LocalObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: LocalObjectStore, queue_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = FakeClock()
-    first = make_provider(store, tmp_path, clock)
+    first = make_provider(store, queue_db, clock)
     model = MODELS["img-nano-banana"]
     job_id = (await first.submit(request(model.id))).job_id
     assert job_id is not None
@@ -143,7 +141,7 @@ async def test_a_render_cancelled_at_shutdown_is_handed_back_at_once(
     row = first.jobs.get(job_id)
     assert row is not None and row.state == "pending"
     monkeypatch.setattr(local_module, "render_image", real_render)
-    state = await make_provider(store, tmp_path, clock).status(model, job_id)
+    state = await make_provider(store, queue_db, clock).status(model, job_id)
     assert state.status == "COMPLETED" and len(state.images) == 1
     assert len(stored_generations(store)) == 1
 

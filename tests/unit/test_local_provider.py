@@ -47,13 +47,13 @@ def clock() -> FakeClock:
 
 
 def make_provider(
-    store: LocalObjectStore, tmp_path: Path, clock: FakeClock | None = None, **kw: object
+    store: LocalObjectStore, queue_db: str, clock: FakeClock | None = None, **kw: object
 ) -> LocalProvider:
     args: dict[str, object] = {"queue_s": 0.2, "run_s": 0.2}
     args.update(kw)
     if clock is not None:
         args["clock"] = clock
-    return LocalProvider(store, tmp_path / "queue.sqlite3", **args)  # type: ignore[arg-type]
+    return LocalProvider(store, queue_db, **args)  # type: ignore[arg-type]
 
 
 def request(model_id: str, prompt: str = "a quiet harbour", **kw: object) -> ProviderRequest:
@@ -89,9 +89,9 @@ def has_red(img: Image.Image) -> bool:
 
 
 async def test_sync_model_answers_with_image_bytes_at_the_exact_size(
-    store: LocalObjectStore, tmp_path: Path
+    store: LocalObjectStore, queue_db: str
 ) -> None:
-    provider = make_provider(store, tmp_path)
+    provider = make_provider(store, queue_db)
     result = await provider.submit(
         request("img-imagen4-preview", aspect_ratio="16:9", num_images=3)
     )
@@ -105,9 +105,9 @@ async def test_sync_model_answers_with_image_bytes_at_the_exact_size(
 
 
 async def test_sync_edit_model_composes_the_attachment_from_the_store(
-    store: LocalObjectStore, tmp_path: Path
+    store: LocalObjectStore, queue_db: str
 ) -> None:
-    provider = make_provider(store, tmp_path)
+    provider = make_provider(store, queue_db)
     url = await put_png(store, (255, 0, 0))
     result = await provider.submit(request("img-flux-kontext-pro", attachment_urls=(url,)))
     assert result.images[0].data is not None
@@ -118,17 +118,17 @@ async def test_sync_edit_model_composes_the_attachment_from_the_store(
     "url", [f"{BASE_URL}/files/uploads/2026/01/01/{'0' * 32}.png", "https://evil.example/x.png"]
 )
 async def test_missing_or_foreign_attachment_is_a_clear_error(
-    store: LocalObjectStore, tmp_path: Path, url: str
+    store: LocalObjectStore, queue_db: str, url: str
 ) -> None:
-    provider = make_provider(store, tmp_path)
+    provider = make_provider(store, queue_db)
     with pytest.raises(ProviderError) as info:
         await provider.submit(request("img-reve-edit", attachment_urls=(url,)))
     assert info.value.code == "attachment_not_found"
     assert info.value.status == 400
 
 
-async def test_fail_prompt_on_a_sync_model_raises(store: LocalObjectStore, tmp_path: Path) -> None:
-    provider = make_provider(store, tmp_path)
+async def test_fail_prompt_on_a_sync_model_raises(store: LocalObjectStore, queue_db: str) -> None:
+    provider = make_provider(store, queue_db)
     with pytest.raises(ProviderError) as info:
         await provider.submit(request("img-reve", prompt="a cat [FAIL] please"))
     assert info.value.code == "provider_failed"
@@ -139,9 +139,9 @@ async def test_fail_prompt_on_a_sync_model_raises(store: LocalObjectStore, tmp_p
 
 
 async def test_queued_lifecycle_positions_progress_completion(
-    store: LocalObjectStore, tmp_path: Path, clock: FakeClock
+    store: LocalObjectStore, queue_db: str, clock: FakeClock
 ) -> None:
-    provider = make_provider(store, tmp_path, clock)
+    provider = make_provider(store, queue_db, clock)
     model = MODELS["img-nano-banana-pro"]
     ids = []
     for _ in range(3):
@@ -182,35 +182,35 @@ async def test_queued_lifecycle_positions_progress_completion(
 
 
 async def test_a_queued_job_survives_recreating_the_provider(
-    store: LocalObjectStore, tmp_path: Path, clock: FakeClock
+    store: LocalObjectStore, queue_db: str, clock: FakeClock
 ) -> None:
-    first = make_provider(store, tmp_path, clock)
+    first = make_provider(store, queue_db, clock)
     model = MODELS["img-seedream-v4"]
     job_id = (await first.submit(request(model.id))).job_id
     assert job_id is not None
     del first  # "restart": nothing kept in memory
     clock.advance(0.1)
-    second = make_provider(store, tmp_path, clock)
+    second = make_provider(store, queue_db, clock)
     assert (await second.status(model, job_id)).status == "IN_QUEUE"
     clock.advance(1.0)
     done = await second.status(model, job_id)
     assert done.status == "COMPLETED"
-    third = make_provider(store, tmp_path, clock)
+    third = make_provider(store, queue_db, clock)
     assert (await third.status(model, job_id)).images == done.images
 
 
 async def test_a_restart_on_another_port_keeps_attachments_and_results_reachable(
-    store: LocalObjectStore, tmp_path: Path, clock: FakeClock
+    store: LocalObjectStore, queue_db: str, clock: FakeClock
 ) -> None:
     # The embedded backend picks a free port each start, so every URL changes.
     model = MODELS["img-nano-banana-edit"]
     url = await put_png(store, (255, 0, 0))
-    first = make_provider(store, tmp_path, clock)
+    first = make_provider(store, queue_db, clock)
     job_id = (await first.submit(request(model.id, attachment_urls=(url,)))).job_id
     assert job_id is not None
     store.base_url = "http://127.0.0.1:9999"
     clock.advance(1.0)
-    done = await make_provider(store, tmp_path, clock).status(model, job_id)
+    done = await make_provider(store, queue_db, clock).status(model, job_id)
     assert done.status == "COMPLETED", done.error
     image_url = done.images[0].url
     assert image_url and image_url.startswith("http://127.0.0.1:9999/files/generations/")
@@ -218,14 +218,14 @@ async def test_a_restart_on_another_port_keeps_attachments_and_results_reachable
     assert key is not None
     assert has_red(Image.open(io.BytesIO(await store.get(key))))
     store.base_url = "http://127.0.0.1:7777"
-    again = await make_provider(store, tmp_path, clock).status(model, job_id)
+    again = await make_provider(store, queue_db, clock).status(model, job_id)
     assert again.images[0].url == f"http://127.0.0.1:7777/files/{key}"
 
 
 async def test_queued_edit_model_renders_the_attachment(
-    store: LocalObjectStore, tmp_path: Path, clock: FakeClock
+    store: LocalObjectStore, queue_db: str, clock: FakeClock
 ) -> None:
-    provider = make_provider(store, tmp_path, clock)
+    provider = make_provider(store, queue_db, clock)
     url = await put_png(store, (255, 0, 0))
     model = MODELS["img-gpt-image-1-5-edit"]
     job_id = (
@@ -243,9 +243,9 @@ async def test_queued_edit_model_renders_the_attachment(
 
 
 async def test_fail_prompt_on_a_queued_model_fails_when_due(
-    store: LocalObjectStore, tmp_path: Path, clock: FakeClock
+    store: LocalObjectStore, queue_db: str, clock: FakeClock
 ) -> None:
-    provider = make_provider(store, tmp_path, clock, fail_prompts=("[fail]", "explode"))
+    provider = make_provider(store, queue_db, clock, fail_prompts=("[fail]", "explode"))
     model = MODELS["img-imagen3"]
     job_id = (await provider.submit(request(model.id, prompt="please EXPLODE"))).job_id
     assert job_id is not None
@@ -258,10 +258,10 @@ async def test_fail_prompt_on_a_queued_model_fails_when_due(
 
 
 async def test_fail_rate_is_decided_at_submission(
-    store: LocalObjectStore, tmp_path: Path, clock: FakeClock
+    store: LocalObjectStore, queue_db: str, clock: FakeClock
 ) -> None:
-    always = make_provider(store, tmp_path, clock, fail_rate=1.0)
-    never = make_provider(store, tmp_path, clock, fail_rate=0.0)
+    always = make_provider(store, queue_db, clock, fail_rate=1.0)
+    never = make_provider(store, queue_db, clock, fail_rate=0.0)
     model = MODELS["img-nano-banana"]
     bad = (await always.submit(request(model.id))).job_id
     good = (await never.submit(request(model.id))).job_id
@@ -274,8 +274,8 @@ async def test_fail_rate_is_decided_at_submission(
     assert (await always.status(model, good)).status == "COMPLETED"
 
 
-async def test_a_seeded_fail_rate_fails_some_jobs(store: LocalObjectStore, tmp_path: Path) -> None:
-    provider = make_provider(store, tmp_path, fail_rate=0.5, rng=random.Random(7))
+async def test_a_seeded_fail_rate_fails_some_jobs(store: LocalObjectStore, queue_db: str) -> None:
+    provider = make_provider(store, queue_db, fail_rate=0.5, rng=random.Random(7))
     outcomes = []
     for _ in range(20):
         try:
@@ -286,8 +286,8 @@ async def test_a_seeded_fail_rate_fails_some_jobs(store: LocalObjectStore, tmp_p
     assert 0 < outcomes.count(False) < 20
 
 
-async def test_unknown_job_is_a_404(store: LocalObjectStore, tmp_path: Path) -> None:
-    provider = make_provider(store, tmp_path)
+async def test_unknown_job_is_a_404(store: LocalObjectStore, queue_db: str) -> None:
+    provider = make_provider(store, queue_db)
     with pytest.raises(ProviderError) as info:
         await provider.status(MODELS["img-nano-banana"], "0" * 32)
     assert (info.value.code, info.value.status) == ("job_not_found", 404)
@@ -295,9 +295,9 @@ async def test_unknown_job_is_a_404(store: LocalObjectStore, tmp_path: Path) -> 
 
 
 async def test_concurrent_status_calls_render_once(
-    store: LocalObjectStore, tmp_path: Path, clock: FakeClock
+    store: LocalObjectStore, queue_db: str, clock: FakeClock
 ) -> None:
-    provider = make_provider(store, tmp_path, clock)
+    provider = make_provider(store, queue_db, clock)
     model = MODELS["img-flux-2-max"]
     job_id = (await provider.submit(request(model.id, num_images=2))).job_id
     assert job_id is not None
@@ -311,10 +311,10 @@ async def test_concurrent_status_calls_render_once(
 
 
 async def test_two_instances_on_one_db_render_once(
-    store: LocalObjectStore, tmp_path: Path, clock: FakeClock
+    store: LocalObjectStore, queue_db: str, clock: FakeClock
 ) -> None:
-    one = make_provider(store, tmp_path, clock)
-    two = make_provider(store, tmp_path, clock)  # like a second backend process
+    one = make_provider(store, queue_db, clock)
+    two = make_provider(store, queue_db, clock)  # like a second backend process
     model = MODELS["img-nano-banana"]
     job_id = (await one.submit(request(model.id, num_images=3))).job_id
     assert job_id is not None
@@ -328,10 +328,10 @@ async def test_two_instances_on_one_db_render_once(
 
 
 def test_only_one_renderer_can_claim_a_job_until_its_lease_lapses(
-    tmp_path: Path, clock: FakeClock
+    queue_db: str, clock: FakeClock
 ) -> None:
-    a = JobQueue(tmp_path / "q.sqlite3", clock)
-    b = JobQueue(tmp_path / "q.sqlite3", clock)  # e.g. a second backend process
+    a = JobQueue(queue_db, clock)
+    b = JobQueue(queue_db, clock)  # e.g. a second backend process
     job = a.create("img-nano-banana", {"prompt": "x"}, queue_s=0, run_s=0, fail_reason=None)
     assert a.claim_render(job.id) is True
     a.close()  # no background renewals: the test renews by hand with beat()
@@ -352,10 +352,10 @@ def test_only_one_renderer_can_claim_a_job_until_its_lease_lapses(
 
 
 def test_a_renewed_claim_is_still_taken_after_stale_render_s(
-    tmp_path: Path, clock: FakeClock
+    queue_db: str, clock: FakeClock
 ) -> None:
-    a = JobQueue(tmp_path / "q.sqlite3", clock)
-    b = JobQueue(tmp_path / "q.sqlite3", clock)
+    a = JobQueue(queue_db, clock)
+    b = JobQueue(queue_db, clock)
     job = a.create("img-nano-banana", {"prompt": "x"}, queue_s=0, run_s=0, fail_reason=None)
     assert a.claim_render(job.id) is True
     a.close()
@@ -370,9 +370,9 @@ def test_a_renewed_claim_is_still_taken_after_stale_render_s(
 
 
 async def test_wait_returns_promptly_when_the_job_finishes(
-    store: LocalObjectStore, tmp_path: Path
+    store: LocalObjectStore, queue_db: str
 ) -> None:
-    provider = make_provider(store, tmp_path, queue_s=0.2, run_s=0.2)
+    provider = make_provider(store, queue_db, queue_s=0.2, run_s=0.2)
     model = MODELS["img-nano-banana"]
     job_id = (await provider.submit(request(model.id))).job_id
     assert job_id is not None
@@ -384,8 +384,8 @@ async def test_wait_returns_promptly_when_the_job_finishes(
     assert elapsed < 0.9
 
 
-async def test_wait_gives_up_at_the_timeout(store: LocalObjectStore, tmp_path: Path) -> None:
-    provider = make_provider(store, tmp_path, queue_s=30.0, run_s=30.0)
+async def test_wait_gives_up_at_the_timeout(store: LocalObjectStore, queue_db: str) -> None:
+    provider = make_provider(store, queue_db, queue_s=30.0, run_s=30.0)
     model = MODELS["img-nano-banana"]
     job_id = (await provider.submit(request(model.id))).job_id
     assert job_id is not None

@@ -113,8 +113,8 @@ async def test_unreachable_provider_and_odd_urls_are_refused(rehoster: Rehoster)
         await rehoster.rehost(ProviderImage(url="data:image/png,notbase64"))
 
 
-async def test_results_cache_runs_the_rehost_once_under_concurrency(tmp_path: Path) -> None:
-    cache = ResultsCache(tmp_path / "results.sqlite3")
+async def test_results_cache_runs_the_rehost_once_under_concurrency(database_url: str) -> None:
+    cache = ResultsCache(database_url)
     key = job_key("local", "job-1")
     calls = 0
 
@@ -127,7 +127,12 @@ async def test_results_cache_runs_the_rehost_once_under_concurrency(tmp_path: Pa
     results = await asyncio.gather(*(cache.get_or_create(key, make) for _ in range(5)))
     assert calls == 1
     assert all(r == results[0] for r in results)
-    # A new cache object on the same file (a restart) answers from disk.
-    assert await ResultsCache(tmp_path / "results.sqlite3").get(key) == results[0]
+    # A new cache object on the same database (a restart, another process) answers too.
+    again = ResultsCache(database_url)
+    assert await again.get(key) == results[0]
+    # Another process that rehosted the same job meanwhile keeps the first one's images.
+    assert again._put(key, [f"{BASE}/files/generations/b.png"]) == results[0]
+    again.close()
     assert await cache.get(job_key("local", "job-2")) is None
     assert job_key("fal", "job-1") != key
+    cache.close()
