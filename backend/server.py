@@ -20,11 +20,13 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 from platformdirs import user_data_dir
+from sqlalchemy.engine import make_url
 
 from backend.app import create_app
 from backend.config import BackendConfig
 from backend.private_files import replace_private_file
 from backend.runner import ThreadedServer, free_port
+from backend.storage.engine import database_url
 
 LOOPBACK = "127.0.0.1"
 PORT_FILE = "embedded-port"
@@ -138,6 +140,17 @@ def _parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, default=None, help="keys, local store and databases"
     )
     parser.add_argument(
+        "--database",
+        metavar="URL",
+        default=os.environ.get("DATABASE_URL") or None,
+        help=(
+            "where all server state lives: a PostgreSQL URL "
+            "(postgresql+psycopg://user:password@host/db) shared by any number of server "
+            "processes, or a SQLite file; default $DATABASE_URL, else SQLite files in the "
+            "data dir"
+        ),
+    )
+    parser.add_argument(
         "--public-url",
         default=os.environ.get("PUBLIC_BASE_URL"),
         help="the URL clients reach this server at (default http://HOST:PORT)",
@@ -173,6 +186,23 @@ def is_loopback_host(host: str) -> bool:
         return False  # another host name, or "" / "0.0.0.0" style wildcards
 
 
+def _database(target: str | None) -> str | None:
+    """``--database`` as a SQLAlchemy URL (None: SQLite files in the data dir)."""
+    if not target:
+        return None
+    try:
+        return database_url(target)
+    except Exception as exc:  # an unparseable URL or another engine
+        raise SystemExit(f"imagegen serve: --database {target!r}: {exc}") from None
+
+
+def describe_database(config: BackendConfig) -> str:
+    """Where the state is, for the start-up line (never the password)."""
+    if config.database_url is None:
+        return f"data in {config.data_dir}"
+    return f"database {make_url(config.database_url).render_as_string(hide_password=True)}"
+
+
 def build_serve_config(args: argparse.Namespace) -> BackendConfig:
     """The config for `imagegen serve`; raises SystemExit with one line if auth is missing."""
     data_dir = args.data_dir or default_data_dir()
@@ -185,7 +215,7 @@ def build_serve_config(args: argparse.Namespace) -> BackendConfig:
     # Clerk wins whenever it is configured; --dev-auth only adds the server's own key pair
     # and /api/dev/token. Neither turns on the local providers (--local-providers does).
     config = BackendConfig.from_env(data_dir, embedded=False, local_providers=args.local_providers)
-    config = replace(config, dev_auth=not clerk)
+    config = replace(config, dev_auth=not clerk, database_url=_database(args.database))
     if config.dev_auth and not is_loopback_host(args.host) and not args.allow_remote_dev_auth:
         raise SystemExit(
             "imagegen serve: --dev-auth lets anyone who reaches the server sign in as any "
@@ -206,7 +236,8 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
         return 2
     app = create_app(config)
     mode = "dev auth" if config.dev_auth else "Clerk auth"
-    print(f"imagegen backend on {config.public_base_url} ({mode}, data in {config.data_dir})")
+    where = describe_database(config)
+    print(f"imagegen backend on {config.public_base_url} ({mode}, {where})")
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_keep_alive=30)
     return 0
 
