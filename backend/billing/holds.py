@@ -130,7 +130,7 @@ def row_by_key(conn: Connection, user_id: str, key: str) -> dict[str, Any] | Non
 
 
 def hold_row(conn: Connection, hold_id: str) -> dict[str, Any] | None:
-    return first(conn, select(holds).where(holds.c._id == hold_id))
+    return first(conn, select(holds).where(holds.c["_id"] == hold_id))
 
 
 def locked_hold_row(conn: Connection, hold_id: str) -> dict[str, Any] | None:
@@ -161,7 +161,7 @@ def find_by_key(db: ConvexDatabase, identity: Identity, key: str) -> Hold | None
         row = first(
             conn,
             select(holds)
-            .join(users, users.c._id == holds.c.userId)
+            .join(users, users.c["_id"] == holds.c.userId)
             .where(users.c.tokenIdentifier == token_identifier(identity), holds.c.key == key),
         )
         return Hold.from_row(row) if row is not None else None
@@ -250,5 +250,5 @@ def forget_owner(db: ConvexDatabase, owner: str) -> None:
 
 def subject_of(db: ConvexDatabase, user_id: str) -> str:
     with db.read() as conn:
-        subject = scalar(conn, select(users.c.subject).where(users.c._id == user_id))
+        subject = scalar(conn, select(users.c.subject).where(users.c["_id"] == user_id))
     return str(subject) if subject is not None else ""

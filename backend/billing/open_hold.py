@@ -63,7 +63,7 @@ def _insufficient(needed: float, available: float, hint: str = "") -> ApiError:
 
 
 def _check_legacy_slot(conn: Connection, user_id: str, slot_id: str) -> None:
-    slot = first(conn, select(generations).where(generations.c._id == slot_id))
+    slot = first(conn, select(generations).where(generations.c["_id"] == slot_id))
     if slot is None:
         raise ApiError(404, "slot_not_found", "This concurrency slot does not exist.")
     if slot["userId"] != user_id:

@@ -45,7 +45,7 @@ def settle(
         amount, wanted = float(row["amount"]), max(1, int(row["numImages"]))
         delivered = min(len(images), wanted) if outcome == "completed" else 0
         charged = money(min(amount, amount * delivered / wanted))
-        user = first(conn, select(users).where(users.c._id == row["userId"]))
+        user = first(conn, select(users).where(users.c["_id"] == row["userId"]))
         assert user is not None
         from_credits = min(charged, max(0.0, float(user["credits"])))
         from_additional = min(charged - from_credits, max(0.0, float(user["additionalCredits"])))
@@ -66,7 +66,7 @@ def settle(
         if delivered:
             slot_end["imageUrl"] = images[0].url
         conn.execute(
-            g.update().where(g.c._id == row["slotId"], g.c.status == "active").values(slot_end)
+            g.update().where(g.c["_id"] == row["slotId"], g.c.status == "active").values(slot_end)
         )
         if row["generationId"]:
             _finish_row(conn, row["generationId"], images[:wanted] if delivered else [], error, now)
@@ -92,7 +92,7 @@ def _finish_row(
     conn: Connection, generation_id: str, images: list[StoredImage], error: str | None, now: float
 ) -> None:
     g = session_generations
-    row = first(conn, select(g.c.sessionId).where(g.c._id == generation_id))
+    row = first(conn, select(g.c.sessionId).where(g.c["_id"] == generation_id))
     if row is None:  # the user deleted the tile meanwhile
         return
     fields: dict[str, Any] = {"isLoading": 0, "completedAt": now}
@@ -103,7 +103,7 @@ def _finish_row(
     else:
         fields["error"] = error or "The generation failed."
     update(conn, "sessionGenerations", generation_id, fields)
-    session = first(conn, select(sessions.c._id).where(sessions.c._id == row["sessionId"]))
+    session = first(conn, select(sessions.c["_id"]).where(sessions.c["_id"] == row["sessionId"]))
     if session is not None:
         # Same preview rule as sessions:updateGeneration.
         functions_sessions.touch_session_conn(conn, row["sessionId"])

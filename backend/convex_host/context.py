@@ -101,7 +101,7 @@ def update(conn: Connection, table: str, doc_id: str, fields: Mapping[str, Any])
     if not fields:
         return
     t = TABLES[table]
-    conn.execute(t.update().where(t.c._id == doc_id).values(dict(fields)))
+    conn.execute(t.update().where(t.c["_id"] == doc_id).values(dict(fields)))
 
 
 def to_doc(

@@ -71,7 +71,7 @@ def acquire_generation_slot(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
 )
 def update_generation_status(ctx: Ctx, args: dict[str, Any]) -> None:
     user = ctx.user()
-    row = first(ctx.conn, select(generations).where(generations.c._id == args["generationId"]))
+    row = first(ctx.conn, select(generations).where(generations.c["_id"] == args["generationId"]))
     if row is None:
         raise not_found("generation")
     if row["userId"] != user["_id"]:
@@ -84,7 +84,7 @@ def update_generation_status(ctx: Ctx, args: dict[str, Any]) -> None:
     # (docs/billing.md): a client ending it early would run more jobs than the limit.
     held = first(
         ctx.conn,
-        select(holds.c._id).where(holds.c.slotId == row["_id"], holds.c.state != "settled"),
+        select(holds.c["_id"]).where(holds.c.slotId == row["_id"], holds.c.state != "settled"),
     )
     if held is not None:
         return None

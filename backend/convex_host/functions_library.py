@@ -25,7 +25,7 @@ DEFAULT_PAGE_ITEMS = 500
 
 
 def _owned_session(ctx: Ctx, session_id: str) -> dict[str, Any]:
-    row = first(ctx.conn, select(sessions).where(sessions.c._id == session_id))
+    row = first(ctx.conn, select(sessions).where(sessions.c["_id"] == session_id))
     if row is None:
         raise not_found("session")
     if row["userId"] != ctx.user()["_id"]:
@@ -70,10 +70,10 @@ def delete_session(ctx: Ctx, args: dict[str, Any]) -> None:
         raise ConvexFunctionError(
             "This session still has a generation running; delete it once it has finished."
         )
-    in_session = select(g.c._id).where(g.c.sessionId == session["_id"])
+    in_session = select(g.c["_id"]).where(g.c.sessionId == session["_id"])
     ctx.conn.execute(delete(favorites).where(favorites.c.generationId.in_(in_session)))
     ctx.conn.execute(delete(g).where(g.c.sessionId == session["_id"]))
-    ctx.conn.execute(delete(sessions).where(sessions.c._id == session["_id"]))
+    ctx.conn.execute(delete(sessions).where(sessions.c["_id"] == session["_id"]))
     return None
 
 

@@ -31,7 +31,7 @@ IMAGE = v.object(
 
 def _owned(ctx: Ctx, table: str, doc_id: str, what: str) -> dict[str, Any]:
     t = TABLES[table]
-    row = first(ctx.conn, select(t).where(t.c._id == doc_id))
+    row = first(ctx.conn, select(t).where(t.c["_id"] == doc_id))
     if row is None:
         raise not_found(what)
     if row["userId"] != ctx.user()["_id"]:
@@ -180,12 +180,12 @@ def toggle_favorite(ctx: Ctx, args: dict[str, Any]) -> bool:
     f = favorites
     existing = first(
         ctx.conn,
-        select(f.c._id).where(
+        select(f.c["_id"]).where(
             f.c.userId == key[0], f.c.generationId == key[1], f.c.imageUrl == key[2]
         ),
     )
     if existing is not None:
-        ctx.conn.execute(delete(f).where(f.c._id == existing["_id"]))
+        ctx.conn.execute(delete(f).where(f.c["_id"] == existing["_id"]))
         return False
     now = now_ms()
     insert(
@@ -223,7 +223,7 @@ def delete_asset_media(ctx: Ctx, args: dict[str, Any]) -> None:
     else:
         ctx.conn.execute(delete(favorites).where(favorites.c.generationId == row["_id"]))
         g = session_generations
-        ctx.conn.execute(delete(g).where(g.c._id == row["_id"]))
+        ctx.conn.execute(delete(g).where(g.c["_id"] == row["_id"]))
     _touch_session(ctx, row["sessionId"])
     return None
 
@@ -252,7 +252,7 @@ def get_session_generations(ctx: Ctx, args: dict[str, Any]) -> list[dict[str, An
     for fav in rows(
         ctx.conn,
         select(f.c.generationId, f.c.imageUrl)
-        .join(g, g.c._id == f.c.generationId)
+        .join(g, g.c["_id"] == f.c.generationId)
         .where(g.c.sessionId == session["_id"]),
     ):
         marked.setdefault(fav["generationId"], []).append(fav["imageUrl"])

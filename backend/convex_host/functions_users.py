@@ -96,7 +96,7 @@ def _absorbed_by_server(ctx: Ctx, user_id: str, amount: float) -> bool:
     the oldest such settlement of the same amount takes the call, which changes nothing."""
     row = first(
         ctx.conn,
-        select(holds.c._id)
+        select(holds.c["_id"])
         .where(holds.c.userId == user_id, holds.c.clientAck == 1, holds.c.amount == _money(amount))
         .order_by(holds.c.settledAt, seq_of(holds))
         .limit(1),

@@ -35,8 +35,8 @@ def check_invariants(
     with db.read() as conn:
         found = rows(
             conn,
-            select(users.c._id, users.c.subject, users.c.reservedCredits).where(
-                or_(users.c._id == user_id, users.c.subject == user_id)
+            select(users.c["_id"], users.c.subject, users.c.reservedCredits).where(
+                or_(users.c["_id"] == user_id, users.c.subject == user_id)
             ),
         )
         for user in found:
@@ -53,7 +53,7 @@ def check_invariants(
                 # docs/billing.md: every hold ends settled, whoever drove it.
                 for hold in rows(
                     conn,
-                    select(holds.c._id, holds.c.key, holds.c.state).where(
+                    select(holds.c["_id"], holds.c.key, holds.c.state).where(
                         holds.c.userId == uid, holds.c.state != "settled"
                     ),
                 ):
@@ -64,7 +64,9 @@ def check_invariants(
             slot_status: dict[str, str] = {}
             for slot in rows(
                 conn,
-                select(generations.c._id, generations.c.status).where(generations.c.userId == uid),
+                select(generations.c["_id"], generations.c.status).where(
+                    generations.c.userId == uid
+                ),
             ):
                 slot_status[slot["_id"]] = slot["status"]
                 if slot["status"] == "active" and slot["_id"] not in slots_in_flight:
@@ -74,7 +76,7 @@ def check_invariants(
             g = session_generations
             for gen in rows(
                 conn,
-                select(g.c._id, g.c.externalRequestId, g.c.concurrencySlotId).where(
+                select(g.c["_id"], g.c.externalRequestId, g.c.concurrencySlotId).where(
                     g.c.userId == uid, g.c.isLoading == 1
                 ),
             ):

@@ -100,7 +100,7 @@ def lock_user(conn: Connection, users: Table, user_id: str) -> None:
     """Take the user's row lock for the rest of the transaction (PostgreSQL); on SQLite
     the transaction already holds the database's only write lock (BEGIN IMMEDIATE)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(select(users.c._id).where(users.c._id == user_id).with_for_update())
+        conn.execute(select(users.c["_id"]).where(users.c["_id"] == user_id).with_for_update())
 
 
 __all__ = [

@@ -223,7 +223,7 @@ def holds_of(backend: EmbeddedBackend, user_id: str) -> list[dict[str, Any]]:
     with backend.app.state.convex_db.read() as conn:
         found = conn.execute(
             select(holds)
-            .join(users, users.c._id == holds.c.userId)
+            .join(users, users.c["_id"] == holds.c.userId)
             .where(users.c.subject == user_id)
             .order_by(holds.c.createdAt)
         ).mappings()

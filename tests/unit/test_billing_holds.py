@@ -55,7 +55,7 @@ def slot_status(db: ConvexDatabase, slot_id: str) -> str:
     with db.read() as conn:
         return str(
             conn.execute(
-                select(generations.c.status).where(generations.c._id == slot_id)
+                select(generations.c.status).where(generations.c["_id"] == slot_id)
             ).scalar_one()
         )
 
