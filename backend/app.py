@@ -25,6 +25,7 @@ from backend.config import BackendConfig
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.router import build_convex_router
 from backend.errors import install_error_handlers
+from backend.image_work_pool import ImageWorkPool
 from backend.log_redaction import install_access_log_redaction
 from backend.openapi import install_openapi
 from backend.providers.fal_references import log_reference_mode
@@ -36,6 +37,7 @@ from backend.results_cache import ResultsCache
 from backend.routes import cancel, generate, health, models, presign, preview, status
 from backend.routes.dev import build_dev_router
 from backend.secrets import load_or_create_secret
+from backend.storage.notify import make_notifier
 from backend.store.factory import make_store
 from backend.store.local import LocalObjectStore
 from backend.variant_writer import VariantWriter
@@ -84,14 +86,19 @@ def create_app(config: BackendConfig) -> FastAPI:
         starting_credits=config.starting_credits,
         slot_limit=config.slot_limit,
     )
-    providers = ProviderRegistry(config, store)
+    # Rendering and variants run in worker processes (started at the first image), so the
+    # loop answering requests never queues behind image work.
+    image_work = ImageWorkPool()
+    # Long polls' wake-ups: in-process on SQLite, LISTEN/NOTIFY or Redis across processes.
+    notifier = make_notifier(config.database_url, config.redis_url, config.wakeup_recheck_s)
+    providers = ProviderRegistry(config, store, image_work=image_work, notifier=notifier)
     if providers.is_configured("fal"):
         log_reference_mode(config)
-    billing = Billing(convex_db, config.replay_wait_s)
+    billing = Billing(convex_db, config.replay_wait_s, notifier)
     limiter = make_rate_limiter(config)
     # One writer for rehosting, references and the local store's first requests, so the
     # CPU work of making variants is bounded across all of them.
-    variants = VariantWriter(store)
+    variants = VariantWriter(store, pool=image_work)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -102,6 +109,7 @@ def create_app(config: BackendConfig) -> FastAPI:
             app, config.settle_sweep_interval_s, config.sync_work_limit_s, config.job_deadline_s
         )
         app.state.sweeper = sweeper
+        await notifier.start()
         await billing.start()
         sweeper.start()
         try:
@@ -110,8 +118,10 @@ def create_app(config: BackendConfig) -> FastAPI:
             await sweeper.stop()
             await billing.close()
             await variants.close()
+            await image_work.close()
             await client.aclose()
             await _close(providers)
+            await _close(notifier)
             await _close(limiter)
             await _close(store)
             results.close()
@@ -138,6 +148,7 @@ def create_app(config: BackendConfig) -> FastAPI:
     app.state.results = results
     app.state.convex_db = convex_db
     app.state.billing = billing
+    app.state.notifier = notifier
     app.state.variants = variants
     billing.on_orphan = lambda hold: resolve_orphan(app.state, hold)
 

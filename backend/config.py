@@ -7,6 +7,7 @@ reads real credentials from the environment.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +19,24 @@ def _env(name: str, *alts: str) -> str | None:
         if value:
             return value
     return None
+
+
+def _env_seconds(name: str, default: float, *, positive: bool = False) -> float:
+    """A number of seconds (>= 0, or > 0 if ``positive``) from the environment;
+    ``imagegen serve`` prints the SystemExit's sentence and exits 2 when it is not one."""
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        least = "more than 0" if positive else "at least 0"
+        raise SystemExit(
+            f"imagegen serve: {name} must be a number of seconds ({least}), got {raw!r}"
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,10 @@ class BackendConfig:
 
     # Long-poll cap for GET /api/generate-images/status?wait=S
     max_wait_s: float = 25.0
+    # Cross-process wake-ups (PostgreSQL LISTEN/NOTIFY, or Redis pub/sub with REDIS_URL):
+    # a waiter re-reads the state at least this often, so a lost notification costs at
+    # most this much (env WAKEUP_RECHECK_S). SQLite keeps its in-process wake-ups.
+    wakeup_recheck_s: float = 1.0
 
     # Billing (docs/billing.md). A sync model's provider call plus rehosting must end before
     # this (the desktop client waits 300 s); past it the route answers 504 still_running
@@ -155,6 +178,11 @@ class BackendConfig:
             azure_base_url=_env("AZURE_BASE_URL"),
             azure_image_edits_url=_env("AZURE_IMAGE_EDITS_URL"),
             attachment_allow_list=tuple(p.strip() for p in (allow or "").split(",") if p.strip()),
+            wakeup_recheck_s=_env_seconds("WAKEUP_RECHECK_S", cls.wakeup_recheck_s, positive=True),
+            # `serve --local-providers`: the local provider's simulated timings.
+            local_queue_s=_env_seconds("LOCAL_QUEUE_S", cls.local_queue_s),
+            local_run_s=_env_seconds("LOCAL_RUN_S", cls.local_run_s),
+            local_sync_s=_env_seconds("LOCAL_SYNC_S", cls.local_sync_s),
         )
 
     # -- Provider fidelity (issue 13) --------------------------------------------------

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from backend.image_variants_maker import VariantError, image_size, make_variant, make_variants
+from backend.image_work_pool import BACKGROUND, URGENT, ImageWorkPool
 from backend.store.base import ObjectStore
 from catalog.image_variants import (
     VARIANT_CONTENT_TYPE,
@@ -41,8 +42,17 @@ def _has_variants_key(key: str) -> bool:
 class VariantWriter:
     """Makes and stores variants; one per app, so CPU work is bounded across all callers."""
 
-    def __init__(self, store: ObjectStore, max_concurrent: int | None = None) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        max_concurrent: int | None = None,
+        *,
+        pool: ImageWorkPool | None = None,
+    ) -> None:
         self.store = store
+        # The server's worker processes, when it has them (the work then leaves the loop's
+        # process); else threads, at most max_concurrent at once.
+        self.pool = pool
         # Decoding a 4K image takes a core for a few hundred ms: never more at once than
         # there are cores, whatever mix of generations, uploads and first requests asks.
         self._cpu = asyncio.Semaphore(max_concurrent or os.cpu_count() or 1)
@@ -56,7 +66,9 @@ class VariantWriter:
         ``key``; returns its displayed size, or None when it cannot be read."""
         if not _has_variants_key(key):
             return await self._size_of(data, key)
-        return await self._once(f"write:{key}", lambda: self._write_all(key, data, VARIANT_EDGES))
+        return await self._once(
+            f"write:{key}", lambda: self._write_all(key, data, VARIANT_EDGES, URGENT)
+        )
 
     async def ensure(self, key: str, *, need_size: bool = True) -> Size | None:
         """For an original already in the store: make the variants it lacks (records from
@@ -123,10 +135,18 @@ class VariantWriter:
             log.warning("cannot read the size of %s: %s", key, exc.message)
             return None
 
-    async def _write_all(self, key: str, data: bytes, edges: Iterable[int]) -> Size | None:
+    async def _cpu_work(self, priority: int, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in the pool's workers (``priority``), else in a bounded thread."""
+        if self.pool is not None:
+            return await self.pool.run(fn, *args, priority=priority)
+        async with self._cpu:
+            return await asyncio.to_thread(fn, *args)
+
+    async def _write_all(
+        self, key: str, data: bytes, edges: Iterable[int], priority: int
+    ) -> Size | None:
         try:
-            async with self._cpu:
-                made = await asyncio.to_thread(make_variants, data, tuple(edges))
+            made = await self._cpu_work(priority, make_variants, data, tuple(edges))
         except VariantError as exc:
             log.warning("no variants for %s: %s", key, exc.message)
             return await self._size_of(data, key)
@@ -166,7 +186,8 @@ class VariantWriter:
             return None
         if not missing:
             return await self._size_of(data, key)
-        return await self._write_all(key, data, missing)
+        # Nobody waits for a background ensure: it goes behind requests' work.
+        return await self._write_all(key, data, missing, URGENT if need_size else BACKGROUND)
 
     async def _original_of(self, key: str) -> tuple[str, bytes] | None:
         parsed = parse_variant(key)
@@ -190,8 +211,7 @@ class VariantWriter:
             return False
         original, data = found
         try:
-            async with self._cpu:
-                webp = await asyncio.to_thread(make_variant, data, parsed[1])
+            webp = await self._cpu_work(URGENT, make_variant, data, parsed[1])
             await self.store.put(key, webp, VARIANT_CONTENT_TYPE)
         except VariantError as exc:
             log.warning("no variant of %s: %s", original, exc.message)

@@ -38,15 +38,18 @@ def auth_headers(token: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def backend_factory(tmp_path: Path) -> Iterator[BackendFactory]:
+def backend_factory(tmp_path: Path, backend_database: BackendDatabases) -> Iterator[BackendFactory]:
     """Start backends with config overrides; ``data_dir`` defaults to one shared tmp dir,
-    so starting again after ``stop()`` is a restart on the same data. All are stopped
-    at the end of the test."""
+    so starting again after ``stop()`` is a restart on the same data. Each data dir's
+    state lives in ``backend_database`` (the test's dialect). All are stopped at the end
+    of the test."""
     started: list[EmbeddedBackend] = []
 
     def start(data_dir: Path | None = None, **overrides: Any) -> EmbeddedBackend:
-        settings = {**FAST_TIMINGS, **overrides}
-        backend = EmbeddedBackend(data_dir or tmp_path / "backend", **settings).start()
+        data_dir = data_dir or tmp_path / "backend"
+        database = {"database_url": backend_database.url_for(data_dir)}
+        settings = {**FAST_TIMINGS, **database, **overrides}
+        backend = EmbeddedBackend(data_dir, **settings).start()
         started.append(backend)
         return backend
 
@@ -62,9 +65,33 @@ def backend(backend_factory: BackendFactory) -> EmbeddedBackend:
 
 
 from tests.database_fixtures import (  # noqa: E402  (after QT_QPA_PLATFORM is set)
+    DIALECTS,
+    BackendDatabases,
+    backend_database,
     database_factory,
     database_url,
     postgres_cluster,
 )
 
-__all__ = ["database_factory", "database_url", "postgres_cluster"]
+__all__ = ["backend_database", "database_factory", "database_url", "postgres_cluster"]
+
+# Suites whose backends run on every dialect (IMAGEGEN_TEST_DATABASES): all of
+# tests/integration, and elsewhere the modules marked ``both_databases``.
+BOTH_DATABASES_DIRS = ("integration",)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "both_databases: the backends this module starts run on SQLite and on PostgreSQL",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend_database" not in metafunc.fixturenames:
+        return
+    path = Path(str(metafunc.definition.path))
+    if path.parent.name in BOTH_DATABASES_DIRS or metafunc.definition.get_closest_marker(
+        "both_databases"
+    ):
+        metafunc.parametrize("backend_database", DIALECTS, indirect=True, scope="module")

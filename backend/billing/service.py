@@ -3,6 +3,11 @@
 Thin async layer over :mod:`backend.billing.holds` (whose transactions run in worker
 threads), plus the tasks that carry a provider call to its end even when the client that
 asked has gone: they are held here, so a disconnect never cancels a paid job half-way.
+
+Every committed change of a hold that someone may be waiting for (its answer recorded,
+its settlement) is published on the notifier's ``HOLD`` channel: a repeated key waiting
+in :meth:`Billing.replay`, or a long poll waiting for a settlement, wakes at once — in
+this process, or in any process with a cross-process notifier (PostgreSQL or Redis).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from backend.billing import holds, open_hold, settlement
 from backend.billing.holds import Hold, HoldRequest
 from backend.convex_host.database import ConvexDatabase
 from backend.errors import ApiError
+from backend.storage.notify import HOLD, InProcessNotifier, Notifier
 from backend.stored_image import StoredImage
 
 log = logging.getLogger(__name__)
@@ -39,6 +45,8 @@ STOPPED = ApiError(
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-:.]{8,128}$")
 # Keys the server makes itself; a client's key may not look like one.
 RESERVED_PREFIXES = ("slot:", "auto:")
+# In-process, how often a repeated key re-reads a hold whose first call runs in another
+# process (nothing announces it then); cross-process, the notifier's recheck instead.
 REPLAY_POLL_S = 0.1
 Answer = tuple[int, dict[str, Any]]
 
@@ -66,9 +74,15 @@ def with_billing(hold: Hold, body: dict[str, Any]) -> dict[str, Any]:
 
 
 class Billing:
-    def __init__(self, db: ConvexDatabase, replay_wait_s: float = 20.0) -> None:
+    def __init__(
+        self,
+        db: ConvexDatabase,
+        replay_wait_s: float = 20.0,
+        notifier: Notifier | None = None,
+    ) -> None:
         self.db = db
         self.replay_wait_s = replay_wait_s
+        self.notifier = notifier or InProcessNotifier()
         self.owner = uuid.uuid4().hex
         self._tasks: dict[str, asyncio.Task[Answer]] = {}
         self._heartbeat: asyncio.Task[None] | None = None
@@ -123,11 +137,13 @@ class Billing:
         request_id: str | None = None,
     ) -> Hold:
         status, body = answer
-        return await run_in_threadpool(
+        recorded = await run_in_threadpool(
             lambda: holds.record_response(
                 self.db, hold.id, status, body, job_key=job_key, request_id=request_id
             )
         )
+        await self.notifier.publish(HOLD, hold.id)  # committed: a repeated key may look
+        return recorded
 
     async def settle(
         self,
@@ -141,6 +157,7 @@ class Billing:
             lambda: settlement.settle(self.db, hold.id, outcome=outcome, urls=urls, error=error)
         )
         if changed:
+            await self.notifier.publish(HOLD, hold.id)
             log.info(
                 "settled hold %s: %s, charged %s of %s",
                 hold.id,
@@ -183,29 +200,51 @@ class Billing:
         return hold_id in self._tasks
 
     async def replay(self, hold: Hold) -> Answer:
-        """The first answer of a repeated key, waiting a while for it if still running."""
+        """The first answer of a repeated key, waiting a while for it if still running.
+
+        The first call runs here (its task is awaited) or in another process: then the
+        hold's wake-up ends the wait as soon as that process records its answer, and a
+        lost wake-up costs at most one recheck."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.replay_wait_s
-        current: Hold | None = hold
-        while current is not None and current.response is None:
-            if await self.orphaned(current):
-                return await self.on_orphan(current)
-            task = self._tasks.get(hold.id)
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise ApiError(
-                    409,
-                    "request_in_progress",
-                    "This request is still being processed; repeat it shortly.",
-                    headers={"Retry-After": "2"},
-                )
-            if task is not None:
-                await asyncio.wait({task}, timeout=remaining)
-            else:
-                await asyncio.sleep(min(REPLAY_POLL_S, remaining))
+        async with self.notifier.listen(HOLD, hold.id) as changed:
+            # Read again once listening: an answer recorded meanwhile is not missed.
             current = await self.get(hold.id)
+            while current is not None and current.response is None:
+                if await self.orphaned(current):
+                    return await self.on_orphan(current)
+                task = self._tasks.get(hold.id)
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise ApiError(
+                        409,
+                        "request_in_progress",
+                        "This request is still being processed; repeat it shortly.",
+                        headers={"Retry-After": "2"},
+                    )
+                if task is not None:
+                    await asyncio.wait({task}, timeout=remaining)
+                else:
+                    await changed.wait(min(self.notifier.recheck(REPLAY_POLL_S), remaining))
+                current = await self.get(hold.id)
         assert current is not None and current.response is not None
         return int(current.response_status or 200), with_billing(current, current.response)
+
+    async def wait_settled(self, hold: Hold, timeout_s: float) -> Hold | None:
+        """``hold`` once settled, by whichever process; None if not within ``timeout_s``.
+
+        Driven by wake-ups alone (no polling): a long poll races it against the
+        provider's own wait, which is the safety net that bounds the poll."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        async with self.notifier.listen(HOLD, hold.id) as changed:
+            while True:
+                current = await self.get(hold.id)
+                if current is None or current.settled:
+                    return current
+                remaining = deadline - loop.time()
+                if remaining <= 0 or not await changed.wait(remaining):
+                    return None
 
     async def close(self) -> None:
         """Server shutdown: what is still running is left to the next start, which settles

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 import weakref
@@ -18,6 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from backend.image_work_pool import ImageWorkPool, WorkNotWanted
 from backend.providers.base import (
     JobState,
     ProviderError,
@@ -27,14 +29,24 @@ from backend.providers.base import (
 )
 from backend.providers.local_queue import CANCELLED, JobQueue, JobRow
 from backend.providers.local_render import output_content_type, render_image
+from backend.providers.local_render_job import (
+    Rendered,
+    RenderSpec,
+    WorkerRender,
+    render_in_pool,
+    render_in_worker,
+)
+from backend.storage.notify import JOB, InProcessNotifier, Notifier
 from backend.store.base import ObjectStore, new_key
 from catalog import MODELS, ModelSpec
+from catalog.image_variants import VARIANT_CONTENT_TYPE, variant_key
 from catalog.sizes import output_size_info
 
 log = logging.getLogger(__name__)
 
 _TERMINAL = ("COMPLETED", "FAILED")
-# How long wait() naps when the job is due but another process is still rendering it.
+# How long wait() naps, in-process, when the job is due but another process is still
+# rendering it (no wake-up crosses processes then); cross-process, the notifier's recheck.
 _RECHECK_S = 0.05
 # Wake this long after the due time so the clock has certainly passed it.
 _WAKE_MARGIN_S = 0.005
@@ -67,9 +79,16 @@ def _request_dict(request: ProviderRequest) -> dict[str, Any]:
 
 
 class LocalProvider:
-    """Implements :class:`backend.providers.base.Provider`, plus :meth:`wait`."""
+    """Implements :class:`backend.providers.base.Provider`, plus :meth:`wait`.
+
+    With ``image_work`` (the server's process pool) images are rendered in worker processes:
+    a sync model's ahead of the queue (its generate call waits), a queued job's in the
+    background with its variants; without it (tests, tools) in threads, as before.
+    """
 
     name = "local"
+    # What a worker runs per image; tests replace it (e.g. with a worker that crashes).
+    render_in_worker: WorkerRender = staticmethod(render_in_worker)
 
     def __init__(
         self,
@@ -83,8 +102,13 @@ class LocalProvider:
         sync_s: float = 0.0,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        image_work: ImageWorkPool | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.store = store
+        # Wakes long polls when a job changes, in this process or (PostgreSQL/Redis) any.
+        self.notifier = notifier or InProcessNotifier()
+        self.image_work = image_work
         self.sync_s = sync_s
         self.queue_s = queue_s
         self.run_s = run_s
@@ -92,7 +116,7 @@ class LocalProvider:
         self.fail_prompts = tuple(p.lower() for p in fail_prompts if p)
         self._clock = clock
         self._rng = rng or random.Random()
-        self.jobs = JobQueue(db_path, clock)
+        self.jobs = JobQueue(db_path, clock, on_change=self._job_changed)
         # One lock per job being finished, so concurrent status calls render it once.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         # Renders survive a cancelled status call (client hung up); keep them referenced,
@@ -111,7 +135,9 @@ class LocalProvider:
             attachments = await self._read_attachments(fields["attachment_urls"])
             rendered = await self._render_all(request.model, fields, attachments)
             return SubmitResult(
-                images=tuple(ProviderImage(data=data, content_type=ct) for data, ct in rendered)
+                images=tuple(
+                    ProviderImage(data=r.data, content_type=r.content_type) for r in rendered
+                )
             )
         # Keys, not URLs, go in the row: the embedded server's port (and so every URL)
         # may differ after a restart, while keys stay valid.
@@ -139,22 +165,35 @@ class LocalProvider:
     async def wait(self, model: ModelSpec, job_id: str, timeout_s: float) -> JobState:
         """The job's state as soon as it is terminal, or when ``timeout_s`` has passed.
 
-        Sleeps straight to the job's due time (known from its row) instead of polling.
+        Sleeps straight to the job's due time (known from its row) instead of polling, and
+        wakes at once when the job changes: cancelled, rendered or failed, by this process
+        or (with a cross-process notifier) another. A wake-up that never comes costs at
+        most the notifier's recheck interval (the safety net).
         """
         deadline = time.monotonic() + max(0.0, timeout_s)
-        while True:
-            state, job = await self._status(job_id)
-            remaining = deadline - time.monotonic()
-            if state.status in _TERMINAL or remaining <= 0:
-                return state
-            until_due = job.due_at - self._clock()
-            nap = until_due + _WAKE_MARGIN_S if until_due > 0 else _RECHECK_S
-            await asyncio.sleep(min(remaining, nap))
+        # Listening before each read: a change between the read and the nap is not lost.
+        async with self.notifier.listen(JOB, job_id) as changed:
+            while True:
+                state, job = await self._status(job_id, deadline)
+                remaining = deadline - time.monotonic()
+                if state.status in _TERMINAL or remaining <= 0:
+                    return state
+                until_due = job.due_at - self._clock()
+                if until_due > 0:  # to the due time, or the safety net's recheck if sooner
+                    nap = min(until_due + _WAKE_MARGIN_S, self.notifier.recheck(math.inf))
+                else:  # due, and rendered elsewhere: its end wakes us
+                    nap = self.notifier.recheck(_RECHECK_S)
+                await changed.wait(min(remaining, nap))
 
     async def cancel(self, model: ModelSpec, job_id: str) -> bool:
         """Cancel a queued or running job: it never completes, status says FAILED "Cancelled."
         True if it was unfinished; False if it had already finished (or is unknown)."""
         return await asyncio.to_thread(self.jobs.cancel, job_id)
+
+    def _job_changed(self, job_id: str) -> None:
+        """The queue committed a change to ``job_id`` (from a worker thread): wake its
+        long polls here and, cross-process, everywhere."""
+        self.notifier.publish_threadsafe(JOB, job_id)
 
     async def aclose(self) -> None:
         """Shutdown: stop renewing render claims (a cancelled render released its own)."""
@@ -188,9 +227,15 @@ class LocalProvider:
         return out
 
     async def _render_all(
-        self, model: ModelSpec, fields: dict[str, Any], attachments: list[bytes]
-    ) -> list[tuple[bytes, str]]:
-        """Render every image in worker threads; returns (bytes, content type) pairs."""
+        self,
+        model: ModelSpec,
+        fields: dict[str, Any],
+        attachments: list[bytes],
+        job_id: str | None = None,
+    ) -> list[Rendered]:
+        """Render every image, in order. ``job_id`` marks a queued job's render: in the
+        pool it waits behind requests' work, brings its variants along, and is dropped if
+        the job was settled (cancelled) before its turn came."""
         size = output_size_info(model.id, fields["aspect_ratio"], fields["resolution"])
         width, height = size.width, size.height
         params = {
@@ -199,27 +244,43 @@ class LocalProvider:
             "quality": fields["quality"] if model.qualities else None,
         }
         total = int(fields["num_images"])
-        blobs = await asyncio.gather(
-            *(
-                asyncio.to_thread(
-                    render_image,
-                    prompt=fields["prompt"],
-                    model=model,
-                    width=width,
-                    height=height,
-                    index=i,
-                    total=total,
-                    params=params,
-                    attachments=attachments,
-                    exact_size=size.exact,
-                )
-                for i in range(1, total + 1)
-            )
-        )
         ct = output_content_type(model.id, width, height)
-        return [(blob, ct) for blob in blobs]
+        pool = self.image_work
+        if pool is None:
+            blobs = await asyncio.gather(
+                *(
+                    asyncio.to_thread(
+                        render_image,
+                        prompt=fields["prompt"],
+                        model=model,
+                        width=width,
+                        height=height,
+                        index=i,
+                        total=total,
+                        params=params,
+                        attachments=attachments,
+                        exact_size=size.exact,
+                    )
+                    for i in range(1, total + 1)
+                )
+            )
+            return [Rendered(blob, ct, {}) for blob in blobs]
+        spec = RenderSpec(
+            fields["prompt"], model.id, width, height, total, params, tuple(attachments), size.exact
+        )
 
-    async def _status(self, job_id: str) -> tuple[JobState, JobRow]:
+        async def still_wanted() -> bool:
+            row = await asyncio.to_thread(self.jobs.get, job_id) if job_id else None
+            return row is not None and self._settled_state(row) is None
+
+        made = await render_in_pool(
+            pool, self.render_in_worker, spec, still_wanted if job_id is not None else None
+        )
+        return [Rendered(data, ct, variants) for data, variants in made]
+
+    async def _status(self, job_id: str, deadline: float | None = None) -> tuple[JobState, JobRow]:
+        """``deadline`` (time.monotonic()): a long poll's; a render still going on then
+        answers IN_PROGRESS instead of holding the poll (without one, it is awaited)."""
         job = await asyncio.to_thread(self.jobs.get, job_id)
         if job is None:
             raise _not_found()
@@ -236,9 +297,9 @@ class LocalProvider:
             reason = job.fail_reason or "The provider could not generate this image."
             await asyncio.to_thread(self.jobs.fail, job.id, reason)
             return JobState(status="FAILED", error=reason), job
-        return await self._finish(job), job
+        return await self._finish(job, deadline), job
 
-    async def _finish(self, job: JobRow) -> JobState:
+    async def _finish(self, job: JobRow, deadline: float | None = None) -> JobState:
         lock = self._locks.get(job.id)
         if lock is None:
             lock = asyncio.Lock()
@@ -257,8 +318,13 @@ class LocalProvider:
                 task = asyncio.create_task(self._render_job(fresh))
                 self._renders[job.id] = task
                 task.add_done_callback(lambda _: self._renders.pop(job.id, None))
-        # Shielded: a caller that goes away must not leave the job half-finished.
-        return await asyncio.shield(task)
+        if deadline is None:
+            # Shielded: a caller that goes away must not leave the job half-finished.
+            return await asyncio.shield(task)
+        # The render may wait for a worker behind others' work: the poll answers by its
+        # deadline and the render goes on (asyncio.wait never cancels it).
+        done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - time.monotonic()))
+        return task.result() if done else JobState(status="IN_PROGRESS")
 
     async def _render_job(self, job: JobRow) -> JobState:
         model = MODELS.get(job.model_id)
@@ -266,12 +332,16 @@ class LocalProvider:
             if model is None:
                 raise ProviderError("This model is no longer available.", code="unknown_model")
             attachments = await self._read_keys(job.request.get("attachment_keys", []))
-            rendered = await self._render_all(model, job.request, attachments)
+            rendered = await self._render_all(model, job.request, attachments, job.id)
             images: list[dict[str, str]] = []
-            for data, ct in rendered:
-                key = new_key("generations", ct)
-                url = await self.store.put(key, data, ct)
-                images.append({"key": key, "url": url, "content_type": ct})
+            for image in rendered:
+                key, url = await self._store_rendered(image)
+                images.append({"key": key, "url": url, "content_type": image.content_type})
+        except WorkNotWanted:
+            # Settled (cancelled) while it waited for a worker: nothing was rendered.
+            settled = await asyncio.to_thread(self.jobs.get, job.id)
+            state = self._settled_state(settled) if settled is not None else None
+            return state or JobState(status="FAILED", error=CANCELLED)
         except ProviderError as exc:
             await asyncio.to_thread(self.jobs.fail, job.id, exc.message)
             return JobState(status="FAILED", error=exc.message)
@@ -291,6 +361,19 @@ class LocalProvider:
             state = self._settled_state(settled) if settled is not None else None
             return state or JobState(status="FAILED", error=CANCELLED)
         return self._completed(images)
+
+    async def _store_rendered(self, image: Rendered) -> tuple[str, str]:
+        """The image and the variants made with it in the store; returns (key, url)."""
+        key = new_key("generations", image.content_type)
+        url = await self.store.put(key, image.data, image.content_type)
+        await asyncio.gather(
+            *(
+                self.store.put(vkey, webp, VARIANT_CONTENT_TYPE)
+                for edge, webp in image.variants.items()
+                if (vkey := variant_key(key, edge)) is not None
+            )
+        )
+        return key, url
 
     def _completed(self, images: list[dict[str, str]]) -> JobState:
         # URLs are rebuilt from keys so they carry the store's current base URL.

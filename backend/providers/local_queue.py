@@ -19,12 +19,15 @@ lease has not been renewed for ``LEASE_S`` (a frozen or vanished process elsewhe
 after ``STALE_RENDER_S`` whatever the heartbeat says (a render wedged forever).
 
 Every method is blocking and takes a pooled connection for one transaction (thread-safe);
-the provider runs them through ``asyncio.to_thread``.
+the provider runs them through ``asyncio.to_thread``. After each committed change of a job
+(claimed, released, completed, failed, cancelled) the queue calls ``on_change(job_id)``,
+which the provider turns into a wake-up for the job's long polls.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import threading
@@ -43,6 +46,7 @@ from backend.storage.engine import make_engine, read_transaction, write_transact
 from backend.storage.migrate import migrate
 from backend.storage.sql import first
 
+log = logging.getLogger(__name__)
 # The error of a job cancelled before it finished (the status route shows it as FAILED).
 CANCELLED = "Cancelled."
 # A claim not renewed for this long belongs to a process that stopped; it may be taken.
@@ -148,9 +152,11 @@ class JobQueue:
         *,
         pid: int | None = None,
         host: str | None = None,
+        on_change: Callable[[str], None] | None = None,
     ) -> None:
         # Wall-clock time (not monotonic): due times must mean the same after a restart.
         self.clock = clock
+        self._on_change = on_change
         # A new id per queue object: a restarted backend never mistakes an old claim for
         # its own, even when the OS hands it the dead process's pid.
         self.owner = uuid.uuid4().hex
@@ -252,6 +258,7 @@ class JobQueue:
                 )
         if claimable:
             self._hold(job_id)
+            self._changed(job_id)
         return claimable
 
     def _claim_is_dead(self, r: Mapping[str, Any], now: float) -> bool:
@@ -343,7 +350,18 @@ class JobQueue:
                 .where(jobs.c.id == job_id, jobs.c.state.in_(("pending", "rendering")))
                 .values(**values)
             )
-            return int(result.rowcount or 0)
+            changed = int(result.rowcount or 0)
+        if changed:  # committed: now its waiters may look
+            self._changed(job_id)
+        return changed
+
+    def _changed(self, job_id: str) -> None:
+        if self._on_change is None:
+            return
+        try:
+            self._on_change(job_id)
+        except Exception:  # a wake-up lost is a recheck later, never a failed write
+            log.exception("announcing a change of job %s failed", job_id)
 
     def release(self, job_id: str) -> None:
         """Give a claim back (rendering was interrupted) so the next status call retries."""
@@ -365,3 +383,4 @@ class JobQueue:
                 )
             )
         self._let_go(job_id)
+        self._changed(job_id)

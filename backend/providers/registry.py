@@ -14,9 +14,11 @@ from typing import Any
 
 from backend.config import BackendConfig
 from backend.errors import ApiError
+from backend.image_work_pool import ImageWorkPool
 from backend.providers.base import Provider
 from backend.providers.fanout import FanOutProvider, fans_out
 from backend.providers.local import LocalProvider
+from backend.storage.notify import Notifier
 from backend.store.base import ObjectStore
 from catalog import MODELS, ModelSpec
 
@@ -37,9 +39,17 @@ def _not_configured(name: str) -> ApiError:
 class ProviderRegistry:
     """Builds each provider once and hands it out by model or by name."""
 
-    def __init__(self, config: BackendConfig, store: ObjectStore) -> None:
+    def __init__(
+        self,
+        config: BackendConfig,
+        store: ObjectStore,
+        image_work: ImageWorkPool | None = None,
+        notifier: Notifier | None = None,
+    ) -> None:
         self.config = config
         self.store = store
+        self.image_work = image_work
+        self.notifier = notifier
         self._providers: dict[str, Provider] = {}
         self._local: LocalProvider | None = None
 
@@ -60,6 +70,8 @@ class ProviderRegistry:
                 fail_rate=cfg.local_fail_rate,
                 fail_prompts=cfg.local_fail_prompts,
                 sync_s=cfg.local_sync_s,
+                image_work=self.image_work,
+                notifier=self.notifier,
             )
         return self._local
 

@@ -3,6 +3,10 @@
 The request id is signed (see backend.request_ids), so ownership and routing need no
 shared state. ``wait=S`` makes it a long poll that answers as soon as the job finishes
 (capped at ``config.max_wait_s``); without it, the answer is the web route's, immediately.
+
+A long poll also ends when the job's hold is settled elsewhere — cancelled, given up at
+its deadline, or finished by another request or server process — woken by the hold's
+notification (backend.storage.notify) rather than by the provider's next status.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from backend.auth.deps import require_identity
 from backend.auth.identity import Identity
+from backend.billing.holds import Hold
 from backend.billing.job_states import rehost_once, settle_job_state
 from backend.billing.service import Billing
 from backend.errors import ApiError, error_responses
@@ -83,6 +88,57 @@ async def job_state(
         raise provider_unreachable(exc) from exc
 
 
+async def _job_or_settlement(
+    billing: Billing,
+    provider: Provider,
+    model: ModelSpec,
+    job_id: str,
+    hold: Hold | None,
+    wait_s: float | None,
+) -> JobState | None:
+    """The job's state (a long poll's, with ``wait_s``), or None as soon as its hold was
+    settled by someone else meanwhile (the caller answers from the settlement)."""
+    if wait_s is None or wait_s <= 0 or hold is None:
+        return await job_state(provider, model, job_id, wait_s)
+    job = asyncio.ensure_future(job_state(provider, model, job_id, wait_s))
+    settled = asyncio.ensure_future(billing.wait_settled(hold, wait_s))
+    try:
+        done, _ = await asyncio.wait({job, settled}, return_when=asyncio.FIRST_COMPLETED)
+        if job in done:
+            return job.result()
+        if settled.exception() is None and settled.result() is not None:
+            return None
+        return await job  # not settled (or its watch failed): the provider's wait decides
+    finally:
+        # The provider's wait is safe to stop: a render it started goes on (shielded).
+        for task in (job, settled):
+            task.cancel()
+        await asyncio.gather(job, settled, return_exceptions=True)
+
+
+async def _settled_answer(app_state: Any, claims: RequestIdClaims) -> tuple[Any, Hold | None]:
+    """The answer when the job is already decided (its images cached, or its hold settled
+    without images), else None; and the job's hold."""
+    cache: ResultsCache = app_state.results
+    key = job_key(claims.provider, claims.provider_request_id)
+    # A finished job answers from the cache without asking the provider again.
+    cached = await cache.get(key)
+    if cached is not None:
+        await settle_job_state(app_state, claims, JobState("COMPLETED"), urls=cached)
+        return images_body(cached), None
+    billing: Billing = app_state.billing
+    hold = await billing.by_job(key)
+    if hold is not None and hold.settled and hold.outcome != "completed":
+        # Cancelled, or given up at its deadline: nothing was charged, nothing is delivered.
+        error = (
+            "The generation was cancelled."
+            if hold.outcome == "cancelled"
+            else ("The generation failed.")
+        )
+        return {"success": False, "error": error}, hold
+    return None, hold
+
+
 def claims_for(
     request: Request, identity: Identity, request_id: str, model_id: str
 ) -> RequestIdClaims:
@@ -125,26 +181,17 @@ async def generation_status(
     model = MODELS[claims.model_id]
     provider: Provider = request.app.state.providers.by_name(claims.provider)
     app_state = request.app.state
-    cache: ResultsCache = app_state.results
 
-    # A finished job answers from the cache without asking the provider again.
-    cached = await cache.get(job_key(claims.provider, claims.provider_request_id))
-    if cached is not None:
-        await settle_job_state(app_state, claims, JobState("COMPLETED"), urls=cached)
-        return images_body(cached)
-
-    billing: Billing = app_state.billing
-    hold = await billing.by_job(job_key(claims.provider, claims.provider_request_id))
-    if hold is not None and hold.settled and hold.outcome != "completed":
-        # Cancelled, or given up at its deadline: nothing was charged, nothing is delivered.
-        error = (
-            "The generation was cancelled."
-            if hold.outcome == "cancelled"
-            else ("The generation failed.")
-        )
-        return {"success": False, "error": error}
-
-    state = await job_state(provider, model, claims.provider_request_id, wait_s)
+    answer, hold = await _settled_answer(app_state, claims)
+    if answer is not None:
+        return answer
+    job_id = claims.provider_request_id
+    state = await _job_or_settlement(app_state.billing, provider, model, job_id, hold, wait_s)
+    if state is None:  # settled elsewhere while we waited: answer from that settlement
+        answer, _ = await _settled_answer(app_state, claims)
+        if answer is not None:
+            return answer
+        state = await job_state(provider, model, job_id, None)
     if state.status == "COMPLETED":
         urls = await rehost_once(app_state, claims, state.images)
         await settle_job_state(app_state, claims, state, urls=urls)

@@ -1,7 +1,8 @@
 """After a run: prove from the backend's own databases that nothing leaked or got lost.
 
-Reads the Convex host's SQLite and the local provider's job table in the backend data dir
-(read-only, nothing goes through our HTTP code) and reports, as sentences:
+Reads the Convex host's tables and the local provider's job table (read-only, nothing goes
+through our HTTP code): the SQLite files in the backend data dir, or the PostgreSQL
+database the backend was given (``database_url``). Reports, as sentences:
 
 * the seed's invariants (``backend.convex_host.invariants.check_invariants``): every slot
   terminal, nothing reserved, no tile left loading;
@@ -20,17 +21,21 @@ import base64
 import binascii
 import json
 import re
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import select
+
 from backend.app import CONVEX_DB_NAME
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.invariants import check_invariants
+from backend.convex_host.tables import holds, session_generations, users
+from backend.providers.local_queue_tables import jobs
 from backend.providers.registry import LOCAL_DB_NAME
 from backend.results_cache import job_key
 from backend.store.factory import LOCAL_STORE_DIR
+from bench.reliability.db_read import read_rows, store_target
 
 TAG = re.compile(r"#(\d+)\b")
 
@@ -64,17 +69,6 @@ class AuditReport:
         )
 
 
-def _rows(path: Path, sql: str, args: tuple[object, ...] = ()) -> list[sqlite3.Row]:
-    if not path.exists():
-        return []
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
-
-
 def _store_file(data_dir: Path, url: str) -> Path | None:
     """The file behind a local-store URL (``.../files/<key>``), if it exists."""
     if "/files/" not in url:
@@ -101,27 +95,36 @@ def audit(
     starting_credits: float,
     store_base_url: str,
     journaled_job_ids: set[str] | None = None,
+    database_url: str | None = None,
 ) -> AuditReport:
-    """Check one user's state in the backend at ``data_dir`` (see the module docstring)."""
+    """Check one user's state in the backend at ``data_dir`` (see the module docstring);
+    ``database_url``: the database the backend was given instead of its SQLite files."""
     report = AuditReport()
-    with ConvexDatabase(data_dir / CONVEX_DB_NAME) as db:
-        report.problems += check_invariants(db, user_id)
-    convex = data_dir / CONVEX_DB_NAME
-    users = _rows(
-        convex, "SELECT _id, credits, additionalCredits FROM users WHERE subject = ?", (user_id,)
+    convex = store_target(data_dir, CONVEX_DB_NAME, database_url)
+    found = read_rows(
+        convex,
+        select(users.c["_id"], users.c.credits, users.c.additionalCredits).where(
+            users.c.subject == user_id
+        ),
+        table=users.name,
     )
-    if not users:
+    if not found:
         report.problems.append(f"user {user_id} does not exist in Convex")
         return report
-    uid = users[0]["_id"]
+    with ConvexDatabase(convex) as db:
+        report.problems += check_invariants(db, user_id)
+    uid = found[0]["_id"]
     report.charged = (
-        starting_credits - float(users[0]["credits"]) - float(users[0]["additionalCredits"])
+        starting_credits - float(found[0]["credits"]) - float(found[0]["additionalCredits"])
     )
     images_by_tag: dict[int, list[set[str]]] = {}
-    for row in _rows(
+    generations = session_generations.c
+    for row in read_rows(
         convex,
-        "SELECT prompt, images, isLoading, error FROM sessionGenerations WHERE userId = ?",
-        (uid,),
+        select(generations.prompt, generations.images, generations.isLoading, generations.error)
+        .where(generations.userId == uid)
+        .order_by(generations.createdAt),
+        table=session_generations.name,
     ):
         tag = tag_of(row["prompt"])
         urls = {img["url"] for img in json.loads(row["images"] or "[]")}
@@ -147,11 +150,19 @@ def audit(
         )
     settled_jobs = {
         row["jobKey"]: row["state"]
-        for row in _rows(convex, "SELECT jobKey, state FROM holds WHERE jobKey IS NOT NULL")
+        for row in read_rows(
+            convex,
+            select(holds.c.jobKey, holds.c.state).where(holds.c.jobKey.is_not(None)),
+            table=holds.name,
+        )
     }
     jobs_by_tag: dict[int, int] = {}
-    for job in _rows(
-        data_dir / LOCAL_DB_NAME, "SELECT id, request_json, state, result_json FROM jobs"
+    for job in read_rows(
+        store_target(data_dir, LOCAL_DB_NAME, database_url),
+        select(jobs.c.id, jobs.c.request_json, jobs.c.state, jobs.c.result_json).order_by(
+            jobs.c.seq
+        ),
+        table=jobs.name,
     ):
         tag = tag_of(json.loads(job["request_json"]).get("prompt", ""))
         if tag is None or tag not in costs:

@@ -11,8 +11,12 @@ kill exactly while a sync model's generate call is at the provider, the others a
 moments — and
 restarted; each restart resumes its journal. backend mode: the backend runs in a
 subprocess on a fixed port and data dir and is SIGKILLed mid-queue and restarted while the
-client keeps going. Either way a last clean client run resumes what is left, then
+client keeps going. Either way a last clean client run resumes what is left; the harness
+then waits (within the server's own bound) until the server has settled every hold, and
 ``audit`` checks the invariants, the charge and the images.
+
+``--database URL`` keeps the backend's state in that database (PostgreSQL) instead of the
+SQLite files of its data dir; the harness and the audit read it through the storage layer.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ import argparse
 import json
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -30,11 +33,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backend.convex_host.database import ConvexDatabase
 from backend.runner import free_port
 from backend.server import EmbeddedBackend
 from bench.reliability.audit import AuditReport, audit, job_id_of
 from bench.reliability.backend_proc import BackendProcess
 from bench.reliability.engine_kit import HISTORY_KEPT
+from bench.reliability.harness_db import (
+    settle_bound_s,
+    state_target,
+    sync_call_in_flight,
+    wait_for_first_hold,
+    wait_until_settled,
+)
 from bench.reliability.plan import attachment_files, make_plan
 from catalog import MODELS
 from gui.engine.journal import Journal
@@ -45,6 +56,10 @@ TIMINGS = {"queue_s": 0.4, "run_s": 0.6, "sync_s": 0.5}
 SYNC_MODELS = tuple(m.id for m in MODELS.values() if m.call_type == "sync")
 SYNC_CALL_CUT = "inside a sync generate call"
 FINAL_RUN_TIMEOUT_S = 300.0
+CLIENT_BOOT_LIMIT_S = 60.0
+# The servers sweep every second (production: 30 s), so what a killed server left is
+# settled soon after its owner counts as gone.
+SWEEP_S = 1.0
 
 
 @dataclass
@@ -60,6 +75,7 @@ class CrashResult:
     problems: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     duplicate_jobs: int = 0
+    settle_wait_s: float = 0.0  # after the last client run, until every hold was settled
     seconds: float = 0.0
 
     @property
@@ -92,35 +108,16 @@ def _driver(
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, text=True)
 
 
-def _sync_call_in_flight(convex_db: Path, since_ms: float) -> bool:
-    """A sync model's generate call is at the provider now: the server holds its cost and
-    has no answer yet (read-only look at the host's holds table)."""
-    if not convex_db.exists():
-        return False
-    marks = ",".join("?" for _ in SYNC_MODELS)
-    conn = sqlite3.connect(f"file:{convex_db}?mode=ro", uri=True, timeout=5)
-    try:
-        row = conn.execute(
-            f"SELECT COUNT(*) FROM holds WHERE state = 'holding' AND response IS NULL "
-            f"AND createdAt >= ? AND model IN ({marks})",
-            (since_ms, *SYNC_MODELS),
-        ).fetchone()
-    except sqlite3.Error:
-        return False
-    finally:
-        conn.close()
-    return bool(row and row[0])
-
-
 def _kill_inside_sync_call(
-    proc: subprocess.Popen[str], convex_db: Path, limit_s: float = 20.0
+    proc: subprocess.Popen[str], db: ConvexDatabase, limit_s: float = 60.0
 ) -> bool:
     """SIGKILL the client while one of its sync generate calls is in flight; False when
-    the client ended (or no such call came) first."""
+    the client ended (or no such call came) first. ``limit_s`` is generous: on a loaded
+    machine the client alone may take many seconds to boot."""
     started_ms = time.time() * 1000
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline and proc.poll() is None:
-        if _sync_call_in_flight(convex_db, started_ms):
+        if sync_call_in_flight(db, started_ms, SYNC_MODELS):
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             return True
@@ -166,6 +163,39 @@ def _final_run(
             result.problems.append(f"the final client run exited with {proc.returncode}")
 
 
+def _settle_then_audit(
+    data_dir: Path,
+    database_url: str | None,
+    base_url: str,
+    journal: Path,
+    costs: dict[int, float],
+    result: CrashResult,
+    last_kill: float | None,
+) -> AuditReport:
+    """Wait until the server has settled every hold, then audit.
+
+    The last client run ending does not mean the server is done: a hold a killed server
+    left mid-call is taken for an orphan only once that server has been silent
+    ``STALE_S`` (no process can tell a dead server from a slow one sooner), and a queued
+    job nobody polls is settled at the next sweep. Auditing at once would report those as
+    leaks by luck of timing, so the harness waits for the server's own settle condition
+    (no unsettled hold), bounded by those rules; anything still unsettled then is a bug.
+    """
+    with ConvexDatabase(state_target(data_dir, database_url)) as db:
+        waited = wait_until_settled(db, settle_bound_s(last_kill, SWEEP_S))
+    result.settle_wait_s = waited.seconds
+    result.problems += waited.problems()
+    return audit(
+        data_dir,
+        USER,
+        costs,
+        CREDITS,
+        base_url,
+        _journaled_job_ids(journal),
+        database_url=database_url,
+    )
+
+
 def _finish(result: CrashResult, report: AuditReport, started: float) -> CrashResult:
     result.summary = report.summary()
     result.completed = len(report.completed_tags)
@@ -189,9 +219,11 @@ def run_client_kills(
     kills: int,
     seed: int,
     kill_window: tuple[float, float] = (0.8, 4.0),
+    database_url: str | None = None,
 ) -> CrashResult:
     """The backend lives in this process; the client is killed ``kills`` times, each at a
-    random moment ``kill_window`` seconds after it was started (it needs ~0.6 s to boot)."""
+    random moment ``kill_window`` seconds after it was started (it needs ~0.6 s to boot).
+    ``database_url``: the backend's database (default: SQLite files in its data dir)."""
     started = time.monotonic()
     rng = random.Random(seed)
     plan_path, costs = _prepare(work, generations, seed)
@@ -205,34 +237,34 @@ def run_client_kills(
         starting_credits=CREDITS,
         rate_limit_generate=100_000,
         rate_limit_presign=100_000,
+        settle_sweep_interval_s=SWEEP_S,
+        database_url=database_url,
     ).start()
+    data_dir = backend.config.data_dir
     try:
-        for n in range(kills):
-            proc = _driver(backend.base_url, journal, plan_path)
-            result.driver_runs += 1
-            if n % 2 == 0:
-                # Every other kill lands inside a sync model's generate call: the server
-                # goes on with it, and the restarted client gets its answer by key.
-                if _kill_inside_sync_call(proc, backend.config.data_dir / "convex.sqlite3"):
+        with ConvexDatabase(state_target(data_dir, database_url)) as db:
+            for n in range(kills):
+                proc = _driver(backend.base_url, journal, plan_path)
+                result.driver_runs += 1
+                if n % 2 == 0:
+                    # Every other kill lands inside a sync model's generate call: the server
+                    # goes on with it, and the restarted client gets its answer by key.
+                    if _kill_inside_sync_call(proc, db):
+                        result.client_kills += 1
+                        cuts = result.cut_steps
+                        cuts[SYNC_CALL_CUT] = cuts.get(SYNC_CALL_CUT, 0) + 1
+                        _record_cuts(journal, cuts)
+                        continue
+                try:
+                    proc.wait(rng.uniform(*kill_window))
+                except subprocess.TimeoutExpired:
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait()
                     result.client_kills += 1
-                    result.cut_steps[SYNC_CALL_CUT] = result.cut_steps.get(SYNC_CALL_CUT, 0) + 1
                     _record_cuts(journal, result.cut_steps)
-                    continue
-            try:
-                proc.wait(rng.uniform(*kill_window))
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                result.client_kills += 1
-                _record_cuts(journal, result.cut_steps)
         _final_run(backend.base_url, journal, plan_path, result)
-        report = audit(
-            backend.config.data_dir,
-            USER,
-            costs,
-            CREDITS,
-            backend.base_url,
-            _journaled_job_ids(journal),
+        report = _settle_then_audit(
+            data_dir, database_url, backend.base_url, journal, costs, result, last_kill=None
         )
     finally:
         backend.stop()
@@ -240,27 +272,40 @@ def run_client_kills(
 
 
 def run_backend_kills(
-    work: Path, generations: int, kills: int, seed: int, deadline_s: float | None = None
+    work: Path,
+    generations: int,
+    kills: int,
+    seed: int,
+    deadline_s: float | None = None,
+    database_url: str | None = None,
 ) -> CrashResult:
     """The backend runs in a subprocess and is killed ``kills`` times mid-queue.
 
     A kill while a job renders leaves a claim whose owner is gone; the restarted backend
-    takes the job over at once. ``deadline_s`` bounds a short run all the same."""
+    takes the job over at once. ``deadline_s`` bounds a short run all the same.
+    ``database_url``: the backend's database (default: SQLite files in its data dir)."""
     started = time.monotonic()
     rng = random.Random(seed + 1)
     plan_path, costs = _prepare(work, generations, seed)
     journal = work / "client" / "journal.sqlite3"
     result = CrashResult("backend", generations)
-    server = BackendProcess(
-        work / "backend",
-        free_port(),
-        queue_s=TIMINGS["queue_s"],
-        run_s=TIMINGS["run_s"],
-        credits=CREDITS,
-    ).start()
+    options: dict[str, float | str] = {
+        "queue_s": TIMINGS["queue_s"],
+        "run_s": TIMINGS["run_s"],
+        "credits": CREDITS,
+        "sweep_s": SWEEP_S,
+    }
+    if database_url is not None:
+        options["database"] = database_url
+    server = BackendProcess(work / "backend", free_port(), **options).start()
     try:
         proc = _driver(server.base_url, journal, plan_path, retry=True, deadline_s=deadline_s)
         result.driver_runs += 1
+        # The kill clock starts once the queue has work: on a loaded machine the client
+        # alone can take seconds to boot, and a kill then would land before anything was
+        # asked of the backend (not mid-queue, and a different run each time).
+        with ConvexDatabase(state_target(work / "backend", database_url)) as db:
+            wait_for_first_hold(db, lambda: proc.poll() is None, CLIENT_BOOT_LIMIT_S)
         while server.kills < kills and proc.poll() is None:
             time.sleep(rng.uniform(0.5, 2.5))
             server.kill()
@@ -269,13 +314,14 @@ def run_backend_kills(
         result.backend_kills = server.kills
         proc.wait(FINAL_RUN_TIMEOUT_S)
         _final_run(server.base_url, journal, plan_path, result, deadline_s)
-        report = audit(
+        report = _settle_then_audit(
             work / "backend",
-            USER,
-            costs,
-            CREDITS,
+            database_url,
             server.base_url,
-            _journaled_job_ids(journal),
+            journal,
+            costs,
+            result,
+            last_kill=server.last_kill,
         )
     finally:
         server.stop()
@@ -291,25 +337,46 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     parser.add_argument("--work", type=Path, help="keep the data here (default: a temp dir)")
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="the backend's database (postgresql+psycopg://user@host/db, empty); default: "
+        "SQLite files in the work dir. One mode per database.",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.generations, args.kills = 8, 2
+    if args.database and args.mode == "both":
+        # Both modes charge the same user: their audits would see each other's money.
+        parser.error("--database needs --mode client or --mode backend (one run per database)")
     work = args.work or Path(tempfile.mkdtemp(prefix="imagegen-crash-"))
     results: list[CrashResult] = []
     if args.mode in ("client", "both"):
         results.append(
-            run_client_kills(work / "client-mode", args.generations, args.kills, args.seed)
+            run_client_kills(
+                work / "client-mode",
+                args.generations,
+                args.kills,
+                args.seed,
+                database_url=args.database,
+            )
         )
     if args.mode in ("backend", "both"):
         results.append(
-            run_backend_kills(work / "backend-mode", args.generations, args.kills, args.seed)
+            run_backend_kills(
+                work / "backend-mode",
+                args.generations,
+                args.kills,
+                args.seed,
+                database_url=args.database,
+            )
         )
     for r in results:
         status = "OK" if r.ok else "FAILED"
         print(
             f"[{status}] {r.mode} mode: {r.generations} generations, {r.client_kills} client "
             f"kills, {r.backend_kills} backend kills, {r.driver_runs} client runs, "
-            f"{r.seconds}s: {r.summary}"
+            f"{r.seconds}s (settled {r.settle_wait_s}s after the last run): {r.summary}"
         )
         if r.cut_steps:
             print("  steps cut by a kill: " + ", ".join(f"{k}={v}" for k, v in r.cut_steps.items()))

@@ -33,10 +33,16 @@ class Host:
 
 
 @contextmanager
-def convex_host(root: Path, *, starting_credits: int, slot_limit: int) -> Iterator[Host]:
+def convex_host(
+    root: Path, *, starting_credits: int, slot_limit: int, database: str | None = None
+) -> Iterator[Host]:
+    """The host's keys in ``root``; its tables in ``database`` (a URL) if given, else in
+    ``root/convex.sqlite3`` as the embedded backend keeps them."""
     keys = DevKeyPair.load_or_create(root)
     db = ConvexDatabase(
-        root / "convex.sqlite3", starting_credits=starting_credits, slot_limit=slot_limit
+        database or root / "convex.sqlite3",
+        starting_credits=starting_credits,
+        slot_limit=slot_limit,
     )
     app = FastAPI()
     install_error_handlers(app)

@@ -40,6 +40,7 @@ from gui.engine.journal import Journal
 from gui.engine.polling import PollPolicy
 from gui.engine.request import EngineRequest
 from gui.engine.tokens import EmbeddedTokenProvider
+from tests.database_fixtures import BackendDatabases
 from tests.integration.engine_kill_driver import KILL_ENV
 
 Terminal = GenerationCompleted | GenerationFailed | GenerationCancelled
@@ -162,15 +163,17 @@ class ViaProxy:
 
 @contextmanager
 def proxied_backend(
-    data_dir: Path, **overrides: Any
+    data_dir: Path, databases: BackendDatabases, **overrides: Any
 ) -> Iterator[tuple[EmbeddedBackend, FaultProxy]]:
-    """A real backend (its public URLs are the proxy's) behind a fault proxy."""
+    """A real backend (its public URLs are the proxy's) behind a fault proxy, keeping its
+    state in the test's database (``databases``: the ``backend_database`` fixture)."""
     from tests.conftest import FAST_TIMINGS
 
     port = free_port()
     proxy = FaultProxy(port).start()
+    settings = {**FAST_TIMINGS, "database_url": databases.url_for(data_dir), **overrides}
     backend = EmbeddedBackend(
-        data_dir, port=port, public_base_url=proxy.base_url, **{**FAST_TIMINGS, **overrides}
+        data_dir, port=port, public_base_url=proxy.base_url, **settings
     ).start()
     try:
         yield cast(EmbeddedBackend, ViaProxy(backend, proxy)), proxy

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from backend.errors import install_error_handlers
 from backend.runner import ThreadedServer, free_port
 from backend.store.local import LocalObjectStore
+from tests.required_services import service_missing
 
 REDIS_BINARY = shutil.which("redis-server")
 SECRET = b"platform-tests-secret-0123456789"
@@ -41,7 +42,7 @@ def _wait_until(check: object, what: str, timeout_s: float = 10.0) -> None:
 def redis_url(tmp_path: Path) -> Iterator[str]:
     """A throwaway redis-server on a free loopback port (no persistence)."""
     if REDIS_BINARY is None:
-        pytest.skip("redis-server is not installed (.ci/run installs it)")
+        service_missing("redis-server is not installed (.ci/run installs it)")
     port = free_port()
     proc = subprocess.Popen(
         [

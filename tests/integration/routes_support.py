@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 from PIL import Image
 
+from tests.database_fixtures import BackendDatabases
+
 STATUS_PATH = "/api/generate-images/status"
 GENERATE_PATH = "/api/mobile/generate-images"
 PRESIGN_PATH = "/api/mobile/r2-presign"
@@ -106,11 +108,15 @@ def api_client(base_url: str, token: str | None) -> httpx.Client:
 
 
 @contextmanager
-def shared_backend_client(data_dir: Path, **overrides: Any) -> Iterator[httpx.Client]:
-    """A signed-in client of a backend that many read-only cases share (a start costs ~0.3 s)."""
+def shared_backend_client(
+    data_dir: Path, databases: BackendDatabases, **overrides: Any
+) -> Iterator[httpx.Client]:
+    """A signed-in client of a backend that many read-only cases share (a start costs ~0.3 s),
+    its state in the module's database (``databases``: the ``backend_database`` fixture)."""
     from backend.server import EmbeddedBackend
     from tests.conftest import dev_token
 
-    with EmbeddedBackend(data_dir, **overrides) as backend:
+    database = {"database_url": databases.url_for(data_dir)}
+    with EmbeddedBackend(data_dir, **{**database, **overrides}) as backend:
         with api_client(backend.base_url, dev_token(backend)) as c:
             yield c

@@ -15,6 +15,7 @@ import pytest
 
 from catalog import MODEL_IDS, get_model
 from catalog.sizes import output_size
+from tests.database_fixtures import BackendDatabases
 from tests.integration.routes_support import (
     GENERATE_PATH,
     image_size,
@@ -29,9 +30,12 @@ _PREFERRED_RATIOS = ("16:9", "3:4", "4:3", "21:9")
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+def client(
+    tmp_path_factory: pytest.TempPathFactory, backend_database: BackendDatabases
+) -> Iterator[httpx.Client]:
     with shared_backend_client(
         tmp_path_factory.mktemp("all-models"),
+        backend_database,
         local_queue_s=0.05,
         local_run_s=0.05,
         rate_limit_generate=1000,

@@ -3,12 +3,16 @@ the cancel route, a sync call outliving its deadline, and provider failures."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import uuid
 from typing import Any
 
+from sqlalchemy import insert, update
+
+from backend.app import CONVEX_DB_NAME
+from backend.convex_host.tables import billing_owners, holds, users
 from backend.server import EmbeddedBackend
+from bench.reliability.db_read import writing
 from catalog import cost
 from tests.conftest import BackendFactory, dev_token
 from tests.integration.routes_support import (
@@ -171,27 +175,30 @@ def test_a_hold_left_by_a_stopped_server_is_released(backend_factory: BackendFac
         assert client.post(GENERATE_PATH, json=body).status_code == 200
         charged = 200 - credits_breakdown(client)["total"]
         # As if the server had died inside the sync call: no answer, and no job to find.
-        _orphan(backend, "stale-key-1", "a-server-that-stopped")
-        with sqlite3.connect(backend.config.data_dir / "convex.sqlite3") as conn:
-            conn.execute(
-                "UPDATE users SET reservedCredits = reservedCredits + ?, credits = credits + ?",
-                (charged, charged),
-            )
-            conn.execute("UPDATE holds SET state = 'holding' WHERE key = 'stale-key-1'")
+        _orphan(backend, "stale-key-1", "a-server-that-stopped", unspent=charged)
         wait_until(lambda: credits_breakdown(client)["reserved"] == 0)
         assert credits_breakdown(client)["total"] == 200
         replay = client.post(GENERATE_PATH, json=body)
         assert replay.status_code == 502 and replay.json()["code"] == "server_restarted"
 
 
-def _orphan(backend: EmbeddedBackend, key: str, owner: str | None) -> None:
-    """As if the server process ``owner`` had died mid-call: no answer, no job."""
-    with sqlite3.connect(backend.config.data_dir / "convex.sqlite3") as conn:
+def _orphan(backend: EmbeddedBackend, key: str, owner: str | None, unspent: float = 0) -> None:
+    """As if the server process ``owner`` had died mid-call: no answer, no job, and the
+    ``unspent`` credits it had charged still reserved. One transaction, so the sweeper
+    never sees the hold orphaned before its credits are reserved again."""
+    with writing(backend.config.database(CONVEX_DB_NAME)) as conn:
         conn.execute(
-            "UPDATE holds SET state = 'holding', jobKey = NULL, requestId = NULL, "
-            "response = NULL, owner = ? WHERE key = ?",
-            (owner, key),
+            update(holds)
+            .where(holds.c.key == key)
+            .values(state="holding", jobKey=None, requestId=None, response=None, owner=owner)
         )
+        if unspent:
+            conn.execute(
+                update(users).values(
+                    reservedCredits=users.c.reservedCredits + unspent,
+                    credits=users.c.credits + unspent,
+                )
+            )
 
 
 def test_a_repeat_adopts_the_job_a_dead_server_started(backend_factory: BackendFactory) -> None:
@@ -220,11 +227,8 @@ def test_a_live_servers_hold_is_waited_for_not_released(backend_factory: Backend
     with api_client(backend.base_url, dev_token(backend)) as client:
         assert client.post(GENERATE_PATH, json=body).status_code == 200
         # Another process that is alive (it beat just now) is still working on it.
-        with sqlite3.connect(backend.config.data_dir / "convex.sqlite3") as conn:
-            conn.execute(
-                "INSERT INTO billingOwners (id, heartbeatAt) VALUES ('peer', ?)",
-                (time.time() * 1000,),
-            )
+        with writing(backend.config.database(CONVEX_DB_NAME)) as conn:
+            conn.execute(insert(billing_owners).values(id="peer", heartbeatAt=time.time() * 1000))
         _orphan(backend, "busy-key-1", "peer")
         replay = client.post(GENERATE_PATH, json=body)
         assert replay.status_code == 409 and replay.json()["code"] == "request_in_progress"

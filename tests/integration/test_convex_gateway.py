@@ -22,6 +22,7 @@ from gui.engine.convex_gateway import (
     readable_error,
 )
 from gui.engine.convex_types import CreditResult, SlotResult
+from tests.database_fixtures import BackendDatabases
 from tests.integration.convex_support import Host, convex_host
 
 
@@ -51,10 +52,12 @@ class BadTokens:
 
 
 @pytest.fixture(scope="module")
-def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
-    with convex_host(
-        tmp_path_factory.mktemp("gateway-host"), starting_credits=100, slot_limit=2
-    ) as h:
+def host(
+    tmp_path_factory: pytest.TempPathFactory, backend_database: BackendDatabases
+) -> Iterator[Host]:
+    root = tmp_path_factory.mktemp("gateway-host")
+    database = backend_database.url_for(root)
+    with convex_host(root, starting_credits=100, slot_limit=2, database=database) as h:
         yield h
 
 

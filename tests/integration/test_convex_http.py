@@ -18,14 +18,17 @@ from sqlalchemy import select
 from backend.auth.dev_keys import DevKeyPair
 from backend.convex_host import router
 from backend.convex_host.tables import users
+from tests.database_fixtures import BackendDatabases
 from tests.integration.convex_support import Host, convex_host
 
 
 @pytest.fixture(scope="module")
-def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
-    with convex_host(
-        tmp_path_factory.mktemp("convex-host"), starting_credits=200, slot_limit=4
-    ) as h:
+def host(
+    tmp_path_factory: pytest.TempPathFactory, backend_database: BackendDatabases
+) -> Iterator[Host]:
+    root = tmp_path_factory.mktemp("convex-host")
+    database = backend_database.url_for(root)
+    with convex_host(root, starting_credits=200, slot_limit=4, database=database) as h:
         yield h
 
 

@@ -26,6 +26,7 @@ from catalog import Options
 from gui.engine import flow
 from gui.engine.events import BackgroundError, GenerationCompleted, GenerationFailed
 from gui.engine.request import EngineRequest
+from tests.database_fixtures import BackendDatabases
 from tests.integration.engine_support import Harness, engine_for, proxied_backend
 
 # 1 image, 3 credits
@@ -55,9 +56,13 @@ class CallRule:
 
 
 @pytest.fixture
-def proxied(tmp_path: Path) -> Iterator[tuple[EmbeddedBackend, FaultProxy]]:
+def proxied(
+    tmp_path: Path, backend_database: BackendDatabases
+) -> Iterator[tuple[EmbeddedBackend, FaultProxy]]:
     # A deployment whose functions take no keys: the engine degrades to the seed's flow.
-    with proxied_backend(tmp_path / "backend", advertise_server_billing=False) as pair:
+    with proxied_backend(
+        tmp_path / "backend", backend_database, advertise_server_billing=False
+    ) as pair:
         yield pair
 
 

@@ -27,6 +27,7 @@ from gui.engine.events import (
 )
 from gui.engine.polling import PollPolicy
 from gui.engine.request import EngineRequest
+from tests.database_fixtures import BackendDatabases
 from tests.integration.engine_support import (
     CANCEL_PATH,
     GENERATE_PATH,
@@ -42,8 +43,10 @@ from tests.integration.engine_support import (
 
 
 @pytest.fixture
-def proxied(tmp_path: Path) -> Iterator[tuple[EmbeddedBackend, FaultProxy]]:
-    with proxied_backend(tmp_path / "backend") as pair:
+def proxied(
+    tmp_path: Path, backend_database: BackendDatabases
+) -> Iterator[tuple[EmbeddedBackend, FaultProxy]]:
+    with proxied_backend(tmp_path / "backend", backend_database) as pair:
         yield pair
 
 
@@ -173,9 +176,11 @@ async def test_the_engines_deadline_cancels_by_key(backend_factory: object, tmp_
 
 @pytest.mark.parametrize("request_", [SYNC_REQUEST, QUEUED_REQUEST], ids=["sync", "queued"])
 async def test_a_backend_without_server_billing_gets_the_seeds_flow(
-    tmp_path: Path, request_: EngineRequest
+    tmp_path: Path, backend_database: BackendDatabases, request_: EngineRequest
 ) -> None:
-    with proxied_backend(tmp_path / "backend", advertise_server_billing=False) as (backend, proxy):
+    with proxied_backend(
+        tmp_path / "backend", backend_database, advertise_server_billing=False
+    ) as (backend, proxy):
         proxy.rule = recorder = Recorder()
         async with engine_for(backend, tmp_path, user_id="seed") as h:
             done = await h.run(request_)

@@ -18,6 +18,7 @@ from catalog import MODELS, cost
 from gui.engine import server_flow
 from gui.engine.events import GenerationCompleted
 from gui.engine.request import EngineRequest
+from tests.database_fixtures import BackendDatabases
 from tests.integration.engine_support import (
     GENERATE_PATH,
     QUEUED_REQUEST,
@@ -32,9 +33,23 @@ from tests.integration.engine_support import (
 
 
 @pytest.fixture
-def proxied(tmp_path: Path) -> Iterator[tuple[EmbeddedBackend, FaultProxy]]:
-    # Short server waits, so "still running" and "in progress" answers come quickly.
-    with proxied_backend(tmp_path / "backend", sync_deadline_s=0.5, replay_wait_s=0.2) as pair:
+def proxied(
+    tmp_path: Path, backend_database: BackendDatabases
+) -> Iterator[tuple[EmbeddedBackend, FaultProxy]]:
+    # A short replay wait, so "in progress" answers come quickly. The sync deadline stays
+    # the default: a sync call must end with its images, however loaded the machine.
+    with proxied_backend(tmp_path / "backend", backend_database, replay_wait_s=0.2) as pair:
+        yield pair
+
+
+@pytest.fixture
+def slow_proxied(
+    tmp_path: Path, backend_database: BackendDatabases
+) -> Iterator[tuple[EmbeddedBackend, FaultProxy]]:
+    # A short sync deadline too, so "still running" answers come quickly.
+    with proxied_backend(
+        tmp_path / "backend", backend_database, sync_deadline_s=0.5, replay_wait_s=0.2
+    ) as pair:
         yield pair
 
 
@@ -92,7 +107,7 @@ async def test_a_lost_generate_answer_is_resolved_by_its_key(
 
 
 async def test_a_slow_sync_call_is_waited_for_by_key(
-    proxied: tuple[EmbeddedBackend, FaultProxy],
+    slow_proxied: tuple[EmbeddedBackend, FaultProxy],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -100,7 +115,7 @@ async def test_a_slow_sync_call_is_waited_for_by_key(
     504 still_running, repeats get 409 request_in_progress, and the key finally gets the
     images of the one job."""
     monkeypatch.setattr(server_flow, "MAX_RETRY_AFTER_S", 0.2)
-    backend, proxy = proxied
+    backend, proxy = slow_proxied
     proxy.rule = recorder = Recorder()
     provider = backend.app.state.providers.for_model(MODELS[SYNC_REQUEST.options.model])
     original = provider.submit

@@ -15,6 +15,7 @@ import pytest
 from backend.server import EmbeddedBackend
 from bench.reliability.proxy import DROP_AFTER, PASS, FaultAction, FaultProxy, RequestInfo
 from gui.engine.events import GenerationCompleted, GenerationFailed
+from tests.database_fixtures import BackendDatabases
 from tests.integration.engine_kill_driver import DEADLINE_ENV, DIE_ENV
 from tests.integration.engine_support import (
     GENERATE_PATH,
@@ -49,8 +50,12 @@ CASES: list[Case] = [
 
 
 @pytest.fixture
-def proxied(tmp_path: Path) -> Iterator[tuple[EmbeddedBackend, FaultProxy]]:
-    with proxied_backend(tmp_path / "backend", local_queue_s=0.5, local_run_s=0.5) as pair:
+def proxied(
+    tmp_path: Path, backend_database: BackendDatabases
+) -> Iterator[tuple[EmbeddedBackend, FaultProxy]]:
+    with proxied_backend(
+        tmp_path / "backend", backend_database, local_queue_s=0.5, local_run_s=0.5
+    ) as pair:
         yield pair
 
 

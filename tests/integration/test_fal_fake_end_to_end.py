@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from catalog import MODELS, get_model
+from tests.database_fixtures import BackendDatabases
 from tests.fakes.fal_server import FAKE_KEY, HOLD_MARKER, FakeFal, serving_fake_fal
 from tests.integration.routes_support import (
     GENERATE_PATH,
@@ -42,9 +43,12 @@ def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeFal]:
 
 
 @pytest.fixture(scope="module")
-def client(fake: FakeFal, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+def client(
+    fake: FakeFal, tmp_path_factory: pytest.TempPathFactory, backend_database: BackendDatabases
+) -> Iterator[httpx.Client]:
     with shared_backend_client(
         tmp_path_factory.mktemp("fal-e2e"),
+        backend_database,
         fal_key=FAKE_KEY,
         starting_credits=100_000,
         rate_limit_generate=1000,
@@ -119,12 +123,13 @@ def test_max_images_are_delivered(
 
 def test_cancel_reaches_the_fake(client: httpx.Client, fake: FakeFal) -> None:
     body = _body("img-nano-banana", None, client)
-    body["prompt"] = f"a very slow lighthouse {HOLD_MARKER}"
+    # The fake serves the module's runs on every dialect: a prompt of this run's own.
+    body["prompt"] = prompt = f"a very slow lighthouse {HOLD_MARKER} {uuid.uuid4().hex}"
     resp = client.post(GENERATE_PATH, json=body)
     assert resp.status_code == 200, resp.text
     answer = resp.json()
     assert answer.get("queued") is True, answer
-    (job,) = [j for j in fake.submissions() if HOLD_MARKER in j.body.get("prompt", "")]
+    (job,) = [j for j in fake.submissions() if j.body.get("prompt") == prompt]
     cancel = client.post(
         CANCEL_PATH, json={"requestId": answer["requestId"], "modelId": "img-nano-banana"}
     )

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import dev_token
+from tests.database_fixtures import BackendDatabases
 from tests.integration.routes_support import (
     GENERATE_PATH,
     api_client,
@@ -30,11 +31,13 @@ from tests.integration.routes_support import (
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+def client(
+    tmp_path_factory: pytest.TempPathFactory, backend_database: BackendDatabases
+) -> Iterator[httpx.Client]:
     data_dir = tmp_path_factory.mktemp("provider-limits")
     with shared_backend_client(
-        data_dir, rate_limit_generate=10_000, rate_limit_presign=10_000, local_queue_s=0.05,
-        local_run_s=0.05,
+        data_dir, backend_database, rate_limit_generate=10_000, rate_limit_presign=10_000,
+        local_queue_s=0.05, local_run_s=0.05,
     ) as c:  # fmt: skip
         yield c
 

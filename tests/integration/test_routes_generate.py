@@ -13,6 +13,7 @@ from backend.server import EmbeddedBackend
 from backend.turnstile import DUMMY_TOKEN
 from catalog.sizes import output_size
 from tests.conftest import BackendFactory, dev_token
+from tests.database_fixtures import BackendDatabases
 from tests.integration.routes_support import (
     GENERATE_PATH,
     api_client,
@@ -27,8 +28,11 @@ QUEUED_MODEL = "img-flux-2-max"
 
 
 @pytest.fixture(scope="module")
-def shared_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    with shared_backend_client(tmp_path_factory.mktemp("shared"), rate_limit_generate=10_000) as c:
+def shared_client(
+    tmp_path_factory: pytest.TempPathFactory, backend_database: BackendDatabases
+) -> Iterator[httpx.Client]:
+    data_dir = tmp_path_factory.mktemp("shared")
+    with shared_backend_client(data_dir, backend_database, rate_limit_generate=10_000) as c:
         yield c
 
 

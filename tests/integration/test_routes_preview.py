@@ -3,14 +3,17 @@ would send, with generate's refusals, and nothing held, charged, queued or store
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
+from backend.app import CONVEX_DB_NAME
+from backend.convex_host.tables import TABLES
 from backend.server import EmbeddedBackend
 from backend.turnstile import DUMMY_TOKEN
+from bench.reliability.db_read import read_rows
 from catalog.validation import MAX_PROMPT_CHARS
 from tests.conftest import BackendFactory, dev_token
 from tests.integration.routes_support import (
@@ -29,11 +32,13 @@ QUEUED_ONE_PER_CALL = "img-flux-2-max"
 
 def _rows(backend: EmbeddedBackend) -> dict[str, int]:
     """How many slots, holds, sessions and loading rows the Convex host has."""
-    with sqlite3.connect(backend.config.data_dir / "convex.sqlite3") as conn:
-        return {
-            table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("generations", "holds", "sessions", "sessionGenerations")
-        }
+    database = backend.config.database(CONVEX_DB_NAME)
+    return {
+        name: read_rows(
+            database, select(func.count().label("n")).select_from(TABLES[name]), table=name
+        )[0]["n"]
+        for name in ("generations", "holds", "sessions", "sessionGenerations")
+    }
 
 
 def _ledger(backend: EmbeddedBackend, client: httpx.Client) -> tuple[Any, ...]:

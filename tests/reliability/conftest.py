@@ -1,10 +1,10 @@
 """Fixtures of the reliability suites: a real backend behind a fault-injecting proxy,
-dev tokens for several users, and direct (read-only) looks into the backend's databases."""
+dev tokens for several users, and direct (read-only) looks into the backend's databases
+(its SQLite files or the PostgreSQL database it was given, through the storage layer)."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,15 +12,20 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from backend.app import CONVEX_DB_NAME
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.invariants import check_invariants
+from backend.convex_host.tables import users
+from backend.providers.local_queue_tables import jobs
 from backend.providers.registry import LOCAL_DB_NAME
 from backend.runner import free_port
 from backend.server import EmbeddedBackend
+from bench.reliability.db_read import read_rows
 from bench.reliability.proxy import FaultProxy
 from tests.conftest import FAST_TIMINGS
+from tests.database_fixtures import BackendDatabases
 
 
 def token_for(base_url: str, user_id: str) -> str:
@@ -45,29 +50,32 @@ def assert_api_error(resp: httpx.Response, status: int, code: str | None = None)
 
 
 def invariant_problems(backend: EmbeddedBackend, user_id: str) -> list[str]:
-    with ConvexDatabase(backend.config.data_dir / CONVEX_DB_NAME) as db:
+    with ConvexDatabase(backend.config.database(CONVEX_DB_NAME)) as db:
         return check_invariants(db, user_id)
 
 
 def credits_of(backend: EmbeddedBackend, user_id: str) -> tuple[float, float]:
     """(credits + additional, reserved) straight from the Convex host's table."""
-    path = backend.config.data_dir / CONVEX_DB_NAME
-    with sqlite3.connect(path) as conn:
-        row = conn.execute(
-            "SELECT credits + additionalCredits, reservedCredits FROM users WHERE subject = ?",
-            (user_id,),
-        ).fetchone()
-    return (float(row[0]), float(row[1])) if row else (0.0, 0.0)
+    found = read_rows(
+        backend.config.database(CONVEX_DB_NAME),
+        select(
+            (users.c.credits + users.c.additionalCredits).label("total"), users.c.reservedCredits
+        ).where(users.c.subject == user_id),
+        table=users.name,
+    )
+    if not found:
+        return (0.0, 0.0)
+    return (float(found[0]["total"]), float(found[0]["reservedCredits"]))
 
 
 def local_jobs(backend: EmbeddedBackend) -> list[dict[str, Any]]:
-    path = backend.config.data_dir / LOCAL_DB_NAME
-    if not path.exists():
-        return []
-    with sqlite3.connect(path) as conn:
-        conn.row_factory = sqlite3.Row
-        rows = conn.execute("SELECT id, request_json, state FROM jobs").fetchall()
-    return [{"id": r["id"], "state": r["state"], **json.loads(r["request_json"])} for r in rows]
+    """The local provider's jobs in the order they were queued."""
+    found = read_rows(
+        backend.config.database(LOCAL_DB_NAME),
+        select(jobs.c.id, jobs.c.request_json, jobs.c.state).order_by(jobs.c.seq),
+        table=jobs.name,
+    )
+    return [{"id": r["id"], "state": r["state"], **json.loads(r["request_json"])} for r in found]
 
 
 @dataclass
@@ -81,7 +89,7 @@ class Proxied:
 
 
 @pytest.fixture
-def proxied(tmp_path: Path) -> Iterator[Proxied]:
+def proxied(tmp_path: Path, backend_database: BackendDatabases) -> Iterator[Proxied]:
     """A backend whose public URL (so also upload and image URLs) is the fault proxy."""
     port = free_port()
     proxy = FaultProxy(port).start()
@@ -89,6 +97,7 @@ def proxied(tmp_path: Path) -> Iterator[Proxied]:
         tmp_path / "backend",
         port=port,
         public_base_url=proxy.base_url,
+        database_url=backend_database.url_for(tmp_path / "backend"),
         **FAST_TIMINGS,
     ).start()
     try:

@@ -3,25 +3,28 @@
 Everything goes over HTTP, as a client that skips, repeats or forges Convex calls would
 send it: the generate routes, the status and cancel routes, and Convex functions through
 ``/convex/api/query|mutation``. Money is read back through ``users:getUserCreditsBreakdown``
-and provider jobs straight from the local provider's table (read-only).
+and provider jobs and holds straight from the backend's tables (read-only, on SQLite or
+PostgreSQL alike).
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from backend.app import CONVEX_DB_NAME
+from backend.convex_host.tables import holds, users
 from backend.server import EmbeddedBackend
+from backend.storage.sql import seq_of
 from backend.turnstile import DUMMY_TOKEN
+from bench.reliability.db_read import read_rows
 from catalog.pricing import cost
 from tests.conftest import BackendFactory, dev_token
 from tests.integration.routes_support import convex_value, credits_breakdown
@@ -193,14 +196,14 @@ HOLD_FIELDS = ("key", "slotId", "amount", "numImages", "state", "jobKey", "charg
 
 def holds_of(backend: EmbeddedBackend, user_id: str) -> list[dict[str, Any]]:
     """The user's rows of the ``holds`` table (docs/billing.md names its fields), read-only."""
-    path = backend.config.data_dir / CONVEX_DB_NAME
-    with closing(sqlite3.connect(path, timeout=30)) as conn:
-        conn.row_factory = sqlite3.Row
-        rows = conn.execute(
-            "SELECT h.* FROM holds h JOIN users u ON u._id = h.userId WHERE u.subject = ?",
-            (user_id,),
-        ).fetchall()
-    return [dict(row) for row in rows]
+    return read_rows(
+        backend.config.database(CONVEX_DB_NAME),
+        select(holds)
+        .join(users, users.c["_id"] == holds.c.userId)
+        .where(users.c.subject == user_id)
+        .order_by(seq_of(holds)),
+        table=holds.name,
+    )
 
 
 def assert_all_settled(backend: EmbeddedBackend, user_id: str) -> list[dict[str, Any]]:

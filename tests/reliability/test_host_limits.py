@@ -34,8 +34,12 @@ from backend.convex_host.values import (
 from backend.errors import install_error_handlers
 from backend.runner import ThreadedServer
 from backend.server import EmbeddedBackend
+from tests.database_fixtures import BackendDatabases
 from tests.integration.convex_support import Host, convex_host
 from tests.reliability.conftest import bearer, token_for
+
+# The host's limits over HTTP on SQLite and on PostgreSQL alike.
+pytestmark = pytest.mark.both_databases
 
 # -- the decoder alone: the exact boundaries --------------------------------------------------
 
@@ -117,8 +121,12 @@ def test_encoded_values_decode() -> None:
 
 
 @pytest.fixture(scope="module")
-def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
-    with convex_host(tmp_path_factory.mktemp("limits"), starting_credits=200, slot_limit=4) as h:
+def host(
+    tmp_path_factory: pytest.TempPathFactory, backend_database: BackendDatabases
+) -> Iterator[Host]:
+    root = tmp_path_factory.mktemp("limits")
+    database = backend_database.url_for(root)
+    with convex_host(root, starting_credits=200, slot_limit=4, database=database) as h:
         yield h
 
 
@@ -220,10 +228,11 @@ def test_bad_paths_and_non_json_numbers(host: Host) -> None:
 
 
 @pytest.fixture
-def limited(tmp_path: Path) -> Iterator[Host]:
+def limited(tmp_path: Path, backend_database: BackendDatabases) -> Iterator[Host]:
     """A host that allows 5 mutations a minute per caller."""
     keys = DevKeyPair.load_or_create(tmp_path)
-    db = ConvexDatabase(tmp_path / "convex.sqlite3", starting_credits=100, slot_limit=4)
+    database = backend_database.target(tmp_path, "convex.sqlite3")
+    db = ConvexDatabase(database, starting_credits=100, slot_limit=4)
     app = FastAPI()
     install_error_handlers(app)
     app.state.verifier = JwtVerifier.from_dev_keys(keys)
@@ -267,14 +276,15 @@ def test_anonymous_mutations_share_one_bucket_per_address(limited: Host) -> None
 
 
 def test_the_app_wires_its_limiter_and_scales_with_the_generation_limit(
-    tmp_path: Path,
+    tmp_path: Path, backend_database: BackendDatabases
 ) -> None:
     assert mutation_limit_for(None) == (120, 60.0)
     config = BackendConfig(data_dir=tmp_path, rate_limit_generate=30, rate_limit_window_s=90)
     assert mutation_limit_for(config) == (240, 90)
     config = BackendConfig(data_dir=tmp_path, rate_limit_generate=1)
     assert mutation_limit_for(config)[0] == 120
-    with EmbeddedBackend(tmp_path / "b", rate_limit_generate=1) as backend:
+    database = backend_database.url_for(tmp_path / "b")
+    with EmbeddedBackend(tmp_path / "b", rate_limit_generate=1, database_url=database) as backend:
         headers = bearer(token_for(backend.base_url, "busy"))
         body = {"path": "users:reserveCredits", "args": {"amount": 0.5}}
         with httpx.Client(base_url=backend.convex_url, headers=headers, timeout=30) as http:

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from backend.app import CONVEX_DB_NAME
 from backend.auth.identity import Identity
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.errors import ConvexFunctionError, ConvexSystemError
@@ -21,7 +22,11 @@ from backend.convex_host.registry import functions, run_function
 from backend.convex_host.tables import generations, users
 from backend.server import EmbeddedBackend
 from catalog import MODEL_IDS, Problem, normalize, validate
+from tests.database_fixtures import BackendDatabases
 from tests.reliability.conftest import bearer, token_for
+
+# The host's functions and HTTP API on SQLite and on PostgreSQL alike.
+pytestmark = pytest.mark.both_databases
 
 JSON = st.recursive(
     st.none()
@@ -124,9 +129,9 @@ def test_every_convex_function_is_fuzzed() -> None:
 )
 @given(spec=st.sampled_from(SPECS), args=ARGS, anonymous=st.booleans())
 def test_convex_functions_answer_random_args_with_convex_errors(
-    tmp_path_factory: Any, spec: Any, args: Any, anonymous: bool
+    tmp_path_factory: Any, backend_database: BackendDatabases, spec: Any, args: Any, anonymous: bool
 ) -> None:
-    db = _db(tmp_path_factory)
+    db = _db(tmp_path_factory, backend_database)
     identity = None if anonymous else Identity(user_id="fuzz", claims={"sub": "fuzz"})
     try:
         run_function(db, spec.kind, spec.path, args, identity)
@@ -143,10 +148,12 @@ def test_convex_functions_answer_random_args_with_convex_errors(
 _DBS: dict[str, ConvexDatabase] = {}
 
 
-def _db(factory: Any) -> ConvexDatabase:
-    if "db" not in _DBS:
-        _DBS["db"] = ConvexDatabase(Path(factory.mktemp("convex")) / "fuzz.sqlite3")
-    return _DBS["db"]
+def _db(factory: Any, databases: BackendDatabases) -> ConvexDatabase:
+    """One database per dialect for all the examples (opening one per example is slow)."""
+    if databases.dialect not in _DBS:
+        data_dir = Path(factory.mktemp("convex"))
+        _DBS[databases.dialect] = ConvexDatabase(databases.target(data_dir, "fuzz.sqlite3"))
+    return _DBS[databases.dialect]
 
 
 def test_convex_http_api_never_500s(backend: EmbeddedBackend) -> None:
@@ -220,7 +227,8 @@ async def test_new_users_first_calls_may_race(backend: EmbeddedBackend) -> None:
             )
         )
     assert [a.status_code for a in answers] == [200] * 8, [a.text[:120] for a in answers]
-    with ConvexDatabase(backend.config.data_dir / "convex.sqlite3") as db, db.read() as conn:
+    database = backend.config.database(CONVEX_DB_NAME)
+    with ConvexDatabase(database) as db, db.read() as conn:
         reserved = conn.execute(
             select(users.c.reservedCredits).where(users.c.subject == "newcomer")
         ).scalars()
@@ -229,6 +237,6 @@ async def test_new_users_first_calls_may_race(backend: EmbeddedBackend) -> None:
             select(func.count()).select_from(generations).where(generations.c.status == "active")
         )
         assert slots.scalar_one() == 4  # all four fit under the limit of 4
-    with ConvexDatabase(backend.config.data_dir / "convex.sqlite3") as db:
+    with ConvexDatabase(database) as db:
         problems = check_invariants(db, "newcomer", in_flight_slot_ids={"*"})
     assert not [p for p in problems if "negative" in p]

@@ -34,6 +34,9 @@ from tests.reliability.rogue_support import (
     unique_prompt,
 )
 
+# The billing contract over HTTP on SQLite and on PostgreSQL alike.
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def start(backend_factory: BackendFactory) -> Start:
