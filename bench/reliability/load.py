@@ -37,6 +37,7 @@ from gui.engine.convex_gateway import ConvexGateway
 from gui.engine.engine import GenerationEngine
 from gui.engine.events import GenerationCompleted
 from gui.engine.journal import Journal
+from gui.engine.polling import PollPolicy
 from gui.engine.tokens import EmbeddedTokenProvider
 
 CREDITS = 100_000
@@ -133,26 +134,42 @@ class RouteTimer:
         return out
 
 
+# How the engines poll: "fast" is the web's policy sped up (2 s long polls, a 300 s
+# deadline: what the reliability runs always used); "app" is the desktop app's own
+# (5 s long polls, 15 minutes), i.e. what 200 real users would send.
+POLL_POLICIES = {"fast": FAST_POLL, "app": PollPolicy()}
+
+
 async def _user(
-    base_url: str, user: str, plan: list[dict[str, Any]], work: Path, timer: RouteTimer
+    base_url: str,
+    user: str,
+    plan: list[dict[str, Any]],
+    work: Path,
+    timer: RouteTimer,
+    poll: PollPolicy,
 ) -> dict[str, Terminal]:
     async with httpx.AsyncClient(
         timeout=120,
         limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
         event_hooks={"request": [timer.on_request], "response": [timer.on_response]},
     ) as client:
-        return await _run_user(base_url, user, plan, work, client)
+        return await _run_user(base_url, user, plan, work, client, poll)
 
 
 async def _run_user(
-    base_url: str, user: str, plan: list[dict[str, Any]], work: Path, client: httpx.AsyncClient
+    base_url: str,
+    user: str,
+    plan: list[dict[str, Any]],
+    work: Path,
+    client: httpx.AsyncClient,
+    poll: PollPolicy = FAST_POLL,
 ) -> dict[str, Terminal]:
     tokens = EmbeddedTokenProvider(base_url, user, client=client)
     api = ApiClient(base_url, tokens, client=client)
     gateway = ConvexGateway(base_url + "/convex", tokens, client=client)
     journal = Journal(work / f"{user}.sqlite3")
     kit = EngineKit(
-        GenerationEngine(api, gateway, journal, poll_policy=FAST_POLL),
+        GenerationEngine(api, gateway, journal, poll_policy=poll),
         api,
         gateway,
         journal,
@@ -179,6 +196,7 @@ async def run_load(
     per_user: int,
     seed: int = 11,
     database_url: str | None = None,  # the servers' shared database (else data_dir's files)
+    poll: PollPolicy = FAST_POLL,
 ) -> LoadResult:
     result = LoadResult(users, per_user)
     timer = RouteTimer()
@@ -189,7 +207,7 @@ async def run_load(
     lag = asyncio.ensure_future(_measure_lag(timer.samples[GENERATOR_LAG]))
     names = [f"load-{i:03d}" for i in range(users)]
     outcomes = await asyncio.gather(
-        *(_user(base_url, name, plan, work, timer) for name in names),
+        *(_user(base_url, name, plan, work, timer, poll) for name in names),
         return_exceptions=True,
     )
     result.seconds = round(time.monotonic() - started, 1)
@@ -235,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="10 users x 2 generations")
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--per-user", type=int, default=5)
+    parser.add_argument("--poll", choices=sorted(POLL_POLICIES), default="fast")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.quick:
@@ -244,7 +263,15 @@ def main(argv: list[str] | None = None) -> int:
         data_dir, free_port(), queue_s=0.5, run_s=0.5, credits=CREDITS, rate_limit=100_000
     ).start()
     try:
-        result = asyncio.run(run_load(server.base_url, data_dir, args.users, args.per_user))
+        result = asyncio.run(
+            run_load(
+                server.base_url,
+                data_dir,
+                args.users,
+                args.per_user,
+                poll=POLL_POLICIES[args.poll],
+            )
+        )
     finally:
         server.stop()
     print_report(result)

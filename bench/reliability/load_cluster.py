@@ -21,7 +21,8 @@ import tempfile
 from pathlib import Path
 
 from bench.reliability.cluster import RedisServer, ServeCluster
-from bench.reliability.load import CREDITS, LoadResult, print_report, run_load
+from bench.reliability.load import CREDITS, POLL_POLICIES, LoadResult, print_report, run_load
+from gui.engine.polling import PollPolicy
 
 
 def run_cluster_load(
@@ -32,6 +33,7 @@ def run_cluster_load(
     per_user: int,
     size: int = 3,
     log_dir: Path | None = None,
+    poll: PollPolicy = POLL_POLICIES["fast"],
 ) -> tuple[LoadResult, dict[str, dict[str, int]]]:
     """One load run; returns its result and the balancer's per-process counts (each
     process's warnings and errors go to ``log_dir`` when given)."""
@@ -50,7 +52,9 @@ def run_cluster_load(
     )
     with cluster:
         result = asyncio.run(
-            run_load(cluster.base_url, data_dir, users, per_user, database_url=database_url)
+            run_load(
+                cluster.base_url, data_dir, users, per_user, database_url=database_url, poll=poll
+            )
         )
         return result, cluster.stats()
 
@@ -62,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-user", type=int, default=5)
     parser.add_argument("--size", type=int, default=3, help="server processes (default 3)")
     parser.add_argument("--database", help="a PostgreSQL URL (default: a throwaway cluster)")
+    parser.add_argument("--poll", choices=sorted(POLL_POLICIES), default="fast")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.quick:
@@ -81,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tempfile.mkdtemp(prefix="imagegen-load-cluster-"))
         result, stats = run_cluster_load(
             work / "shared", url, redis_server.url, args.users, args.per_user, args.size,
-            log_dir=work / "logs",
+            log_dir=work / "logs", poll=POLL_POLICIES[args.poll],
         )  # fmt: skip
         print(f"server logs in {work / 'logs'}")
     finally:

@@ -7,9 +7,17 @@ whose health lists no such feature) the engine runs the seed's flow (flow.py).
 
 The probe runs off the submit path: it starts when the engine is built (or started, or first
 used) and a submit only awaits its verdict, normally known long before. A verdict is kept
-for the engine's backend; a probe that got no verdict (server unreachable, 5xx) is not kept:
-that submit runs the seed's flow (which works against every server) and the next use asks
-again.
+for the engine's backend.
+
+A probe that got no verdict (server unreachable, a gateway's 5xx) says nothing about the
+server, so it chooses no flow: it is asked again (``VERDICT_RETRY_DELAYS``, about half a
+minute: a restarting server is back by then) and a submit waits for it; still no verdict,
+the submit fails, retryable, before anything was reserved. It used to take the seed's flow
+"which works against every server", but against a ``server-billing`` server that mixes
+flows on a transient error: the client reserves and acquires the slot itself while the
+server binds them to its job, so every lost answer has to be resolved by guessing
+(resolve.py) instead of by key. And nothing is lost by waiting: the generate call goes to
+the very server the probe could not reach.
 """
 
 from __future__ import annotations
@@ -18,10 +26,18 @@ import asyncio
 import logging
 
 from gui.engine.api_client import ApiClient, BackendError
+from gui.engine.failures import EngineFailure
 
 log = logging.getLogger(__name__)
 SERVER_BILLING = "server-billing"
 CANCEL = "cancel"
+# Between probes that got no verdict; after the last, this probe gives up (the next use
+# starts another).
+VERDICT_RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0)
+UNREACHABLE = (
+    "The server could not be reached to start this generation; nothing was charged. "
+    "Try again in a moment."
+)
 # Strong references: a probe outlives an engine dropped without close() (the loop keeps
 # only weak ones).
 _PROBES: set[asyncio.Task[frozenset[str] | None]] = set()
@@ -58,19 +74,25 @@ class BackendFeatures:
 
     async def _ask(self) -> frozenset[str] | None:
         base = self.api.base_url
-        try:
-            features = await self.api.features()
-        except BackendError as exc:
-            log.info("backend features unknown for now (%s): the seed's flow", exc.message)
-            return None
-        except Exception:  # never fail a generation over the probe: the seed's flow works
-            log.exception("probing the backend's features failed")
-            return None
-        self._known[base] = features
-        return features
+        for delay in (*VERDICT_RETRY_DELAYS, None):
+            try:
+                features = await self.api.features()
+            except BackendError as exc:
+                if delay is None:
+                    log.info("backend features still unknown (%s)", exc.message)
+                    return None
+                await asyncio.sleep(delay)
+                continue
+            except Exception:
+                log.exception("probing the backend's features failed")
+                return None
+            self._known[base] = features
+            return features
+        raise AssertionError("unreachable")
 
     async def server_billing(self) -> bool:
-        """Whether to take the one-call path; waits for the probe (started if need be)."""
+        """Whether to take the one-call path; waits for the probe (started if need be).
+        Raises EngineFailure (retryable) when the server gave no verdict: see above."""
         if self.forced is not None:
             return self.forced
         if self.known is None:
@@ -79,7 +101,9 @@ class BackendFeatures:
                 # Shielded: a cancelled generation must not cancel the probe others await.
                 await asyncio.shield(self._probe)
         known = self.known
-        return known is not None and SERVER_BILLING in known
+        if known is None:
+            raise EngineFailure(UNREACHABLE, "unreachable", retryable=True)
+        return SERVER_BILLING in known
 
     async def close(self) -> None:
         if self._probe is not None and not self._probe.done():

@@ -111,6 +111,10 @@ class GenerationEngine:
         run = self._runs.get(local_id)
         if run is None or run.task is None or run.task.done() or run.saving:
             return
+        if run.settled:
+            # Being undone: cancelling again would show an outcome before the server's verdict.
+            await asyncio.wait([run.task])
+            return
         # A task cancelled before its first step never enters `_run`, so nothing would be
         # settled or published (the tile would stay "Cancelling…"): let it start first,
         # told not to send anything (its first step may reach the generate call).
@@ -341,7 +345,7 @@ class GenerationEngine:
         delivered = False
 
         async def undo() -> None:
-            nonlocal delivered
+            nonlocal delivered, failure
             if not run.keyed:
                 await run.wait_pending()  # the one-call path cancels first, then waits
             if not run.journaled:
@@ -349,20 +353,29 @@ class GenerationEngine:
             if run.keyed:
                 closed, delivered = await self.server.undo(run, failure.message)
             else:
-                closed = await self.steps.undo(run, failure.message)
+                closed, delivered = await self.steps.undo(run, failure.message)
             if delivered:
                 self.journal.finish(run.local_id, "completed")
             elif closed:
                 self.journal.finish(run.local_id, state, failure.message)
             else:  # the server could not tell what happened: the next start resolves it
                 log.warning("generation %s stays journaled until it can be settled", run.local_id)
+                row = self.journal.get(run.local_id)
+                if row is not None and row.done("polled"):  # charged: seed_cancel.py
+                    failure = EngineFailure(SAVE_LATER_MESSAGE, "save", retryable=False)
 
+        undone = False
         try:
             # Shielded: a second cancel (or close) must not stop the clean-up half-way; as a
             # pending effect of the run, close() waits for it before the clients close.
             await run.effect(undo())
+            undone = True
         finally:
-            if delivered:  # the images came before the cancel could stop them
+            if self._closing and not undone:
+                # Cut by close before the server's verdict: no outcome is known to show (a
+                # "failed, nothing was charged" might be false); the next start shows it.
+                log.info("generation %s left for the next start", run.local_id)
+            elif delivered:  # the images came before the cancel could stop them
                 self.events.publish(
                     GenerationCompleted(run.local_id, run.generation_id, run.session_id, run.images)
                 )

@@ -6,6 +6,8 @@ effect.
 request id, images) so that `undo` can reverse exactly that, once. Side effects run as
 shielded tasks: a cancellation never interrupts a Convex write or the generate call
 half-way (which would leave us not knowing whether it happened); the undo waits for them.
+Undoing a job that may exist releases nothing before the server's verdict on it
+(seed_cancel.py): a server that settles money itself binds our credits to the job.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from catalog import MODELS
-from gui.engine.api_client import ApiClient, BackendError
+from gui.engine.api_client import ApiClient
 from gui.engine.convex_gateway import ConvexError, ConvexGateway, ConvexUnavailable
 from gui.engine.failures import EngineFailure
 from gui.engine.journal import Journal, JournalRow
 from gui.engine.request import EngineRequest
 from gui.engine.resolve import RESOLVERS, Resolver, session_title
+from gui.engine.seed_cancel import Verdict, complete_delivered, stop_on_server
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -323,26 +326,22 @@ class Steps:
         await gather_all(self._credit_step(run, "captured", row), complete_slot())
         self.journal.finish(run.local_id, "completed")
 
-    async def cancel_job(self, run: GenerationRun) -> None:
-        """Stop a job that may exist through the cancel route: a server that settles money
-        itself (docs/billing.md) has bound our reservation to it, keyed ``slot:<slot id>``,
-        and would charge its images; the release below is then absorbed. An older server
-        has no route (404), and there the release is all it takes."""
-        key = f"slot:{run.slot_id}" if run.slot_id else None
-        try:
-            await self.api.cancel(key, run.request_id, run.model_id)
-        except BackendError as exc:
-            log.warning("cancel of %s's job failed: %s", run.local_id, exc.message)
-
-    async def undo(self, run: GenerationRun, message: str) -> bool:
+    async def undo(self, run: GenerationRun, message: str) -> tuple[bool, bool]:
         """Mark the row failed, release the credits, fail the slot (each once). Steps whose
-        answer was lost are first resolved by asking Convex. Returns False when something is
-        still unknown (Convex unreachable): the journal row must then stay open for the
-        next start."""
+        answer was lost are first resolved by asking Convex. Returns (closed, delivered):
+        closed is False when something is still unknown (Convex unreachable): the journal
+        row must then stay open for the next start; delivered is True when the server had
+        already delivered the job (seed_cancel.py): it completed instead, charged."""
         # Journaled first, so a restart in the middle of the undo keeps the reason.
         self.journal.update(run.local_id, error=message)
         if run.request_id or (run.slot_id and self._row(run).began("generate")):
-            await self.cancel_job(run)
+            # A job may exist and its server may bind our credits and slot to it: nothing is
+            # released or failed before the server's verdict (asked until it answers).
+            verdict = await stop_on_server(
+                self.api, self.journal, run.local_id, run.slot_id, run.request_id, run.model_id
+            )
+            if verdict is Verdict.DELIVERED:
+                return await complete_delivered(self, run)
         try:
             await self.resolve_uncertain(run)
         except (ConvexError, ConvexUnavailable) as exc:
@@ -369,4 +368,4 @@ class Steps:
 
         await gather_all(mark_row(), self._credit_step(run, "released", row), fail_slot())
         row = self._row(run)
-        return not any(row.uncertain(s) for s in AMBIGUOUS_STEPS)
+        return not any(row.uncertain(s) for s in AMBIGUOUS_STEPS), False

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from backend.server import EmbeddedBackend
-from catalog import Options
+from catalog import Options, cost
 from gui.engine.events import (
     EngineEvent,
     GenerationCancelled,
@@ -185,20 +185,23 @@ async def test_a_refused_convex_write_is_settled_not_left_open(
     backend: EmbeddedBackend, tmp_path: Path
 ) -> None:
     """A mutation Convex refuses (here: a session id that is no id) certainly did not
-    happen: the generation is cleaned up once and its journal row closed, not retried at
-    every start. (The seed's flow: on the one-call path the server refuses it.)"""
+    happen: the generation is settled once and its journal row closed, not retried at
+    every start. (The seed's flow: on the one-call path the server refuses it.) The sync
+    generate call ran alongside the refused row and the server charged its images, so
+    they are not withheld behind a "failed" tile: they go in a new session."""
     async with engine_for(backend, tmp_path, server_billing=False) as h:
+        before = await h.breakdown()
         request = EngineRequest(
             prompt="a red kite", options=Options("img-imagen4-preview"), session_id="bogus123"
         )
         result = await h.run(request)
-        assert isinstance(result, GenerationFailed), result
-        assert result.message == (
-            'The request was refused: sessionId "bogus123" is not a valid sessions id '
-            "(ArgumentValidationError)."
-        )
+        assert isinstance(result, GenerationCompleted), result
+        assert result.session_id not in (None, "bogus123") and result.image_urls
+        gens = await h.gateway.get_session_generations(result.session_id or "")
+        assert [g.image_urls for g in gens] == [list(result.image_urls)]
+        assert before.total - (await h.breakdown()).total == cost("img-imagen4-preview", 1)
         row = h.engine.journal.all()[0]
-        assert row.state == "failed" and row.steps["loading_row"] == "refused"
+        assert row.state == "completed" and row.steps["loading_row"] == "end"
         assert h.engine.journal.unfinished() == []
         assert await h.engine.start() == []
         assert (await h.breakdown()).reserved == 0

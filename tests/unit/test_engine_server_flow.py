@@ -13,6 +13,7 @@ import pytest
 import respx
 
 from catalog import Options
+from gui.engine import capabilities
 from gui.engine.api_client import (
     ApiClient,
     BackendError,
@@ -22,7 +23,7 @@ from gui.engine.api_client import (
     parse_billing,
 )
 from gui.engine.capabilities import BackendFeatures
-from gui.engine.failures import describe_failure
+from gui.engine.failures import EngineFailure, describe_failure
 from gui.engine.flow import GenerationRun
 from gui.engine.journal import Journal
 from gui.engine.request import EngineRequest
@@ -158,22 +159,33 @@ async def test_a_backend_that_does_not_advertise_gets_the_seeds_flow(
 
 
 @respx.mock
-async def test_no_verdict_is_not_kept_and_a_forced_setting_never_asks() -> None:
+async def test_no_verdict_is_not_kept_and_a_forced_setting_never_asks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One retry per probe: a probe with no verdict asks twice, then gives up.
+    monkeypatch.setattr(capabilities, "VERDICT_RETRY_DELAYS", (0.01,))
     route = respx.get(f"{API}/healthz")
     route.side_effect = [
         httpx.ConnectError("down"),
-        httpx.Response(503, text="busy"),
+        httpx.Response(503, text="busy"),  # a gateway's 503: still no verdict
+        httpx.ConnectError("down"),
         httpx.Response(200, json={"features": ["server-billing"]}),
     ]
     api = _api()
     features = BackendFeatures(api)
-    assert not await features.server_billing()  # unreachable: the seed's flow, this time
-    assert not await features.server_billing()  # a gateway's 503: still no verdict
-    assert await features.server_billing()
-    assert route.call_count == 3
+    # No verdict chooses no flow (never the seed's flow on a guess): the submit fails,
+    # retryable, and the verdict is not kept.
+    with pytest.raises(EngineFailure) as failed:
+        await features.server_billing()
+    assert (failed.value.code, failed.value.retryable) == ("unreachable", True)
+    assert "nothing was charged" in failed.value.message
+    assert route.call_count == 2
+    assert await features.server_billing()  # asked again: lost once, then the verdict
+    assert await features.server_billing()  # kept
+    assert route.call_count == 4
     assert not await BackendFeatures(api, forced=False).server_billing()
     assert await BackendFeatures(api, forced=True).server_billing()
-    assert route.call_count == 3
+    assert route.call_count == 4
     await api.aclose()
 
 
