@@ -99,3 +99,43 @@ def test_the_bundle_opens_the_window_offscreen_and_exits_cleanly(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "smoke test passed" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def _processes_started_from(executable: Path) -> list[int]:
+    """Live (not zombie) processes whose program is the bundle's executable."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            exe = os.readlink(proc / "exe")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if exe == str(executable) and state != "Z":
+            found.append(int(proc.name))
+    return found
+
+
+def test_the_bundle_generates_an_image_with_its_image_workers(bundle: Path, tmp_path: Path) -> None:
+    """The embedded backend renders in spawned worker processes; frozen, those start the
+    bundle's executable again, which must hand them to multiprocessing, not the CLI."""
+    out = tmp_path / "out"
+    result = _without_python(
+        tmp_path,
+        "generate",
+        "--model",
+        "img-nano-banana",
+        "--prompt",
+        "a lighthouse from the bundle",
+        "--wait",
+        "--json",
+        "--out",
+        str(out),
+        bundle=bundle,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert '"status": "completed"' in result.stdout
+    files = list(out.glob("*.png"))
+    assert len(files) == 1 and files[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not _processes_started_from(bundle.resolve()), "image workers outlived the app"
