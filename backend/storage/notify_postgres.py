@@ -14,20 +14,16 @@ re-established with a growing backoff (at most ``MAX_BACKOFF_S``), waking them a
 from __future__ import annotations
 
 import asyncio
-import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from backend.storage.notify import CHANNELS, DEFAULT_RECHECK_S, Notifier
+from backend.storage.notify import CHANNELS, DEFAULT_RECHECK_S
+from backend.storage.notify_listener import PING_S, ListeningNotifier, Receive
 
-log = logging.getLogger(__name__)
-
-PING_S = 15.0
-MAX_BACKOFF_S = 5.0
-# How long start() waits for the first LISTEN before going on with rechecks alone.
-START_WAIT_S = 10.0
 APPLICATION_NAME = "imagegen-notify"
 _PREFIX = "imagegen_"
 
@@ -41,52 +37,19 @@ def pg_channel(channel: str) -> str:
     return _PREFIX + channel
 
 
-class PostgresNotifier(Notifier):
-    cross_process = True
+class PostgresNotifier(ListeningNotifier):
+    service = "PostgreSQL"
+    lost_errors = (psycopg.Error, OSError)
 
     def __init__(self, url: str, recheck_s: float = DEFAULT_RECHECK_S) -> None:
         super().__init__(recheck_s)
         self._dsn = conninfo(url)
-        self._task: asyncio.Task[None] | None = None
-        self._listening = asyncio.Event()
         self._sender: psycopg.AsyncConnection[object] | None = None
         self._sender_pid: int | None = None
         self._send_lock = asyncio.Lock()
-        self._closed = False
-        # How many times the listener connection was (re-)established; tests watch it.
-        self.connections = 0
         self.listener_pid: int | None = None
 
-    async def start(self) -> None:
-        self.ensure_running()
-        # The server waits for its subscription at start; a server that is down only
-        # delays the start this long, and waiters recheck meanwhile.
-        await self.listening(START_WAIT_S)
-
-    def ensure_running(self) -> None:
-        super().ensure_running()
-        if self._task is None and not self._closed:
-            self._task = asyncio.create_task(self._listen_forever(), name="pg-notify-listener")
-
-    async def listening(self, timeout_s: float) -> bool:
-        """Wait until the listener connection is up; False if it is not within ``timeout_s``."""
-        if self._listening.is_set():
-            return True
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self._listening.wait()
-        except TimeoutError:
-            log.warning("wake-ups: not listening on PostgreSQL yet; waiters recheck meanwhile")
-            return False
-        return True
-
-    async def close(self) -> None:
-        self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-        await super().close()
+    async def _close_sender(self) -> None:
         async with self._send_lock:
             if self._sender is not None:
                 await self._sender.close()
@@ -98,30 +61,14 @@ class PostgresNotifier(Notifier):
         )
         return conn
 
-    async def _listen_forever(self) -> None:
-        backoff = 0.1
-        while not self._closed:
-            try:
-                async with await self._connect() as conn:
-                    for channel in CHANNELS:
-                        listen = sql.SQL("LISTEN {}").format(sql.Identifier(pg_channel(channel)))
-                        await conn.execute(listen)
-                    self.listener_pid = conn.info.backend_pid
-                    self.connections += 1
-                    self._listening.set()
-                    backoff = 0.1
-                    # Whatever was announced while no one listened is unknown: recheck now.
-                    self.waiters.wake_all()
-                    await self._receive(conn)
-            except asyncio.CancelledError:
-                raise
-            except (psycopg.Error, OSError) as exc:
-                log.warning("wake-ups: PostgreSQL listener lost (%s); reconnecting", exc)
-            finally:
-                self._listening.clear()
-            self.waiters.wake_all()
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF_S)
+    @asynccontextmanager
+    async def _subscription(self) -> AsyncIterator[Receive]:
+        async with await self._connect() as conn:
+            for channel in CHANNELS:
+                listen = sql.SQL("LISTEN {}").format(sql.Identifier(pg_channel(channel)))
+                await conn.execute(listen)
+            self.listener_pid = conn.info.backend_pid
+            yield lambda: self._receive(conn)
 
     async def _receive(self, conn: psycopg.AsyncConnection[object]) -> None:
         while True:

@@ -13,20 +13,17 @@ is re-established with a growing backoff, waking them again.
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from backend.storage.notify import CHANNELS, DEFAULT_RECHECK_S, Notifier
+from backend.storage.notify import CHANNELS, DEFAULT_RECHECK_S
+from backend.storage.notify_listener import PING_S, START_WAIT_S, ListeningNotifier, Receive
 
-log = logging.getLogger(__name__)
-
-PING_S = 15.0
-MAX_BACKOFF_S = 5.0
-START_WAIT_S = 10.0
 _PREFIX = "imagegen:wake:"
 
 
@@ -34,75 +31,28 @@ def redis_channel(channel: str) -> str:
     return _PREFIX + channel
 
 
-class RedisNotifier(Notifier):
-    cross_process = True
+class RedisNotifier(ListeningNotifier):
+    service = "Redis"
+    lost_errors = (RedisError, OSError)
 
     def __init__(self, url: str, recheck_s: float = DEFAULT_RECHECK_S) -> None:
         super().__init__(recheck_s)
         self._client = aioredis.from_url(url, socket_connect_timeout=10)
         self._id = uuid.uuid4().hex
-        self._task: asyncio.Task[None] | None = None
-        self._listening = asyncio.Event()
-        self._closed = False
-        # How many times the subscription was (re-)established; tests watch it.
-        self.connections = 0
 
-    async def start(self) -> None:
-        self.ensure_running()
-        # The server waits for its subscription at start; a server that is down only
-        # delays the start this long, and waiters recheck meanwhile.
-        await self.listening(START_WAIT_S)
-
-    def ensure_running(self) -> None:
-        super().ensure_running()
-        if self._task is None and not self._closed:
-            self._task = asyncio.create_task(self._listen_forever(), name="redis-notify-listener")
-
-    async def listening(self, timeout_s: float) -> bool:
-        """Wait until the subscription is up; False if it is not within ``timeout_s``."""
-        if self._listening.is_set():
-            return True
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self._listening.wait()
-        except TimeoutError:
-            log.warning("wake-ups: not subscribed on Redis yet; waiters recheck meanwhile")
-            return False
-        return True
-
-    async def close(self) -> None:
-        self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-        await super().close()
+    async def _close_sender(self) -> None:
         await self._client.aclose()
 
-    async def _listen_forever(self) -> None:
-        backoff = 0.1
+    @asynccontextmanager
+    async def _subscription(self) -> AsyncIterator[Receive]:
         names = [redis_channel(c) for c in CHANNELS]
-        while not self._closed:
-            pubsub = self._client.pubsub()
-            try:
-                await pubsub.subscribe(*names)
-                await self._confirmed(pubsub, len(names))
-                self.connections += 1
-                self._listening.set()
-                backoff = 0.1
-                # Whatever was announced while no one listened is unknown: recheck now.
-                self.waiters.wake_all()
-                await self._receive(pubsub)
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError) as exc:
-                log.warning("wake-ups: Redis subscription lost (%s); reconnecting", exc)
-            finally:
-                self._listening.clear()
-                await _quietly_close(pubsub)
-            self.waiters.wake_all()
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF_S)
+        pubsub = self._client.pubsub()
+        try:
+            await pubsub.subscribe(*names)
+            await self._confirmed(pubsub, len(names))
+            yield lambda: self._receive(pubsub)
+        finally:
+            await _quietly_close(pubsub)
 
     @staticmethod
     async def _confirmed(pubsub: Any, count: int) -> None:
