@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,10 +23,9 @@ from sqlalchemy import Engine, create_engine, select
 
 from backend.convex_host.tables import holds
 from backend.providers.local_queue_tables import jobs
-from backend.runner import free_port
 from tests.conftest import dev_token
 from tests.integration.routes_support import GENERATE_PATH, STATUS_PATH, api_client
-from tests.integration.test_routes_serve import REPO, _clean_env
+from tests.integration.serve_processes import ServeProcesses, Server
 from tests.postgres_cluster import PostgresCluster
 
 QUEUED_MODEL = "img-flux-2-max"
@@ -38,45 +34,6 @@ CANCEL_PATH = "/api/generate-images/cancel"
 LONG_POLL_S = 25  # the server's cap (max_wait_s)
 # Well under the long poll's end, the replay's 20 s and the 120 s recheck.
 WOKEN_WITHIN_S = 10.0
-
-
-class Server:
-    def __init__(self, proc: subprocess.Popen[bytes], base: str) -> None:
-        self.proc = proc
-        self.base = base
-
-
-def _start(data_dir: Path, database: str, env: dict[str, str]) -> Server:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from backend.server import serve_main; sys.exit(serve_main(sys.argv[1:]))",
-            *["--port", str(port), "--data-dir", str(data_dir)],
-            *["--dev-auth", "--local-providers", "--database", database],
-        ],
-        cwd=REPO,
-        env={**_clean_env(), "DATABASE_URL": "", "WAKEUP_RECHECK_S": "120", **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return Server(proc, f"http://127.0.0.1:{port}")
-
-
-def _ready(server: Server) -> None:
-    deadline = time.monotonic() + 90  # a startup deadline, not a timing assertion
-    while True:
-        try:
-            if httpx.get(server.base + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if server.proc.poll() is not None:
-            raise AssertionError(f"serve exited with {server.proc.returncode}")
-        if time.monotonic() > deadline:
-            raise AssertionError("serve did not start")
-        time.sleep(0.05)
 
 
 @dataclass(frozen=True)
@@ -97,22 +54,17 @@ def pair(
 ) -> Iterator[Pair]:
     url = postgres_cluster.new_database()
     data_dir = tmp_path_factory.mktemp("wakeups") / "shared"  # keys; state is in PostgreSQL
-    servers = [_start(data_dir, url, ENV) for _ in range(2)]
+    processes = ServeProcesses()
+    flags = ["--data-dir", str(data_dir), "--dev-auth", "--local-providers", "--database", url]
+    env = {"DATABASE_URL": "", "WAKEUP_RECHECK_S": "120", **ENV}
+    servers = [processes.launch(flags, env) for _ in range(2)]  # both start at once
     engine = create_engine(url)
     try:
         for server in servers:
-            _ready(server)
+            server.ready()
         yield Pair(servers[0], servers[1], engine)
     finally:
-        for server in servers:
-            server.proc.send_signal(signal.SIGCONT)  # in case a test left it paused
-            server.proc.send_signal(signal.SIGTERM)
-        for server in servers:
-            try:
-                server.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.proc.kill()
-                server.proc.wait()
+        processes.stop_all()
         engine.dispose()
 
 

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from backend.runner import free_port
 from backend.server import serve_main
 from tests.conftest import dev_token
 from tests.integration.routes_support import GENERATE_PATH, api_client, assert_error
-
-REPO = Path(__file__).resolve().parents[2]
-_ENV_KEYS = ("CLERK_JWKS_URL", "FAL_KEY", "FAL_API_KEY", "WAVESPEED_API_KEY", "AZURE_API_KEY")
+from tests.integration.serve_processes import ServeProcesses
 
 Serve = Callable[..., str]
-
-
-def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in _ENV_KEYS and k != "REDIS_URL"}
 
 
 def test_serve_refuses_to_start_without_any_sign_in(
@@ -40,48 +28,14 @@ def test_serve_refuses_to_start_without_any_sign_in(
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Serve]:
-    procs: list[subprocess.Popen[bytes]] = []
+    servers = ServeProcesses()
 
     def start(*flags: str) -> str:
-        port = free_port()
-        args = ["--port", str(port), "--data-dir", str(tmp_path / f"srv{port}"), *flags]
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from backend.server import serve_main;"
-                " sys.exit(serve_main(sys.argv[1:]))",
-                *args,
-            ],
-            cwd=REPO,
-            env=_clean_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        procs.append(proc)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30  # a startup deadline, not a timing assertion
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    return base
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                raise AssertionError(f"serve exited with {proc.returncode}")
-            if time.monotonic() > deadline:
-                raise AssertionError("serve did not start")
-            time.sleep(0.05)
+        data_dir = tmp_path / f"srv{len(servers.servers)}"
+        return servers.start(["--data-dir", str(data_dir), *flags])
 
     yield start
-    for proc in procs:
-        proc.send_signal(signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    servers.stop_all()
 
 
 def test_serve_without_keys_answers_503_per_provider(serve: Serve) -> None:

@@ -3,10 +3,6 @@ answer for each other's users, money and jobs, and keep no state in SQLite files
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,11 +11,10 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from backend.convex_host.tables import holds, users
-from backend.runner import free_port
 from backend.server import serve_main
 from tests.conftest import dev_token
 from tests.integration.routes_support import GENERATE_PATH, api_client, resolve
-from tests.integration.test_routes_serve import REPO, _clean_env
+from tests.integration.serve_processes import ServeProcesses
 from tests.postgres_cluster import PostgresCluster
 
 Serve = Callable[[Path, str], str]
@@ -28,48 +23,14 @@ QUEUED_MODEL = "img-flux-2-max"
 
 @pytest.fixture
 def serve() -> Iterator[Serve]:
-    procs: list[subprocess.Popen[bytes]] = []
+    servers = ServeProcesses()
 
     def start(data_dir: Path, database: str) -> str:
-        port = free_port()
         flags = ["--dev-auth", "--local-providers", "--database", database]
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from backend.server import serve_main;"
-                " sys.exit(serve_main(sys.argv[1:]))",
-                *["--port", str(port), "--data-dir", str(data_dir), *flags],
-            ],
-            cwd=REPO,
-            env={**_clean_env(), "DATABASE_URL": ""},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        procs.append(proc)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60  # a startup deadline, not a timing assertion
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    return base
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                raise AssertionError(f"serve exited with {proc.returncode}")
-            if time.monotonic() > deadline:
-                raise AssertionError("serve did not start")
-            time.sleep(0.05)
+        return servers.start(["--data-dir", str(data_dir), *flags], {"DATABASE_URL": ""})
 
     yield start
-    for proc in procs:
-        proc.send_signal(signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    servers.stop_all()
 
 
 def _convex(client: httpx.Client, kind: str, path: str, args: dict[str, object]) -> object:
