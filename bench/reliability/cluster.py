@@ -185,8 +185,8 @@ class ServeCluster:
 
 
 class RedisServer:
-    """A throwaway redis-server on a free loopback port, no persistence (for the bench; the
-    tests have the ``redis_url`` fixture)."""
+    """A throwaway redis-server on a free loopback port, no persistence (the bench's, and
+    the tests' ``redis_url`` fixture)."""
 
     def __init__(self) -> None:
         binary = shutil.which("redis-server")

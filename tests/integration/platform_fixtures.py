@@ -4,20 +4,18 @@ object store served by uvicorn. Import the fixtures you need into a test module.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from fastapi import FastAPI
 
 from backend.errors import install_error_handlers
 from backend.runner import ThreadedServer, free_port
 from backend.store.local import LocalObjectStore
+from bench.reliability.cluster import RedisServer
 from tests.required_services import service_missing
 
 REDIS_BINARY = shutil.which("redis-server")
@@ -39,37 +37,15 @@ def _wait_until(check: object, what: str, timeout_s: float = 10.0) -> None:
 
 
 @pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
+def redis_url() -> Iterator[str]:
     """A throwaway redis-server on a free loopback port (no persistence)."""
     if REDIS_BINARY is None:
         service_missing("redis-server is not installed (.ci/run installs it)")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            REDIS_BINARY,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
+    server = RedisServer()
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=1)
-        _wait_until(client.ping, "redis-server")
-        client.close()
-        yield url
+        yield server.url
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.stop()
 
 
 @pytest.fixture(scope="module")
