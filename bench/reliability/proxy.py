@@ -26,9 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from backend.runner import free_port
+from bench.reliability.http_wire import parse_head, read_body
 
 LOOPBACK = "127.0.0.1"
-MAX_HEAD_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -114,22 +114,6 @@ def _error_response(action: FaultAction) -> bytes:
     return head.encode() + body
 
 
-async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        # Re-framed as chunked on the way out; keep the raw chunk framing.
-        out = bytearray()
-        while True:
-            size_line = await reader.readline()
-            out += size_line
-            size = int(size_line.split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                out += await reader.readline()  # trailing CRLF (no trailers expected)
-                return bytes(out)
-            out += await reader.readexactly(size + 2)
-    length = int(headers.get("content-length", "0") or 0)
-    return await reader.readexactly(length) if length else b""
-
-
 class FaultProxy:
     """The proxy; ``rule`` may be swapped at any time (reads are atomic)."""
 
@@ -197,21 +181,9 @@ class FaultProxy:
                 await writer.wait_closed()
 
     async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        if len(head) > MAX_HEAD_BYTES:
-            return
-        lines = head.decode("latin-1").split("\r\n")
-        method, target, _version = lines[0].split(" ", 2)
-        headers: dict[str, str] = {}
-        kept: list[str] = []
-        for line in lines[1:]:
-            if not line:
-                continue
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-            if name.strip().lower() not in ("connection", "keep-alive", "proxy-connection"):
-                kept.append(line)
-        body = await _read_body(reader, headers)
+        request_line, headers, kept = parse_head(await reader.readuntil(b"\r\n\r\n"))
+        method, target, _version = request_line.split(" ", 2)
+        body = await read_body(reader, headers)
         info = RequestInfo(method, target, self.requests, body)
         self.requests += 1
         action = self.rule(info)

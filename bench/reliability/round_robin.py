@@ -26,25 +26,10 @@ import signal
 import sys
 from collections import Counter
 
+from bench.reliability.http_wire import parse_head, read_body
+
 LOOPBACK = "127.0.0.1"
-MAX_HEAD_BYTES = 64 * 1024
 STATS_PATH = "/_lb/stats"
-HOP_BY_HOP = ("connection", "keep-alive", "proxy-connection")
-
-
-async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        out = bytearray()  # forwarded with its chunk framing as it came
-        while True:
-            size_line = await reader.readline()
-            out += size_line
-            size = int(size_line.split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                out += await reader.readline()
-                return bytes(out)
-            out += await reader.readexactly(size + 2)
-    length = int(headers.get("content-length", "0") or 0)
-    return await reader.readexactly(length) if length else b""
 
 
 def _answer(status: int, body: dict[str, object]) -> bytes:
@@ -104,9 +89,9 @@ class RoundRobin:
         self, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
         """Forward one request; True if the client connection may carry another."""
-        request_line, headers, kept = _parse_head(head)
+        request_line, headers, kept = parse_head(head)
         method, target, _version = request_line.split(" ", 2)
-        body = await _read_body(reader, headers)
+        body = await read_body(reader, headers)
         keep_alive = headers.get("connection", "").lower() != "close"
         if target == STATS_PATH:
             writer.write(_answer(200, self.stats()))
@@ -125,7 +110,7 @@ class RoundRobin:
             request = f"{method} {target} HTTP/1.1\r\n" + "\r\n".join(kept)
             up_writer.write(request.encode("latin-1") + b"\r\nconnection: close\r\n\r\n" + body)
             await up_writer.drain()
-            status_line, up_headers, up_kept = _parse_head(await up_reader.readuntil(b"\r\n\r\n"))
+            status_line, up_headers, up_kept = parse_head(await up_reader.readuntil(b"\r\n\r\n"))
             status = int(status_line.split(" ", 2)[1])
             framed = (
                 method == "HEAD"
@@ -146,23 +131,6 @@ class RoundRobin:
             up_writer.close()
             with contextlib.suppress(Exception):
                 await up_writer.wait_closed()
-
-
-def _parse_head(head: bytes) -> tuple[str, dict[str, str], list[str]]:
-    """The first line, the headers (lower-case names) and the lines to forward."""
-    if len(head) > MAX_HEAD_BYTES:
-        raise ValueError("head too large")
-    lines = head.decode("latin-1").split("\r\n")
-    headers: dict[str, str] = {}
-    kept: list[str] = []
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-        if name.strip().lower() not in HOP_BY_HOP:
-            kept.append(line)
-    return lines[0], headers, kept
 
 
 async def _copy_body(
