@@ -84,9 +84,18 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     return img
 
 
+def _orientation(img: Image.Image) -> object:
+    # A PNG's EXIF is the eXIf chunk ahead of its pixels (read with the header); Pillow's
+    # getexif() would otherwise decode every pixel looking for one placed after them, and
+    # that decode of each rendered 2K PNG was a tenth of a loaded server's time.
+    if img.format == "PNG" and "exif" not in img.info:
+        return None
+    return img.getexif().get(_EXIF_ORIENTATION)
+
+
 def _oriented_size(img: Image.Image) -> tuple[int, int]:
     try:
-        orientation = img.getexif().get(_EXIF_ORIENTATION)
+        orientation = _orientation(img)
     except _DECODE_ERRORS:  # a broken EXIF block must not cost the picture
         orientation = None
     width, height = img.size

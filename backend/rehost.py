@@ -107,6 +107,14 @@ class Rehoster:
         if content_type not in ALLOWED_CONTENT_TYPES:
             raise RehostError("The provider returned something that is not an image.")
         key = new_key(OUTPUT_PREFIX, content_type)
+        if self.store.makes_missing_variants:
+            # The answer needs the size (the header), not the variants: a client asking
+            # for one before it is written gets it made then. Under load the answer had
+            # waited seconds for WebP encodes queued behind other renders.
+            url, size = await asyncio.gather(
+                self.store.put(key, data, content_type), self.variants.write_after(key, data)
+            )
+            return _stored(url, size, content_type)
         # The upload and the CPU work overlap; a variant that fails is logged, never raised.
         url, size = await asyncio.gather(
             self.store.put(key, data, content_type), self.variants.write(key, data)

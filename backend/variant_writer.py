@@ -70,6 +70,21 @@ class VariantWriter:
             f"write:{key}", lambda: self._write_all(key, data, VARIANT_EDGES, URGENT)
         )
 
+    async def write_after(self, key: str, data: bytes) -> Size | None:
+        """Like :meth:`write`, but answers with the size from the header at once and makes
+        the variants in a task of its own (for a store that makes a variant asked for
+        before it exists: a first request then waits for this task, not for a second
+        decode)."""
+        if _has_variants_key(key):
+            task = asyncio.ensure_future(
+                self._once(
+                    f"write:{key}", lambda: self._write_all(key, data, VARIANT_EDGES, URGENT)
+                )
+            )
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        return await self._size_of(data, key)
+
     async def ensure(self, key: str, *, need_size: bool = True) -> Size | None:
         """For an original already in the store: make the variants it lacks (records from
         before variants, uploads to R2). Returns its displayed size (None if unreadable,
@@ -94,6 +109,13 @@ class VariantWriter:
         # can never make the store write a file under a name of its choosing.
         if parsed is None or key != f"{parsed[0]}-w{parsed[1]}.{VARIANT_EXTENSION}":
             return False
+        for ext in ORIGINAL_EXTENSIONS:
+            pending = self._inflight.get(f"write:{parsed[0]}.{ext}")
+            if pending is not None:  # its original's variants are being made right now
+                await asyncio.gather(asyncio.shield(pending), return_exceptions=True)
+                if await self.store.size(key):
+                    return True
+                break
         made: bool = await self._once(f"one:{key}", lambda: self._make_one(key))
         return made
 

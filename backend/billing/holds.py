@@ -21,7 +21,7 @@ from backend.convex_host.context import token_identifier, update
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.ids import now_ms
 from backend.convex_host.tables import billing_owners, holds, users
-from backend.storage.sql import first, lock_user, rows, scalar, upsert
+from backend.storage.sql import first, lock_user, row_where, rows, scalar, upsert
 
 OUTCOMES = ("completed", "failed", "cancelled")
 # Money is rounded like the credit functions round it (functions_users._money).
@@ -126,11 +126,11 @@ class Hold:
 
 
 def row_by_key(conn: Connection, user_id: str, key: str) -> dict[str, Any] | None:
-    return first(conn, select(holds).where(holds.c.userId == user_id, holds.c.key == key))
+    return row_where(conn, holds, userId=user_id, key=key)
 
 
 def hold_row(conn: Connection, hold_id: str) -> dict[str, Any] | None:
-    return first(conn, select(holds).where(holds.c["_id"] == hold_id))
+    return row_where(conn, holds, _id=hold_id)
 
 
 def locked_hold_row(conn: Connection, hold_id: str) -> dict[str, Any] | None:
@@ -152,7 +152,7 @@ def get_hold(db: ConvexDatabase, hold_id: str) -> Hold | None:
 
 def find_by_job(db: ConvexDatabase, job_key: str) -> Hold | None:
     with db.read() as conn:
-        row = first(conn, select(holds).where(holds.c.jobKey == job_key).limit(1))
+        row = row_where(conn, holds, jobKey=job_key)
         return Hold.from_row(row) if row is not None else None
 
 

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
@@ -48,6 +49,10 @@ RESERVED_PREFIXES = ("slot:", "auto:")
 # In-process, how often a repeated key re-reads a hold whose first call runs in another
 # process (nothing announces it then); cross-process, the notifier's recheck instead.
 REPLAY_POLL_S = 0.1
+# A job whose status a client asked for this recently is looked after by the status route
+# (which settles it when it ends): the sweeper leaves it alone. A client that stopped
+# polling is taken over by the sweeper once this has passed.
+POLLED_RECENTLY_S = 15.0
 Answer = tuple[int, dict[str, Any]]
 
 
@@ -85,6 +90,9 @@ class Billing:
         self.notifier = notifier or InProcessNotifier()
         self.owner = uuid.uuid4().hex
         self._tasks: dict[str, asyncio.Task[Answer]] = {}
+        # Job key -> time.monotonic() of its last status poll in this process (in memory:
+        # a write per poll would cost more than the sweeps it saves).
+        self._polled: dict[str, float] = {}
         self._heartbeat: asyncio.Task[None] | None = None
         # What to do with a hold a dead server left mid-call (the app wires the job
         # adoption of job_states.resolve_orphan; alone, the service can only release it).
@@ -198,6 +206,20 @@ class Billing:
 
     def running(self, hold_id: str) -> bool:
         return hold_id in self._tasks
+
+    # -- who looks after a queued job ------------------------------------------------------------
+
+    def note_polled(self, job_key: str) -> None:
+        now = time.monotonic()
+        self._polled[job_key] = now
+        if len(self._polled) > 10_000:  # forget jobs nobody asked about for a while
+            self._polled = {k: t for k, t in self._polled.items() if now - t < POLLED_RECENTLY_S}
+
+    def polled_recently(self, job_key: str | None) -> bool:
+        """A client asked for this job's status in this process within POLLED_RECENTLY_S
+        (the sweeper then need not ask the provider)."""
+        at = self._polled.get(job_key) if job_key else None
+        return at is not None and time.monotonic() - at < POLLED_RECENTLY_S
 
     async def replay(self, hold: Hold) -> Answer:
         """The first answer of a repeated key, waiting a while for it if still running.

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from backend.billing.holds import OUTCOMES, Hold, hold_row, locked_hold_row, money
 from backend.convex_host import functions_sessions
@@ -19,7 +19,7 @@ from backend.convex_host.context import update
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.ids import now_ms
 from backend.convex_host.tables import generations, session_generations, sessions, users
-from backend.storage.sql import first
+from backend.storage.sql import row_where
 from backend.stored_image import StoredImage, stored_images
 
 
@@ -45,7 +45,7 @@ def settle(
         amount, wanted = float(row["amount"]), max(1, int(row["numImages"]))
         delivered = min(len(images), wanted) if outcome == "completed" else 0
         charged = money(min(amount, amount * delivered / wanted))
-        user = first(conn, select(users).where(users.c["_id"] == row["userId"]))
+        user = row_where(conn, users, _id=row["userId"])
         assert user is not None
         from_credits = min(charged, max(0.0, float(user["credits"])))
         from_additional = min(charged - from_credits, max(0.0, float(user["additionalCredits"])))
@@ -91,8 +91,7 @@ def settle(
 def _finish_row(
     conn: Connection, generation_id: str, images: list[StoredImage], error: str | None, now: float
 ) -> None:
-    g = session_generations
-    row = first(conn, select(g.c.sessionId).where(g.c["_id"] == generation_id))
+    row = row_where(conn, session_generations, _id=generation_id)
     if row is None:  # the user deleted the tile meanwhile
         return
     fields: dict[str, Any] = {"isLoading": 0, "completedAt": now}
@@ -103,7 +102,7 @@ def _finish_row(
     else:
         fields["error"] = error or "The generation failed."
     update(conn, "sessionGenerations", generation_id, fields)
-    session = first(conn, select(sessions.c["_id"]).where(sessions.c["_id"] == row["sessionId"]))
+    session = row_where(conn, sessions, _id=row["sessionId"])
     if session is not None:
         # Same preview rule as sessions:updateGeneration.
         functions_sessions.touch_session_conn(conn, row["sessionId"])

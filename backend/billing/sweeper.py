@@ -2,7 +2,8 @@
 
 Every ``settle_sweep_interval_s`` it looks at the unsettled holds:
 
-* a queued job nobody polls any more is asked about, and settled when it ended;
+* a queued job nobody polls any more (none in this process for ``POLLED_RECENTLY_S``) is
+  asked about, and settled when it ended;
 * a queued job past ``job_deadline_s`` is cancelled at the provider and settled cancelled;
 * a hold still ``holding`` whose server process stopped beating (it died mid-call) is
   settled failed; so is one past every limit of a sync call.
@@ -86,6 +87,10 @@ class Sweeper:
             return False
         if age > self.job_deadline_s:
             return (await cancel_hold(self.app.state, hold)).settled
+        if self.billing.polled_recently(hold.job_key):
+            # Its client is polling: the status route settles it. (Asking the provider
+            # about every job each round kept a loaded server busy with sweeps alone.)
+            return False
         claims = claims_of(self.app.state, hold)
         model = MODELS.get(claims.model_id) if claims else None
         if claims is None or model is None:

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from backend.auth.identity import Identity
 from backend.convex_host.errors import not_authenticated
 from backend.convex_host.ids import new_id, now_ms
 from backend.convex_host.tables import TABLES, users
 from backend.convex_host.validators import ObjectValidator, Validator, v
-from backend.storage.sql import SEQ, first, insert_ignore
+from backend.storage.sql import SEQ, insert_ignore, row_where, update_where
 
 FunctionKind = Literal["query", "mutation", "action"]
 Handler = Callable[["Ctx", dict[str, Any]], Any]
@@ -55,6 +55,14 @@ class Ctx:
     writable: bool
     starting_credits: float
     slot_limit: int
+    _user_id: str | None = field(default=None, init=False, repr=False)
+
+    def user_id(self) -> str | None:
+        """The caller's user id, read once per transaction (an owner check needs only
+        this); None in a query for a caller never seen, who owns nothing yet."""
+        if self._user_id is None:
+            self.user()
+        return self._user_id
 
     def user(self) -> dict[str, Any]:
         """The caller's user row, created on a mutation's first call.
@@ -65,12 +73,10 @@ class Ctx:
         if self.identity is None:
             raise not_authenticated()
         token = token_identifier(self.identity)
-        find = select(users).where(users.c.tokenIdentifier == token)
-        if self.writable:
-            # Every mutation starts here: the user's row lock orders all of them (PostgreSQL).
-            find = find.with_for_update()
-        row = first(self.conn, find)
+        # Every mutation starts here: the user's row lock orders all of them (PostgreSQL).
+        row = row_where(self.conn, users, for_update=self.writable, tokenIdentifier=token)
         if row is not None:
+            self._user_id = row["_id"]
             return row
         user: dict[str, Any] = {
             "_id": None,
@@ -88,20 +94,19 @@ class Ctx:
         # Two first mutations of one new user at once (PostgreSQL): one inserts, the other
         # waits for it and then locks the row it made.
         insert_ignore(self.conn, users, user)
-        row = first(self.conn, find)
+        row = row_where(self.conn, users, for_update=True, tokenIdentifier=token)
         assert row is not None
+        self._user_id = row["_id"]
         return row
 
 
 def insert(conn: Connection, table: str, doc: Mapping[str, Any]) -> None:
-    conn.execute(TABLES[table].insert().values(dict(doc)))
+    # Values bound at execution, not built into the statement (see storage.sql).
+    conn.execute(TABLES[table].insert(), dict(doc))
 
 
 def update(conn: Connection, table: str, doc_id: str, fields: Mapping[str, Any]) -> None:
-    if not fields:
-        return
-    t = TABLES[table]
-    conn.execute(t.update().where(t.c["_id"] == doc_id).values(dict(fields)))
+    update_where(conn, TABLES[table], "_id", doc_id, fields)
 
 
 def to_doc(

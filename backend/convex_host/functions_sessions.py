@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 
 from backend.convex_host.context import Ctx, insert, mutation, query, to_doc, update
 from backend.convex_host.errors import not_authorized, not_found
 from backend.convex_host.ids import new_id, now_ms
 from backend.convex_host.tables import TABLES, favorites, session_generations, sessions
 from backend.convex_host.validators import v
-from backend.storage.sql import first, rows, seq_of
+from backend.storage.sql import first, row_where, rows, seq_of
 
 IMAGE = v.object(
     {
@@ -30,11 +30,10 @@ IMAGE = v.object(
 
 
 def _owned(ctx: Ctx, table: str, doc_id: str, what: str) -> dict[str, Any]:
-    t = TABLES[table]
-    row = first(ctx.conn, select(t).where(t.c["_id"] == doc_id))
+    row = row_where(ctx.conn, TABLES[table], _id=doc_id)
     if row is None:
         raise not_found(what)
-    if row["userId"] != ctx.user()["_id"]:
+    if row["userId"] != ctx.user_id():
         raise not_authorized(what)
     return row
 
@@ -43,22 +42,30 @@ def _touch_session(ctx: Ctx, session_id: str) -> None:
     touch_session_conn(ctx.conn, session_id)
 
 
+def _shows_in_preview(doc: dict[str, Any]) -> bool:
+    """Whether a row can be the session's preview (finished, no error, with images)."""
+    return not doc["isLoading"] and doc.get("error") is None and doc["images"] != "[]"
+
+
+_G = session_generations
+# The preview's source, asked at every settlement: built once (see storage.sql).
+_LATEST_FINISHED = (
+    select(_G.c.images)
+    .where(
+        _G.c.sessionId == bindparam("session"),
+        _G.c.isLoading == 0,
+        _G.c.error.is_(None),
+        _G.c.images != "[]",
+    )
+    .order_by(func.coalesce(_G.c.completedAt, _G.c.createdAt).desc(), seq_of(_G).desc())
+    .limit(1)
+)
+
+
 def touch_session_conn(conn: Connection, session_id: str) -> None:
     """Bump ``updatedAt`` and recompute the preview after any change to its generations
     (also used by the server's billing settlement, which writes rows itself)."""
-    g = session_generations
-    latest = first(
-        conn,
-        select(g.c.images)
-        .where(
-            g.c.sessionId == session_id,
-            g.c.isLoading == 0,
-            g.c.error.is_(None),
-            g.c.images != "[]",
-        )
-        .order_by(func.coalesce(g.c.completedAt, g.c.createdAt).desc(), seq_of(g).desc())
-        .limit(1),
-    )
+    latest = first(conn, _LATEST_FINISHED, {"session": session_id})
     preview = None
     if latest is not None:
         images = json.loads(latest["images"])
@@ -68,7 +75,7 @@ def touch_session_conn(conn: Connection, session_id: str) -> None:
 
 @mutation("sessions:createSession", {"title": v.string(), "type": v.optional(v.string())})
 def create_session(ctx: Ctx, args: dict[str, Any]) -> str:
-    user = ctx.user()
+    user_id = ctx.user_id()
     now = now_ms()
     session_id = new_id("sessions")
     insert(
@@ -77,7 +84,7 @@ def create_session(ctx: Ctx, args: dict[str, Any]) -> str:
         {
             "_id": session_id,
             "_creationTime": now,
-            "userId": user["_id"],
+            "userId": user_id,
             "title": args["title"],
             "type": args.get("type", "image"),
             "createdAt": now,
@@ -137,7 +144,10 @@ def add_generation_to_session(ctx: Ctx, args: dict[str, Any]) -> str:
         if key in args:
             doc[key] = args[key]
     insert(ctx.conn, "sessionGenerations", doc)
-    _touch_session(ctx, session["_id"])
+    if _shows_in_preview(doc):
+        _touch_session(ctx, session["_id"])
+    else:  # a loading tile cannot change the preview: only the session moves up
+        update(ctx.conn, "sessions", session["_id"], {"updatedAt": now})
     return generation_id
 
 

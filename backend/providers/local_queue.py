@@ -39,12 +39,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from backend.providers.local_queue_tables import SCHEMA, jobs
 from backend.storage.engine import make_engine, read_transaction, write_transaction
 from backend.storage.migrate import migrate
-from backend.storage.sql import first
+from backend.storage.sql import first, row_where
 
 log = logging.getLogger(__name__)
 # The error of a job cancelled before it finished (the status route shows it as FAILED).
@@ -137,6 +137,14 @@ def _heartbeat(ref: weakref.ref[JobQueue], stop: threading.Event) -> None:
         del queue  # hold no reference while asleep, so a dropped queue can be collected
 
 
+# Asked by every status poll of a queued job: built once (see storage.sql).
+_AHEAD = (
+    select(func.count())
+    .select_from(jobs)
+    .where(jobs.c.seq < bindparam("seq"), jobs.c.created_at + jobs.c.queue_s > bindparam("now"))
+)
+
+
 class JobQueue:
     """Blocking access to the jobs table at ``db`` (a SQLite path or a database URL;
     created on first use).
@@ -182,21 +190,23 @@ class JobQueue:
         reference = request.get("reference")
         with write_transaction(self.engine) as conn:
             conn.execute(
-                jobs.insert().values(
-                    id=job_id,
-                    model_id=model_id,
-                    request_json=json.dumps(request),
-                    created_at=self.clock(),
-                    queue_s=max(0.0, queue_s),
-                    run_s=max(0.0, run_s),
-                    fail=int(fail_reason is not None),
-                    fail_reason=fail_reason,
-                    reference=reference if isinstance(reference, str) else None,
-                )
+                jobs.insert(),
+                {
+                    "id": job_id,
+                    "model_id": model_id,
+                    "request_json": json.dumps(request),
+                    "created_at": self.clock(),
+                    "queue_s": max(0.0, queue_s),
+                    "run_s": max(0.0, run_s),
+                    "fail": int(fail_reason is not None),
+                    "fail_reason": fail_reason,
+                    "reference": reference if isinstance(reference, str) else None,
+                },
             )
-        job = self.get(job_id)
-        assert job is not None
-        return job
+            # Read back in the same transaction (its ``seq`` is the database's).
+            r = row_where(conn, jobs, id=job_id)
+        assert r is not None
+        return _row(r)
 
     def find_by_reference(self, reference: str) -> str | None:
         """The job a request named ``reference`` (a billing hold id) created, if any."""
@@ -208,18 +218,14 @@ class JobQueue:
 
     def get(self, job_id: str) -> JobRow | None:
         with read_transaction(self.engine) as conn:
-            r = first(conn, select(jobs).where(jobs.c.id == job_id))
+            r = row_where(conn, jobs, id=job_id)
         return _row(r) if r is not None else None
 
     def position(self, job: JobRow) -> int:
         """1 + the number of jobs submitted before ``job`` that are still in the queue."""
         now = self.clock()
         with read_transaction(self.engine) as conn:
-            ahead = conn.execute(
-                select(func.count())
-                .select_from(jobs)
-                .where(jobs.c.seq < job.seq, jobs.c.created_at + jobs.c.queue_s > now)
-            ).scalar_one()
+            ahead = conn.execute(_AHEAD, {"seq": job.seq, "now": now}).scalar_one()
         return int(ahead) + 1
 
     def claim_render(self, job_id: str) -> bool:

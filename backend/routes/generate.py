@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Coroutine
 from typing import Any
@@ -141,32 +142,55 @@ def _hold_request(
     return request, signed
 
 
+class ProviderClock:
+    """How long this request waited on the provider's call (a sync model's call holds its
+    whole render): sent back as ``Server-Timing: provider;dur=<ms>`` so a client can tell
+    the provider's time from ours."""
+
+    def __init__(self) -> None:
+        self.seconds: float | None = None
+
+    def header(self) -> dict[str, str]:
+        if self.seconds is None:
+            return {}
+        return {"Server-Timing": f"provider;dur={self.seconds * 1000:.1f}"}
+
+
 async def _submit_and_settle(
-    request: Request, identity: Identity, hold: Hold, provider: Provider, job: ProviderRequest
+    request: Request,
+    identity: Identity,
+    hold: Hold,
+    provider: Provider,
+    job: ProviderRequest,
+    clock: ProviderClock,
 ) -> Answer:
     """Call the provider for a held request and settle or record what came of it."""
     state = request.app.state
     billing: Billing = state.billing
     try:
-        result = await provider.submit(job)
+        started = time.perf_counter()
+        try:
+            result = await provider.submit(job)
+        finally:
+            clock.seconds = time.perf_counter() - started
         if result.job_id is not None:
             job_key = results_job_key(provider.name, result.job_id)
             request_id = state.request_ids.encode(
                 provider.name, result.job_id, identity.user_id, job.model.id
             )
+            # The hold as recorded (read again in that transaction): a cancel that came
+            # while the submit was in flight shows here; one that comes later finds the
+            # job's key on the hold and cancels the job itself.
             hold = await billing.record(
                 hold,
                 (200, {"queued": True, "requestId": request_id}),
                 job_key=job_key,
                 request_id=request_id,
             )
-            current = await billing.get(hold.id)
-            if current is not None and current.cancel_requested:
-                # Cancelled while the submit was in flight.
-                await cancel_hold(request.app.state, current)
-                current = await billing.get(hold.id)
-            final = current or hold
-            return 200, with_billing(final, {"queued": True, "requestId": request_id})
+            if hold.cancel_requested:
+                await cancel_hold(request.app.state, hold)
+                hold = await billing.get(hold.id) or hold
+            return 200, with_billing(hold, {"queued": True, "requestId": request_id})
         stored = await rehost_images(request, result.images)
     except ProviderError as exc:
         return await billing.settle_failed(hold, provider_failure(exc))
@@ -232,8 +256,9 @@ async def run_generation(request: Request, identity: Identity, body: dict[str, A
     job = ProviderRequest.from_input(normalized, attachments, reference=hold.id)
     # The work itself is bounded too: the late result of a slow sync call is still kept
     # for a repeat of the key, but no hold waits for ever.
+    clock = ProviderClock()
     work = _bounded(
-        _submit_and_settle(request, identity, hold, provider, job),
+        _submit_and_settle(request, identity, hold, provider, job, clock),
         hold,
         billing,
         config.sync_work_limit_s,
@@ -250,12 +275,12 @@ async def run_generation(request: Request, identity: Identity, body: dict[str, A
             headers={"Retry-After": "5"},
             extra={"billing": hold.billing()},
         ) from None
-    return _json(answer)
+    return _json(answer, clock.header())
 
 
-def _json(answer: Answer) -> JSONResponse:
+def _json(answer: Answer, headers: dict[str, str] | None = None) -> JSONResponse:
     status, body = answer
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 @router.post(

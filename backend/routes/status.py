@@ -121,6 +121,7 @@ async def _settled_answer(app_state: Any, claims: RequestIdClaims) -> tuple[Any,
     without images), else None; and the job's hold."""
     cache: ResultsCache = app_state.results
     key = job_key(claims.provider, claims.provider_request_id)
+    app_state.billing.note_polled(key)
     # A finished job answers from the cache without asking the provider again.
     cached = await cache.get(key)
     if cached is not None:

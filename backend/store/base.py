@@ -39,6 +39,9 @@ class ObjectStore(Protocol):
     # True when the store's upload endpoint itself refuses bodies over ``max_size`` (the
     # local store); False when only a signed ``content_length`` can bind the size (R2).
     enforces_max_size: bool
+    # True when a request for a variant that is not there yet makes it from the original
+    # (the local store's /files route); an output's variants may then follow its answer.
+    makes_missing_variants: bool
 
     def presign_put(
         self,

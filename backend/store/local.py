@@ -61,6 +61,8 @@ class LocalObjectStore:
 
     enforces_max_size = True
 
+    makes_missing_variants = True
+
     def __init__(self, root: Path, base_url: str, secret: bytes) -> None:
         self.root = Path(root)
         private_dir(self.root)

@@ -26,6 +26,7 @@ class R2ObjectStore:
     # A presigned PUT cannot carry a size range (only POST policies can): the size is bound
     # by signing the exact Content-Length, so the presign route must know it.
     enforces_max_size = False
+    makes_missing_variants = False
 
     def __init__(
         self,

@@ -51,6 +51,18 @@ def test_sync_model_answers_with_images_in_our_store(
         assert image_size(client, url) == output_size(SYNC_MODEL, "16:9", None)
 
 
+def test_a_sync_answer_says_how_long_the_provider_took(backend_factory: BackendFactory) -> None:
+    backend = backend_factory(local_sync_s=0.3)
+    with api_client(backend.base_url, dev_token(backend)) as client:
+        resp = client.post(GENERATE_PATH, json={"prompt": "a fox", "model": SYNC_MODEL})
+    assert resp.status_code == 200, resp.text
+    name, _, duration = resp.headers["server-timing"].partition(";dur=")
+    assert name == "provider"
+    # The local provider's sync call waits 0.3 s before it renders; the whole answer
+    # took longer than the provider's part of it.
+    assert 300 <= float(duration) <= resp.elapsed.total_seconds() * 1000
+
+
 def test_queued_model_answers_with_an_opaque_request_id(client: httpx.Client) -> None:
     resp = client.post(GENERATE_PATH, json={"prompt": "a tree", "model": QUEUED_MODEL})
     assert resp.status_code == 200, resp.text

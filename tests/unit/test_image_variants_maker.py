@@ -11,6 +11,7 @@ from PIL import Image
 
 from backend.image_variants_maker import (
     VariantError,
+    _oriented_size,
     fit,
     image_size,
     make_variant,
@@ -81,6 +82,22 @@ def test_exif_orientation_is_applied_and_reported() -> None:
     assert small.size == (128, 256)
     # The red left half is now on top.
     assert small.getpixel((64, 10))[0] > 200 and small.getpixel((64, 245))[2] > 200
+
+
+def test_a_png_size_is_read_without_decoding_its_pixels() -> None:
+    plain = encode(two_tone(1200, 600), "PNG")
+    with Image.open(io.BytesIO(plain)) as img:
+        calls = []
+        original_load = img.load
+        img.load = lambda: calls.append(1) or original_load()  # type: ignore[method-assign]
+        assert _oriented_size(img) == (1200, 600)
+        assert calls == []  # the header was enough
+    # An eXIf chunk ahead of the pixels still turns the size.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    turned = encode(two_tone(1200, 600), "PNG", exif=exif.tobytes())
+    assert turned.index(b"eXIf") < turned.index(b"IDAT")
+    assert image_size(turned) == (600, 1200)
 
 
 def test_sixteen_bit_greyscale_is_scaled_not_clipped() -> None:

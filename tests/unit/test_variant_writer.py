@@ -67,6 +67,9 @@ async def test_rehosted_bytes_come_back_with_size_type_and_variants(
     assert (image.width, image.height, image.content_type) == (2000, 1000, "image/jpeg")
     key = store.key_for_url(image.url)
     assert key is not None
+    # The local store makes a variant asked for early: they follow the answer.
+    assert store.makes_missing_variants
+    await rehoster.variants.settled()
     expected = {256: (256, 128), 768: (768, 384), 1536: (1536, 768)}
     for edge in VARIANT_EDGES:
         assert size_of(await store.get(variant_key(key, edge) or "")) == expected[edge]
@@ -76,6 +79,22 @@ async def test_rehosted_bytes_come_back_with_size_type_and_variants(
         "height": 1000,
         "contentType": "image/jpeg",
     }
+
+
+async def test_a_variant_asked_for_before_it_is_written_waits_for_that_write(
+    rehoster: Rehoster, store: LocalObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = await rehoster.rehost(ProviderImage(data=jpeg(2000, 1000)))
+    key = store.key_for_url(image.url)
+    assert key is not None
+    small = variant_key(key, VARIANT_EDGES[0]) or ""
+
+    def second_decode(*_args: object) -> bytes:
+        raise AssertionError("the variant was made a second time")
+
+    monkeypatch.setattr("backend.variant_writer.make_variant", second_decode)
+    assert await rehoster.variants.make_missing(small)  # the first request's path
+    assert size_of(await store.get(small)) == (256, 128)
 
 
 async def test_an_output_pillow_cannot_read_is_kept_without_variants(
