@@ -113,6 +113,8 @@ async def _rehost_cycle(
             images = await rehoster.rehost_all(ProviderImage(data=b) for b in blobs)
             rows = [image.to_json() for image in images]
             stored.append(StoredGeneration(shot, rows, [len(b) for b in blobs]))
+        # On the local store the variants follow each answer: wait for the last of them.
+        await rehoster.variants.settled()
     made = sum(
         (store.root / (variant_key(store.key_for_url(image["url"]), edge) or "")).is_file()
         for gen in stored
