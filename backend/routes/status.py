@@ -121,7 +121,6 @@ async def _settled_answer(app_state: Any, claims: RequestIdClaims) -> tuple[Any,
     without images), else None; and the job's hold."""
     cache: ResultsCache = app_state.results
     key = job_key(claims.provider, claims.provider_request_id)
-    app_state.billing.note_polled(key)
     # A finished job answers from the cache without asking the provider again.
     cached = await cache.get(key)
     if cached is not None:
@@ -182,6 +181,8 @@ async def generation_status(
     model = MODELS[claims.model_id]
     provider: Provider = request.app.state.providers.by_name(claims.provider)
     app_state = request.app.state
+    # Its client is looking after this job: the sweeper need not (billing/sweeper.py).
+    app_state.billing.note_polled(job_key(claims.provider, claims.provider_request_id))
 
     answer, hold = await _settled_answer(app_state, claims)
     if answer is not None:

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, Connection, Executable, Select, Table, bindparam, select
+from sqlalchemy import Column, Connection, Executable, Select, Table, Update, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateColumn
@@ -48,7 +48,7 @@ def row_where(
 
 
 @functools.cache
-def _update_by(table: Table, column: str) -> Any:
+def _update_by(table: Table, column: str) -> Update:
     return table.update().where(table.c[column] == bindparam(f"eq_{column}"))
 
 

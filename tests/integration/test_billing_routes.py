@@ -7,12 +7,12 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 from backend.app import CONVEX_DB_NAME
 from backend.convex_host.tables import billing_owners, holds, users
 from backend.server import EmbeddedBackend
-from bench.reliability.db_read import writing
+from bench.reliability.db_read import read_rows, writing
 from catalog import cost
 from tests.conftest import BackendFactory, dev_token
 from tests.integration.routes_support import (
@@ -72,6 +72,34 @@ def test_queued_job_is_settled_by_the_status_route(backend_factory: BackendFacto
         # Polling again changes nothing.
         resolve(client, answer["requestId"], QUEUED)
         assert credits_breakdown(client)["total"] == 200 - price
+
+
+def test_the_sweeper_leaves_a_polled_job_to_its_polls(backend_factory: BackendFactory) -> None:
+    """The sweeper asks the provider only about jobs nobody polls: a polled job's hold is
+    never marked checked, an unpolled one's is, within a few sweeps."""
+    backend = backend_factory(settle_sweep_interval_s=0.1, local_queue_s=60, local_run_s=60)
+    target = backend.config.database(CONVEX_DB_NAME)
+
+    def checked_at(idempotency_key: str) -> Any:
+        [row] = read_rows(
+            target, select(holds).where(holds.c.key == idempotency_key), table="holds"
+        )
+        return row["checkedAt"]
+
+    with api_client(backend.base_url, dev_token(backend)) as client:
+        keys = {"polled": key(), "unpolled": key()}
+        answers = {
+            name: client.post(
+                GENERATE_PATH, json={"prompt": name, "model": QUEUED, "idempotencyKey": k}
+            )
+            for name, k in keys.items()
+        }
+        assert all(a.status_code == 200 for a in answers.values())
+        polled = {"requestId": answers["polled"].json()["requestId"], "modelId": QUEUED}
+        assert client.get(STATUS_PATH, params=polled).json()["queued"] is True
+        wait_until(lambda: checked_at(keys["unpolled"]) is not None)
+        time.sleep(0.5)  # five more sweeps
+        assert checked_at(keys["polled"]) is None
 
 
 def test_a_job_nobody_polls_is_settled_by_the_sweeper(backend_factory: BackendFactory) -> None:
