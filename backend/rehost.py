@@ -107,17 +107,16 @@ class Rehoster:
         if content_type not in ALLOWED_CONTENT_TYPES:
             raise RehostError("The provider returned something that is not an image.")
         key = new_key(OUTPUT_PREFIX, content_type)
-        if self.store.makes_missing_variants:
-            # The answer needs the size (the header), not the variants: a client asking
-            # for one before it is written gets it made then. Under load the answer had
-            # waited seconds for WebP encodes queued behind other renders.
-            url, size = await asyncio.gather(
-                self.store.put(key, data, content_type), self.variants.write_after(key, data)
-            )
-            return _stored(url, size, content_type)
+        # Where the store makes a variant asked for before it exists, the answer needs only
+        # the size (the header) and the variants follow it: under load the answer had
+        # waited seconds for WebP encodes queued behind other renders. R2 cannot, so there
+        # the variants are written before the URL goes out.
+        variants = (
+            self.variants.write_after if self.store.makes_missing_variants else self.variants.write
+        )
         # The upload and the CPU work overlap; a variant that fails is logged, never raised.
         url, size = await asyncio.gather(
-            self.store.put(key, data, content_type), self.variants.write(key, data)
+            self.store.put(key, data, content_type), variants(key, data)
         )
         return _stored(url, size, content_type)
 

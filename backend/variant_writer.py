@@ -76,11 +76,7 @@ class VariantWriter:
         before it exists: a first request then waits for this task, not for a second
         decode)."""
         if _has_variants_key(key):
-            task = asyncio.ensure_future(
-                self._once(
-                    f"write:{key}", lambda: self._write_all(key, data, VARIANT_EDGES, URGENT)
-                )
-            )
+            task = asyncio.ensure_future(self.write(key, data))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
         return await self._size_of(data, key)
