@@ -10,6 +10,8 @@ another). PostgreSQL runs at READ COMMITTED; writers serialise on row locks inst
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,6 +84,21 @@ def make_engine(target: str | Path) -> Engine:
     )
 
 
+def _set_wal(cursor: Any) -> None:
+    """WAL mode, waiting for other processes: switching a fresh file to WAL takes an
+    exclusive lock, and SQLite answers "database is locked" at once (its busy wait does
+    not cover it) when processes open one new database together."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _sqlite_events(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -89,7 +106,7 @@ def _sqlite_events(engine: Engine) -> None:
         # start them late and deferred.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _set_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
