@@ -94,7 +94,7 @@ def create_app(config: BackendConfig) -> FastAPI:
     providers = ProviderRegistry(config, store, image_work=image_work, notifier=notifier)
     if providers.is_configured("fal"):
         log_reference_mode(config)
-    billing = Billing(convex_db, config.replay_wait_s, notifier)
+    billing = Billing(convex_db, config.replay_wait_s, notifier, config.poll_grace_s)
     limiter = make_rate_limiter(config)
     # One writer for rehosting, references and the local store's first requests, so the
     # CPU work of making variants is bounded across all of them.

@@ -119,6 +119,9 @@ class BackendConfig:
     job_deadline_s: float = 3600.0
     # How often the sweeper settles jobs nobody polls (0 turns it off).
     settle_sweep_interval_s: float = 30.0
+    # A queued job submitted or polled in this process this recently is left to its
+    # client's polls; the sweeper asks the provider about it only after (docs/billing.md).
+    poll_grace_s: float = 15.0
     # A repeated idempotency key waits this long for the first request's answer.
     replay_wait_s: float = 20.0
     # Advertise "server-billing" in /healthz (off only to test clients of older servers).

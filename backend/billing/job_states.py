@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from backend.billing.holds import Hold
-from backend.billing.service import STOPPED, Answer, Billing, with_billing
+from backend.billing.service import Answer, Billing, with_billing
 from backend.errors import ApiError
 from backend.providers.base import JobState, Provider, ProviderError, ProviderImage
 from backend.rehost import Rehoster, RehostError
@@ -94,7 +94,7 @@ async def resolve_orphan(app_state: Any, hold: Hold) -> Answer:
         except (ApiError, ProviderError, httpx.HTTPError) as exc:
             log.warning("looking for the job of hold %s failed: %s", hold.id, exc)
     if job_id is None or provider is None or model is None:
-        return await billing.settle_failed(hold, STOPPED)
+        return await billing.release_orphan(hold)
     subject = await billing.subject_of(hold)
     request_id = app_state.request_ids.encode(provider.name, job_id, subject, model.id)
     body = {"queued": True, "requestId": request_id}

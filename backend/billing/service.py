@@ -49,10 +49,10 @@ RESERVED_PREFIXES = ("slot:", "auto:")
 # In-process, how often a repeated key re-reads a hold whose first call runs in another
 # process (nothing announces it then); cross-process, the notifier's recheck instead.
 REPLAY_POLL_S = 0.1
-# A job whose status a client asked for this recently is looked after by the status route
-# (which settles it when it ends): the sweeper leaves it alone. A client that stopped
-# polling is taken over by the sweeper once this has passed.
-POLLED_RECENTLY_S = 15.0
+# A job submitted or polled in this process this recently is looked after by the status
+# route (which settles it when it ends): the sweeper leaves it alone. A client that
+# stopped polling is taken over by the sweeper once this has passed (config poll_grace_s).
+POLL_GRACE_S = 15.0
 Answer = tuple[int, dict[str, Any]]
 
 
@@ -84,21 +84,24 @@ class Billing:
         db: ConvexDatabase,
         replay_wait_s: float = 20.0,
         notifier: Notifier | None = None,
+        poll_grace_s: float = POLL_GRACE_S,
     ) -> None:
         self.db = db
         self.replay_wait_s = replay_wait_s
+        self.poll_grace_s = poll_grace_s
         self.notifier = notifier or InProcessNotifier()
         self.owner = uuid.uuid4().hex
         self._tasks: dict[str, asyncio.Task[Answer]] = {}
+        # Holds this process is opening: written, but their task not yet registered. None
+        # of this process's holds is an orphan meanwhile (it may be one of those).
+        self._opening = 0
         # Job key -> time.monotonic() of its last status poll in this process (in memory:
         # a write per poll would cost more than the sweeps it saves).
         self._polled: dict[str, float] = {}
         self._heartbeat: asyncio.Task[None] | None = None
         # What to do with a hold a dead server left mid-call (the app wires the job
         # adoption of job_states.resolve_orphan; alone, the service can only release it).
-        self.on_orphan: Callable[[Hold], Awaitable[Answer]] = lambda hold: self.settle_failed(
-            hold, STOPPED
-        )
+        self.on_orphan: Callable[[Hold], Awaitable[Answer]] = self.release_orphan
 
     # -- liveness ----------------------------------------------------------------------------
 
@@ -115,17 +118,37 @@ class Billing:
                 log.exception("billing heartbeat failed")
 
     async def orphaned(self, hold: Hold) -> bool:
-        """A hold left ``holding`` by a server process that is gone (none works on it)."""
-        if hold.state != "holding" or hold.response is not None or self.running(hold.id):
+        """A hold left ``holding`` by a server process that is gone (none works on it).
+
+        ``hold`` may be a snapshot (a sweep's list): judged again on a fresh read, since
+        its call may have answered, or its task been registered, since."""
+        if not self._unattended(hold):
             return False
-        if hold.owner == self.owner:
+        fresh = await self.get(hold.id)
+        if fresh is None or not self._unattended(fresh):
+            return False
+        if fresh.owner == self.owner:
             return True  # ours, yet no task of ours: this process lost it
-        return not await run_in_threadpool(holds.owner_alive, self.db, hold.owner, STALE_S)
+        return not await run_in_threadpool(holds.owner_alive, self.db, fresh.owner, STALE_S)
+
+    def _unattended(self, hold: Hold) -> bool:
+        """Unanswered and, if this process owns it, neither running nor maybe opening."""
+        if hold.state != "holding" or hold.response is not None:
+            return False
+        return hold.owner != self.owner or not (self.running(hold.id) or self._opening)
 
     # -- holds -----------------------------------------------------------------------------
 
     async def open(self, identity: Identity, request: HoldRequest) -> tuple[Hold, bool]:
-        return await run_in_threadpool(open_hold.open_hold, self.db, identity, request, self.owner)
+        """Open (or find) the hold of a request. The caller registers the hold's work with
+        ``run`` before its next await, so the hold is never ours and unattended."""
+        self._opening += 1
+        try:
+            return await run_in_threadpool(
+                open_hold.open_hold, self.db, identity, request, self.owner
+            )
+        finally:
+            self._opening -= 1
 
     async def get(self, hold_id: str) -> Hold | None:
         return await run_in_threadpool(holds.get_hold, self.db, hold_id)
@@ -151,6 +174,8 @@ class Billing:
             )
         )
         await self.notifier.publish(HOLD, hold.id)  # committed: a repeated key may look
+        if job_key is not None:
+            self.note_polled(job_key)  # just submitted: its client polls it next
         return recorded
 
     async def settle(
@@ -160,9 +185,17 @@ class Billing:
         *,
         urls: Sequence[StoredImage | str] | None = None,
         error: str | None = None,
+        only_if_holding: bool = False,
     ) -> Hold:
         settled, changed = await run_in_threadpool(
-            lambda: settlement.settle(self.db, hold.id, outcome=outcome, urls=urls, error=error)
+            lambda: settlement.settle(
+                self.db,
+                hold.id,
+                outcome=outcome,
+                urls=urls,
+                error=error,
+                only_if_holding=only_if_holding,
+            )
         )
         if changed:
             await self.notifier.publish(HOLD, hold.id)
@@ -181,6 +214,15 @@ class Billing:
         answer = (error.status, error.body())
         await self.record(settled, answer)
         return error.status, with_billing(settled, error.body())
+
+    async def release_orphan(self, hold: Hold) -> Answer:
+        """Settle failed (nothing charged) a hold no process works on — unless its call
+        answered after all (a race with the judgement): then that answer stands."""
+        settled = await self.settle(hold, "failed", error=STOPPED.message, only_if_holding=True)
+        if settled.response is not None:
+            return int(settled.response_status or 200), with_billing(settled, settled.response)
+        await self.record(settled, (STOPPED.status, STOPPED.body()))
+        return STOPPED.status, with_billing(settled, STOPPED.body())
 
     async def subject_of(self, hold: Hold) -> str:
         """The JWT subject of the hold's user (request ids name users by it)."""
@@ -213,13 +255,14 @@ class Billing:
         now = time.monotonic()
         self._polled[job_key] = now
         if len(self._polled) > 10_000:  # forget jobs nobody asked about for a while
-            self._polled = {k: t for k, t in self._polled.items() if now - t < POLLED_RECENTLY_S}
+            grace = self.poll_grace_s
+            self._polled = {k: t for k, t in self._polled.items() if now - t < grace}
 
     def polled_recently(self, job_key: str | None) -> bool:
-        """A client asked for this job's status in this process within POLLED_RECENTLY_S
-        (the sweeper then need not ask the provider)."""
+        """This process submitted the job, or a client asked for its status here, within
+        ``poll_grace_s`` (the sweeper then need not ask the provider)."""
         at = self._polled.get(job_key) if job_key else None
-        return at is not None and time.monotonic() - at < POLLED_RECENTLY_S
+        return at is not None and time.monotonic() - at < self.poll_grace_s
 
     async def replay(self, hold: Hold) -> Answer:
         """The first answer of a repeated key, waiting a while for it if still running.

@@ -30,10 +30,14 @@ def settle(
     outcome: str,
     urls: Sequence[StoredImage | str] | None = None,
     error: str | None = None,
+    only_if_holding: bool = False,
 ) -> tuple[Hold, bool]:
     """Capture the cost of the images delivered, release the rest, end the slot and the
     loading row — once. Returns ``(hold, True)`` when this call settled it. ``urls`` are
-    the delivered images; their sizes and types go into the row's ``images``."""
+    the delivered images; their sizes and types go into the row's ``images``.
+
+    ``only_if_holding``: settle only a hold no call has answered yet (an orphan's
+    release), decided under the lock — a call that answered meanwhile wins."""
     assert outcome in OUTCOMES
     images = stored_images(urls or [])
     with db.write() as conn:
@@ -41,6 +45,8 @@ def settle(
         if row is None:
             raise KeyError(hold_id)
         if row["state"] == "settled":
+            return Hold.from_row(row), False
+        if only_if_holding and (row["state"] != "holding" or row["response"] is not None):
             return Hold.from_row(row), False
         amount, wanted = float(row["amount"]), max(1, int(row["numImages"]))
         delivered = min(len(images), wanted) if outcome == "completed" else 0

@@ -2,8 +2,8 @@
 
 Every ``settle_sweep_interval_s`` it looks at the unsettled holds:
 
-* a queued job nobody polls any more (none in this process for ``POLLED_RECENTLY_S``) is
-  asked about, and settled when it ended;
+* a queued job nobody polls any more (not submitted or polled in this process for
+  ``poll_grace_s``) is asked about, and settled when it ended;
 * a queued job past ``job_deadline_s`` is cancelled at the provider and settled cancelled;
 * a hold still ``holding`` whose server process stopped beating (it died mid-call) is
   settled failed; so is one past every limit of a sync call.
@@ -22,7 +22,7 @@ import httpx
 
 from backend.billing.holds import Hold, seconds_since
 from backend.billing.job_states import cancel_hold, claims_of, resolve_orphan, settle_job_state
-from backend.billing.service import STOPPED, Billing
+from backend.billing.service import Billing
 from backend.errors import ApiError
 from backend.providers.base import ProviderError
 from catalog import MODELS
@@ -82,7 +82,7 @@ class Sweeper:
                 await resolve_orphan(self.app.state, hold)
                 return True
             if not self.billing.running(hold.id) and age > self.sync_work_limit_s + 60:
-                await self.billing.settle_failed(hold, STOPPED)  # a safety net
+                await self.billing.release_orphan(hold)  # a safety net
                 return True
             return False
         if age > self.job_deadline_s:

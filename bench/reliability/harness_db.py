@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from backend.app import CONVEX_DB_NAME
 from backend.billing import holds as hold_store
 from backend.billing.holds import Hold
-from backend.billing.service import STALE_S
+from backend.billing.service import POLL_GRACE_S, STALE_S
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.tables import holds
 from backend.storage.sql import scalar
@@ -86,10 +86,11 @@ def settle_bound_s(last_kill: float | None, sweep_s: float) -> float:
     A hold whose server was SIGKILLed is taken for an orphan once that server has not
     beaten for ``STALE_S`` (its last beat came before the kill), and the next sweep of a
     live server settles it; a queued job nobody polls is settled at the sweep after it
-    ends. ``last_kill`` is a ``time.monotonic()`` reading (None: nobody was killed)."""
+    ends and after ``POLL_GRACE_S`` since it was submitted or last polled.
+    ``last_kill`` is a ``time.monotonic()`` reading (None: nobody was killed)."""
     now = time.monotonic()
     orphans_visible = now if last_kill is None else max(now, last_kill + STALE_S)
-    return orphans_visible - now + 2 * sweep_s + SETTLE_SLACK_S
+    return orphans_visible - now + POLL_GRACE_S + 2 * sweep_s + SETTLE_SLACK_S
 
 
 def wait_until_settled(db: ConvexDatabase, bound_s: float) -> SettleWait:

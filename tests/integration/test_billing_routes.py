@@ -76,15 +76,19 @@ def test_queued_job_is_settled_by_the_status_route(backend_factory: BackendFacto
 
 def test_the_sweeper_leaves_a_polled_job_to_its_polls(backend_factory: BackendFactory) -> None:
     """The sweeper asks the provider only about jobs nobody polls: a polled job's hold is
-    never marked checked, an unpolled one's is, within a few sweeps."""
-    backend = backend_factory(settle_sweep_interval_s=0.1, local_queue_s=60, local_run_s=60)
+    never marked checked; an unpolled one's is, once its grace after submission is over
+    (its client was expected to poll it)."""
+    grace_s = 1.0
+    backend = backend_factory(
+        settle_sweep_interval_s=0.1, poll_grace_s=grace_s, local_queue_s=60, local_run_s=60
+    )
     target = backend.config.database(CONVEX_DB_NAME)
 
-    def checked_at(idempotency_key: str) -> Any:
+    def hold_of(idempotency_key: str) -> dict[str, Any]:
         [row] = read_rows(
             target, select(holds).where(holds.c.key == idempotency_key), table="holds"
         )
-        return row["checkedAt"]
+        return dict(row)
 
     with api_client(backend.base_url, dev_token(backend)) as client:
         keys = {"polled": key(), "unpolled": key()}
@@ -96,14 +100,21 @@ def test_the_sweeper_leaves_a_polled_job_to_its_polls(backend_factory: BackendFa
         }
         assert all(a.status_code == 200 for a in answers.values())
         polled = {"requestId": answers["polled"].json()["requestId"], "modelId": QUEUED}
-        assert client.get(STATUS_PATH, params=polled).json()["queued"] is True
-        wait_until(lambda: checked_at(keys["unpolled"]) is not None)
-        time.sleep(0.5)  # five more sweeps
-        assert checked_at(keys["polled"]) is None
+
+        def poll_and_look(name: str) -> Any:
+            assert client.get(STATUS_PATH, params=polled).json()["queued"] is True
+            return hold_of(keys[name])["checkedAt"]
+
+        wait_until(lambda: poll_and_look("unpolled") is not None)
+        unpolled = hold_of(keys["unpolled"])
+        assert unpolled["checkedAt"] - unpolled["createdAt"] >= grace_s * 1000
+        for _ in range(5):  # five more sweeps
+            time.sleep(0.1)
+            assert poll_and_look("polled") is None
 
 
 def test_a_job_nobody_polls_is_settled_by_the_sweeper(backend_factory: BackendFactory) -> None:
-    backend = backend_factory(settle_sweep_interval_s=0.2)
+    backend = backend_factory(settle_sweep_interval_s=0.2, poll_grace_s=0.2)
     price = cost(QUEUED, 1, aspect_ratio="1:1")
     with api_client(backend.base_url, dev_token(backend)) as client:
         resp = client.post(
