@@ -186,7 +186,10 @@ class Billing:
         urls: Sequence[StoredImage | str] | None = None,
         error: str | None = None,
         only_if_holding: bool = False,
+        answer: Answer | None = None,
     ) -> Hold:
+        """Settle ``hold`` (see settlement.settle), keeping ``answer`` for a repeat of its
+        key in the same transaction."""
         settled, changed = await run_in_threadpool(
             lambda: settlement.settle(
                 self.db,
@@ -195,9 +198,10 @@ class Billing:
                 urls=urls,
                 error=error,
                 only_if_holding=only_if_holding,
+                answer=answer,
             )
         )
-        if changed:
+        if changed or answer is not None:  # a repeated key may be waiting for the answer
             await self.notifier.publish(HOLD, hold.id)
             log.info(
                 "settled hold %s: %s, charged %s of %s",
@@ -210,19 +214,23 @@ class Billing:
 
     async def settle_failed(self, hold: Hold, error: ApiError) -> Answer:
         """A failure before any image: settle (nothing charged) and keep the error answer."""
-        settled = await self.settle(hold, "failed", error=error.message)
         answer = (error.status, error.body())
-        await self.record(settled, answer)
+        settled = await self.settle(hold, "failed", error=error.message, answer=answer)
         return error.status, with_billing(settled, error.body())
 
     async def release_orphan(self, hold: Hold) -> Answer:
         """Settle failed (nothing charged) a hold no process works on — unless its call
         answered after all (a race with the judgement): then that answer stands."""
-        settled = await self.settle(hold, "failed", error=STOPPED.message, only_if_holding=True)
+        settled = await self.settle(
+            hold,
+            "failed",
+            error=STOPPED.message,
+            only_if_holding=True,
+            answer=(STOPPED.status, STOPPED.body()),
+        )
         if settled.response is not None:
             return int(settled.response_status or 200), with_billing(settled, settled.response)
-        await self.record(settled, (STOPPED.status, STOPPED.body()))
-        return STOPPED.status, with_billing(settled, STOPPED.body())
+        return STOPPED.status, with_billing(settled, STOPPED.body())  # settled elsewhere
 
     async def subject_of(self, hold: Hold) -> str:
         """The JWT subject of the hold's user (request ids name users by it)."""

@@ -31,10 +31,15 @@ def settle(
     urls: Sequence[StoredImage | str] | None = None,
     error: str | None = None,
     only_if_holding: bool = False,
+    answer: tuple[int, dict[str, Any]] | None = None,
 ) -> tuple[Hold, bool]:
     """Capture the cost of the images delivered, release the rest, end the slot and the
     loading row — once. Returns ``(hold, True)`` when this call settled it. ``urls`` are
     the delivered images; their sizes and types go into the row's ``images``.
+
+    ``answer``: the call's answer, kept for a repeat of its key (unless one is kept
+    already) in the same transaction — a server stopped right after settling must not
+    leave a settled hold with no answer, which a repeated key would wait for in vain.
 
     ``only_if_holding``: settle only a hold no call has answered yet (an orphan's
     release), decided under the lock — a call that answered meanwhile wins."""
@@ -44,9 +49,13 @@ def settle(
         row = locked_hold_row(conn, hold_id)
         if row is None:
             raise KeyError(hold_id)
-        if row["state"] == "settled":
-            return Hold.from_row(row), False
         if only_if_holding and (row["state"] != "holding" or row["response"] is not None):
+            return Hold.from_row(row), False
+        kept = _answer_fields(row, answer)
+        if row["state"] == "settled":
+            if kept:
+                update(conn, "holds", hold_id, kept)
+                return Hold.from_row(hold_row(conn, hold_id)), False
             return Hold.from_row(row), False
         amount, wanted = float(row["amount"]), max(1, int(row["numImages"]))
         delivered = min(len(images), wanted) if outcome == "completed" else 0
@@ -89,9 +98,20 @@ def settle(
                 "clientAck": 1 if row["kind"] == "slot" else 0,
                 "settledAt": now,
                 "updatedAt": now,
+                **kept,
             },
         )
         return Hold.from_row(hold_row(conn, hold_id)), True
+
+
+def _answer_fields(
+    row: dict[str, Any], answer: tuple[int, dict[str, Any]] | None
+) -> dict[str, Any]:
+    """The hold's fields that keep ``answer``, if it has none yet (the first one stands)."""
+    if answer is None or row["response"] is not None:
+        return {}
+    status, body = answer
+    return {"responseStatus": status, "response": json.dumps(body), "updatedAt": now_ms()}
 
 
 def _finish_row(

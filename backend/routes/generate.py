@@ -201,10 +201,9 @@ async def _submit_and_settle(
     except Exception:
         log.exception("generation %s failed", hold.id)
         return await billing.settle_failed(hold, INTERNAL)
-    settled = await billing.settle(hold, "completed", urls=stored)
-    answer = (200, with_billing(settled, images_body(stored)))
-    await billing.record(settled, answer)
-    return answer
+    body = images_body(stored)
+    settled = await billing.settle(hold, "completed", urls=stored, answer=(200, body))
+    return 200, with_billing(settled, body)
 
 
 async def _bounded(

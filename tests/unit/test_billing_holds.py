@@ -88,6 +88,22 @@ def test_settling_twice_changes_nothing(db: ConvexDatabase) -> None:
     assert breakdown(db) == {"total": 92, "reserved": 0, "available": 92}
 
 
+def test_the_answer_is_kept_by_the_settling_transaction_itself(db: ConvexDatabase) -> None:
+    """A server stopped right after settling leaves the answer a repeated key replays: it
+    is written with the settlement, not after it. The first answer kept stands."""
+    hold, _ = open_hold(db, ALICE, request("key-00013"))
+    body = {"images": [{"url": "a"}]}
+    settled, changed = settle(db, hold.id, outcome="completed", urls=["a"], answer=(200, body))
+    assert changed and (settled.response_status, settled.response) == (200, body)
+    again, changed = settle(db, hold.id, outcome="failed", answer=(502, {"error": "late"}))
+    assert not changed and (again.response_status, again.response) == (200, body)
+    # A hold settled with no answer kept (before answers were kept this way) gets one.
+    bare, _ = open_hold(db, ALICE, request("key-00014"))
+    settle(db, bare.id, outcome="failed", error="stopped")
+    kept, changed = settle(db, bare.id, outcome="failed", answer=(502, {"error": "stopped"}))
+    assert not changed and (kept.response_status, kept.response) == (502, {"error": "stopped"})
+
+
 def test_failure_charges_nothing_and_marks_the_row(db: ConvexDatabase) -> None:
     hold, _ = open_hold(db, ALICE, request("key-00004", session_title="Fails"))
     settled, _ = settle(db, hold.id, outcome="failed", error="The provider refused.")
