@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from backend.auth.identity import Identity
 from backend.auth.verifier import JwtVerifier, unauthorized
@@ -20,10 +21,13 @@ def bearer_token(request: Request) -> str:
     return token
 
 
-def require_identity(request: Request) -> Identity:
-    """Declared sync on purpose: FastAPI runs it in a worker thread, so a JWKS fetch
-    (blocking urllib inside PyJWKClient) never stalls the event loop."""
+async def require_identity(request: Request) -> Identity:
+    """A token verified before answers at once; a new one is verified in a worker thread,
+    so a JWKS fetch (blocking urllib inside PyJWKClient) never stalls the event loop."""
     verifier: JwtVerifier | None = getattr(request.app.state, "verifier", None)
     if verifier is None:
         raise ApiError(503, "auth_not_configured", "Sign-in is not configured on this server.")
-    return verifier.verify(bearer_token(request))
+    token = bearer_token(request)
+    if (known := verifier.cached(token)) is not None:
+        return known
+    return await run_in_threadpool(verifier.verify, token)

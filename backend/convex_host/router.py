@@ -68,12 +68,12 @@ def _request_error(
     return _ConvexJSON({"code": code, "message": message, "error": message}, status, headers)
 
 
-def _identity(request: Request) -> Identity | None:
+async def _identity(request: Request) -> Identity | None:
     """No Authorization header means an anonymous call, as in Convex (our functions then
     refuse with "Not authenticated"); a header that does not verify is a 401."""
     if not request.headers.get("authorization"):
         return None
-    return require_identity(request)
+    return await require_identity(request)
 
 
 def mutation_limit_for(config: BackendConfig | None) -> tuple[int, float]:
@@ -117,10 +117,7 @@ def _handler(db: ConvexDatabase, kind: FunctionKind, limit: _MutationLimit) -> A
         # cap instead of being held in memory whole first.
         try:
             raw = await read_capped(request, MAX_BODY_BYTES, _TOO_LARGE)
-            identity = None
-            if request.headers.get("authorization"):
-                # A worker thread: token verification may fetch a JWKS.
-                identity = await run_in_threadpool(_identity, request)
+            identity = await _identity(request)
             if kind == "mutation":
                 await limit.hit(request, identity)
         except ApiError as exc:

@@ -175,10 +175,10 @@ def make_request(headers: dict[str, str], verifier: JwtVerifier | None) -> Reque
     return Request(scope)
 
 
-def test_require_identity(keys: DevKeyPair, verifier: JwtVerifier) -> None:
+async def test_require_identity(keys: DevKeyPair, verifier: JwtVerifier) -> None:
     token = keys.issue_token("bob")
     req = make_request({"Authorization": f"Bearer {token}"}, verifier)
-    assert require_identity(req).user_id == "bob"
+    assert (await require_identity(req)).user_id == "bob"
     req = make_request({"Authorization": f"bearer {token}"}, verifier)
     assert bearer_token(req) == token
 
@@ -194,17 +194,47 @@ def test_require_identity(keys: DevKeyPair, verifier: JwtVerifier) -> None:
         {"Authorization": "Bearer garbage"},
     ],
 )
-def test_require_identity_rejects_bad_headers(verifier: JwtVerifier, headers: dict) -> None:
+async def test_require_identity_rejects_bad_headers(verifier: JwtVerifier, headers: dict) -> None:
     with pytest.raises(ApiError) as err:
-        require_identity(make_request(headers, verifier))
+        await require_identity(make_request(headers, verifier))
     assert (err.value.status, err.value.code) == (401, "unauthorized")
 
 
-def test_require_identity_without_verifier_is_503(keys: DevKeyPair) -> None:
+async def test_require_identity_without_verifier_is_503(keys: DevKeyPair) -> None:
     req = make_request({"Authorization": f"Bearer {keys.issue_token('u')}"}, None)
     with pytest.raises(ApiError) as err:
-        require_identity(req)
+        await require_identity(req)
     assert err.value.status == 503
+
+
+def test_a_verified_token_is_remembered_only_as_that_exact_string(
+    keys: DevKeyPair, verifier: JwtVerifier
+) -> None:
+    token = keys.issue_token("carol")
+    assert verifier.cached(token) is None
+    assert verifier.verify(token).user_id == "carol"
+    assert verifier.cached(token) is not None and verifier.cached(token).user_id == "carol"
+    # The same claims with another signature, or a changed payload, are not the cached
+    # token: each is verified afresh, and refused.
+    head, payload, signature = token.split(".")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    for forged in (f"{head}.{payload}.{flipped}", f"{head}.{payload[:-1]}x.{signature}"):
+        assert verifier.cached(forged) is None
+        rejected(verifier, forged)
+    # Another token of the same user is another string: unknown until verified itself.
+    assert verifier.cached(keys.issue_token("carol", ttl_s=120)) is None
+
+
+def test_a_remembered_token_expires_with_its_exp(keys: DevKeyPair) -> None:
+    verifier = JwtVerifier.from_dev_keys(keys)
+    verifier.leeway_s = 0.0
+    token = keys.issue_token("dave", ttl_s=1)
+    assert verifier.verify(token).user_id == "dave"
+    assert verifier.cached(token) is not None
+    exp = float(jwt.decode(token, options={"verify_signature": False})["exp"])
+    time.sleep(max(0.0, exp - time.time()) + 0.05)
+    assert verifier.cached(token) is None
+    assert rejected(verifier, token, "token_expired").status == 401
 
 
 def test_signing_secret_is_stable_and_private(tmp_path: Path) -> None:
