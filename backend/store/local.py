@@ -66,6 +66,9 @@ class LocalObjectStore:
     def __init__(self, root: Path, base_url: str, secret: bytes) -> None:
         self.root = Path(root)
         private_dir(self.root)
+        # Resolved once (each resolve() is an lstat per path component; every stored
+        # image, variant and file request checks its path against it).
+        self._real_root = self.root.resolve()
         # Reassignable: the embedded server learns its port only once it is listening.
         self.base_url = base_url
         # A key derived for this purpose only, so a signature here means nothing elsewhere.
@@ -148,9 +151,9 @@ class LocalObjectStore:
     def _path(self, key: str) -> Path | None:
         if not is_valid_key(key):
             return None
-        path = (self.root / key).resolve()
+        path = (self._real_root / key).resolve()
         # Defence in depth: the regex already forbids escaping, but check the real path.
-        if not path.is_relative_to(self.root.resolve()):
+        if not path.is_relative_to(self._real_root):
             return None
         return path
 
