@@ -7,11 +7,13 @@ The two crash runs go on both dialects (``both_databases``): the embedded defaul
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from backend.server import EmbeddedBackend
+from bench.reliability import start_burst
 from bench.reliability.crash_harness import SYNC_CALL_CUT, run_backend_kills, run_client_kills
 from bench.reliability.load import CREDITS, SYNC_OWN, run_load
 from tests.conftest import BackendFactory
@@ -82,3 +84,14 @@ async def test_load_smoke_ten_users_two_generations(backend_factory: BackendFact
     sync, own = result.routes[GENERATE + " (sync model)"], result.routes[SYNC_OWN]
     assert own["count"] == sync["count"] >= 10
     assert own["max_ms"] <= sync["max_ms"]
+
+
+def test_the_start_burst_reports_each_call_and_the_backends_cpu(tmp_path: Path) -> None:
+    out = tmp_path / "burst.json"
+    assert start_burst.main(["--users", "3", "--json", str(out)]) == 0
+    summary = json.loads(out.read_text())
+    assert summary["token"]["count"] == 3
+    # The plan's first three items: two queued models and one sync model per user.
+    calls = summary["generate, queued model"]["count"] + summary["generate, sync model"]["count"]
+    assert calls == 9
+    assert summary["backend_cpu_s"] > 0 and summary["seconds"] > 0
