@@ -203,6 +203,7 @@ class Billing:
         )
         if changed or answer is not None:  # a repeated key may be waiting for the answer
             await self.notifier.publish(HOLD, hold.id)
+        if changed:
             log.info(
                 "settled hold %s: %s, charged %s of %s",
                 hold.id,
