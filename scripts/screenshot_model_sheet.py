@@ -33,6 +33,7 @@ async def scenario(app: QApplication, work: Path) -> None:
         bar = window.prompt_bar
         bar.set_state(RequestState(model=MODEL, aspect_ratio="16:9", num_images=2))
         bar.strip.add_files(shots.reference_images(work)[:2])
+        bar.strip.wait_for_thumbnails()
         bar.set_prompt("The white sun of the first picture rising over the sea of the second")
         bar.details_button.click()
         sheet = controller.model_sheet.sheet

@@ -173,6 +173,7 @@ async def scenario(app: QApplication, work: Path) -> None:
         bar = window.prompt_bar
         bar.choose_model("img-kling-o1")
         bar.strip.add_files(reference_images(work))
+        bar.strip.wait_for_thumbnails()
         bar.set_prompt("Place the sun from @Image1 above the sea in @Image2, lit like @Image3")
         await settle()
         save(window, "edit-with-attachments")

@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import (
     QBuffer,
     QByteArray,
+    QCoreApplication,
     QIODevice,
     QMimeData,
     QPoint,
@@ -36,10 +37,11 @@ from gui.widgets.attachment_delegate import (
     AttachmentDelegate,
     close_rect,
 )
-from gui.widgets.image_probe import read_image
+from gui.widgets.attachment_reader import AttachmentReader
+from gui.widgets.image_probe import header_problem
 from gui.widgets.reference_files import ReferenceFolder, choose_reference_files
 
-__all__ = ["URL_MIME", "Attachment", "AttachmentStrip", "read_image_file"]
+__all__ = ["URL_MIME", "Attachment", "AttachmentStrip", "file_problem"]
 
 URL_MIME = "application/x-imagegen-image-url"
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -58,18 +60,17 @@ def _scaled_thumb(image: QImage) -> QPixmap:
     return pixmap
 
 
-def read_image_file(path: Path) -> tuple[QPixmap | None, str]:
-    """A thumbnail for `path`, or None and a sentence naming the file and the problem."""
+def file_problem(path: Path) -> str:
+    """What is wrong with `path` as a reference, from its size and header alone ("" when
+    nothing shows yet): cheap, so the strip answers at once. Damage further in shows when
+    the thumbnail is decoded (off the GUI thread, `AttachmentReader`)."""
     name = path.name
     if not path.is_file():
-        return None, f"“{name}” could not be found."
+        return f"“{name}” could not be found."
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        return None, f"“{name}” is {size / 1e6:.0f} MB; images must be under 50 MB."
-    # Qt reads what fits its allocation limit; larger (16-bit 8000 px) or unusual files go
-    # through Pillow with the engine's rules, each problem with its own sentence.
-    image, error = read_image(path, THUMB * 4)
-    return (_scaled_thumb(image), "") if image is not None else (None, error)
+        return f"“{name}” is {size / 1e6:.0f} MB; images must be under 50 MB."
+    return header_problem(path)
 
 
 class AttachmentStrip(QListWidget):
@@ -86,6 +87,8 @@ class AttachmentStrip(QListWidget):
         self._model_label = ""
         self.thumb_for_url: Callable[[str], QPixmap | None] = lambda _url: None
         self.folder = ReferenceFolder()  # where the file dialog starts
+        self._reader = AttachmentReader(THUMB * 4, self)
+        self._reader.done.connect(self._thumbnail_read)
         self.setViewMode(QListWidget.ViewMode.IconMode)
         self.setFlow(QListWidget.Flow.LeftToRight)
         self.setWrapping(False)
@@ -184,15 +187,40 @@ class AttachmentStrip(QListWidget):
 
     # -- adding --------------------------------------------------------------------------
     def add_files(self, paths: list[Path]) -> int:
-        """Add image files; bad ones are rejected with a sentence each. Returns how many."""
+        """Add image files; bad ones are rejected with a sentence each. Returns how many.
+
+        Each is shown at once and its thumbnail follows when decoded off the GUI thread
+        (a big PNG takes seconds); a file found damaged then is removed, with its
+        sentence (`rejected`)."""
         added = 0
         for path in paths:
-            thumb, error = read_image_file(path)
-            if thumb is None:
+            if error := file_problem(path):
                 self.rejected.emit(error)
                 continue
-            added += self._add(Attachment(path, path.name, thumb))
+            att = Attachment(path, path.name, QPixmap())
+            if self._add(att):
+                added += 1
+                # Qt reads what fits its allocation limit; larger (16-bit 8000 px) or
+                # unusual files go through Pillow with the engine's rules.
+                self._reader.read(path, att)
         return added
+
+    def _thumbnail_read(self, att: object, image: QImage, error: str) -> None:
+        row = next((r for r in range(self.rows()) if self.item(r).data(_ROLE) is att), None)
+        if row is None or not isinstance(att, Attachment):
+            return  # removed meanwhile
+        if image.isNull():
+            self.remove(row)
+            self.rejected.emit(error or f"“{att.name}” could not be read.")
+            return
+        att.thumb = _scaled_thumb(image)
+        self.viewport().update()
+
+    def wait_for_thumbnails(self, timeout_ms: int = 30_000) -> bool:
+        """Block until every thumbnail in decoding is read, then deliver them (tests)."""
+        done = self._reader.wait(timeout_ms)
+        QCoreApplication.sendPostedEvents(self._reader, 0)
+        return done
 
     def browse(self) -> int:
         """Add images chosen in the file dialog, which starts in the folder references

@@ -45,6 +45,33 @@ def fits_qt_limit(size: QSize, image_format: QImage.Format) -> bool:
     return needed <= limit_mb * 1024 * 1024
 
 
+def header_problem(path: Path) -> str:
+    """What the file's header alone says is wrong with it ("" when nothing): not an image,
+    or too many pixels. Cheap (no pixel is decoded), so it may run on the GUI thread;
+    damage further in shows only when `read_image` decodes it."""
+    name = path.name
+    reader = QImageReader(str(path))
+    size = reader.size()
+    if not (reader.canRead() and size.isValid()):
+        try:
+            with warnings.catch_warnings():
+                # Over the limit is answered below, with the picture's size.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(path) as img:  # Pillow reads the header only here
+                    w, h = img.size
+        except Image.DecompressionBombError:
+            return BOMB.format(name=name, limit=max_pixels() / 1e6)
+        except UnidentifiedImageError:
+            return NOT_AN_IMAGE.format(name=name)
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            return DAMAGED.format(name=name, reason=str(exc) or type(exc).__name__)
+    else:
+        w, h = size.width(), size.height()
+    if w * h > max_pixels():
+        return TOO_MANY_PIXELS.format(name=name, w=w, h=h, limit=max_pixels() / 1e6)
+    return ""
+
+
 def read_image(path: Path, edge: int) -> tuple[QImage | None, str]:
     """`path` decoded with its long side at most `edge`, or None and a sentence naming the
     file and the problem. The caller has already checked that the file exists."""

@@ -22,6 +22,7 @@ from tests.gui.support import open_window, shown_prompt_bar, until
 def _four(bar: PromptBar, make_png: Callable[..., Path]) -> list[str]:
     names = [f"{i}.png" for i in range(4)]
     bar.strip.add_files([make_png(n, color="white") for n in names])
+    assert bar.strip.wait_for_thumbnails()
     assert bar.strip.names() == names
     return names
 
