@@ -22,14 +22,13 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
 from backend.auth.identity import Identity
 from backend.billing import holds, open_hold, settlement
 from backend.billing.holds import Hold, HoldRequest
 from backend.convex_host.database import ConvexDatabase
 from backend.errors import ApiError
 from backend.storage.notify import HOLD, InProcessNotifier, Notifier
+from backend.storage.offload import DatabaseCalls
 from backend.stored_image import StoredImage
 
 log = logging.getLogger(__name__)
@@ -87,6 +86,7 @@ class Billing:
         poll_grace_s: float = POLL_GRACE_S,
     ) -> None:
         self.db = db
+        self._db = DatabaseCalls(db.engine)
         self.replay_wait_s = replay_wait_s
         self.poll_grace_s = poll_grace_s
         self.notifier = notifier or InProcessNotifier()
@@ -106,14 +106,14 @@ class Billing:
     # -- liveness ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await run_in_threadpool(holds.beat, self.db, self.owner)
+        await self._db(holds.beat, self.db, self.owner)
         self._heartbeat = asyncio.create_task(self._beat(), name="billing-heartbeat")
 
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_S)
             try:
-                await run_in_threadpool(holds.beat, self.db, self.owner)
+                await self._db(holds.beat, self.db, self.owner)
             except Exception:  # a busy database must not end the heartbeat
                 log.exception("billing heartbeat failed")
 
@@ -129,7 +129,7 @@ class Billing:
             return False
         if fresh.owner == self.owner:
             return True  # ours, yet no task of ours: this process lost it
-        return not await run_in_threadpool(holds.owner_alive, self.db, fresh.owner, STALE_S)
+        return not await self._db(holds.owner_alive, self.db, fresh.owner, STALE_S)
 
     def _unattended(self, hold: Hold) -> bool:
         """Unanswered and, if this process owns it, neither running nor maybe opening."""
@@ -144,20 +144,18 @@ class Billing:
         ``run`` before its next await, so the hold is never ours and unattended."""
         self._opening += 1
         try:
-            return await run_in_threadpool(
-                open_hold.open_hold, self.db, identity, request, self.owner
-            )
+            return await self._db(open_hold.open_hold, self.db, identity, request, self.owner)
         finally:
             self._opening -= 1
 
     async def get(self, hold_id: str) -> Hold | None:
-        return await run_in_threadpool(holds.get_hold, self.db, hold_id)
+        return await self._db(holds.get_hold, self.db, hold_id)
 
     async def by_job(self, job_key: str) -> Hold | None:
-        return await run_in_threadpool(holds.find_by_job, self.db, job_key)
+        return await self._db(holds.find_by_job, self.db, job_key)
 
     async def by_key(self, identity: Identity, key: str) -> Hold | None:
-        return await run_in_threadpool(holds.find_by_key, self.db, identity, key)
+        return await self._db(holds.find_by_key, self.db, identity, key)
 
     async def record(
         self,
@@ -168,7 +166,7 @@ class Billing:
         request_id: str | None = None,
     ) -> Hold:
         status, body = answer
-        recorded = await run_in_threadpool(
+        recorded = await self._db(
             lambda: holds.record_response(
                 self.db, hold.id, status, body, job_key=job_key, request_id=request_id
             )
@@ -190,7 +188,7 @@ class Billing:
     ) -> Hold:
         """Settle ``hold`` (see settlement.settle), keeping ``answer`` for a repeat of its
         key in the same transaction."""
-        settled, changed = await run_in_threadpool(
+        settled, changed = await self._db(
             lambda: settlement.settle(
                 self.db,
                 hold.id,
@@ -235,16 +233,16 @@ class Billing:
 
     async def subject_of(self, hold: Hold) -> str:
         """The JWT subject of the hold's user (request ids name users by it)."""
-        return await run_in_threadpool(holds.subject_of, self.db, hold.user_id)
+        return await self._db(holds.subject_of, self.db, hold.user_id)
 
     async def request_cancel(self, hold: Hold) -> None:
-        await run_in_threadpool(holds.request_cancel, self.db, hold.id)
+        await self._db(holds.request_cancel, self.db, hold.id)
 
     async def mark_checked(self, hold: Hold) -> None:
-        await run_in_threadpool(holds.mark_checked, self.db, hold.id)
+        await self._db(holds.mark_checked, self.db, hold.id)
 
     async def unsettled(self) -> list[Hold]:
-        return await run_in_threadpool(holds.unsettled, self.db)
+        return await self._db(holds.unsettled, self.db)
 
     # -- the work of one hold ----------------------------------------------------------------
 
@@ -331,6 +329,6 @@ class Billing:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         try:
-            await run_in_threadpool(holds.forget_owner, self.db, self.owner)
+            await self._db(holds.forget_owner, self.db, self.owner)
         except Exception:
             log.exception("could not record this server's shutdown")

@@ -32,6 +32,7 @@ from backend.convex_host.errors import ConvexFunctionError, ConvexSystemError
 from backend.convex_host.registry import encode_value, run_function
 from backend.errors import ApiError
 from backend.ratelimit import MemoryRateLimiter, RateLimiter
+from backend.storage.offload import DatabaseCalls
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,8 @@ def _api_error(exc: ApiError) -> JSONResponse:
 
 
 def _handler(db: ConvexDatabase, kind: FunctionKind, limit: _MutationLimit) -> Any:
+    call = DatabaseCalls(db.engine)
+
     async def handle(request: Request) -> JSONResponse:
         # Counted while it streams: a huge (or chunked, or lying) body is refused at the
         # cap instead of being held in memory whole first.
@@ -137,10 +140,8 @@ def _handler(db: ConvexDatabase, kind: FunctionKind, limit: _MutationLimit) -> A
                 400, "BadRequest", f'Unsupported value format {str(shown)[:40]!r}; use "json".'
             )
         try:
-            # A worker thread: a mutation may wait for SQLite's write lock.
-            value = await run_in_threadpool(
-                run_function, db, kind, body["path"], body.get("args"), identity
-            )
+            # Inline on SQLite, a worker thread on PostgreSQL (storage/offload.py).
+            value = await call(run_function, db, kind, body["path"], body.get("args"), identity)
             return _ConvexJSON({"status": "success", "value": encode_value(value), "logLines": []})
         except ApiError as exc:
             return _api_error(exc)

@@ -37,6 +37,7 @@ from backend.providers.local_render_job import (
     render_in_worker,
 )
 from backend.storage.notify import JOB, InProcessNotifier, Notifier
+from backend.storage.offload import DatabaseCalls
 from backend.store.base import ObjectStore, new_key
 from catalog import MODELS, ModelSpec
 from catalog.image_variants import VARIANT_CONTENT_TYPE, variant_key
@@ -117,6 +118,7 @@ class LocalProvider:
         self._clock = clock
         self._rng = rng or random.Random()
         self.jobs = JobQueue(db_path, clock, on_change=self._job_changed)
+        self._jobs_call = DatabaseCalls(self.jobs.engine)  # inline on SQLite
         # One lock per job being finished, so concurrent status calls render it once.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         # Renders survive a cancelled status call (client hung up); keep them referenced,
@@ -145,7 +147,7 @@ class LocalProvider:
         if any(key is None for key in keys):
             raise _attachment_missing()
         fields["attachment_keys"] = keys
-        job = await asyncio.to_thread(
+        job = await self._jobs_call(
             self.jobs.create,
             request.model.id,
             fields,
@@ -156,7 +158,7 @@ class LocalProvider:
         return SubmitResult(job_id=job.id)
 
     async def find_job(self, model: ModelSpec, reference: str) -> str | None:
-        return await asyncio.to_thread(self.jobs.find_by_reference, reference)
+        return await self._jobs_call(self.jobs.find_by_reference, reference)
 
     async def status(self, model: ModelSpec, job_id: str) -> JobState:
         state, _ = await self._status(job_id)
@@ -188,7 +190,7 @@ class LocalProvider:
     async def cancel(self, model: ModelSpec, job_id: str) -> bool:
         """Cancel a queued or running job: it never completes, status says FAILED "Cancelled."
         True if it was unfinished; False if it had already finished (or is unknown)."""
-        return await asyncio.to_thread(self.jobs.cancel, job_id)
+        return await self._jobs_call(self.jobs.cancel, job_id)
 
     def _job_changed(self, job_id: str) -> None:
         """The queue committed a change to ``job_id`` (from a worker thread): wake its
@@ -270,7 +272,7 @@ class LocalProvider:
         )
 
         async def still_wanted() -> bool:
-            row = await asyncio.to_thread(self.jobs.get, job_id) if job_id else None
+            row = await self._jobs_call(self.jobs.get, job_id) if job_id else None
             return row is not None and self._settled_state(row) is None
 
         made = await render_in_pool(
@@ -281,7 +283,7 @@ class LocalProvider:
     async def _status(self, job_id: str, deadline: float | None = None) -> tuple[JobState, JobRow]:
         """``deadline`` (time.monotonic()): a long poll's; a render still going on then
         answers IN_PROGRESS instead of holding the poll (without one, it is awaited)."""
-        job = await asyncio.to_thread(self.jobs.get, job_id)
+        job = await self._jobs_call(self.jobs.get, job_id)
         if job is None:
             raise _not_found()
         settled = self._settled_state(job)
@@ -289,13 +291,13 @@ class LocalProvider:
             return settled, job
         now = self._clock()
         if now < job.starts_at:
-            position = await asyncio.to_thread(self.jobs.position, job)
+            position = await self._jobs_call(self.jobs.position, job)
             return JobState(status="IN_QUEUE", position=position), job
         if now < job.due_at:
             return JobState(status="IN_PROGRESS"), job
         if job.fail:
             reason = job.fail_reason or "The provider could not generate this image."
-            await asyncio.to_thread(self.jobs.fail, job.id, reason)
+            await self._jobs_call(self.jobs.fail, job.id, reason)
             return JobState(status="FAILED", error=reason), job
         return await self._finish(job, deadline), job
 
@@ -305,14 +307,14 @@ class LocalProvider:
             lock = asyncio.Lock()
             self._locks[job.id] = lock
         async with lock:
-            fresh = await asyncio.to_thread(self.jobs.get, job.id)
+            fresh = await self._jobs_call(self.jobs.get, job.id)
             assert fresh is not None
             settled = self._settled_state(fresh)
             if settled is not None:
                 return settled
             task = self._renders.get(job.id)
             if task is None:
-                if not await asyncio.to_thread(self.jobs.claim_render, job.id):
+                if not await self._jobs_call(self.jobs.claim_render, job.id):
                     # Another live process is rendering it right now.
                     return JobState(status="IN_PROGRESS")
                 task = asyncio.create_task(self._render_job(fresh))
@@ -339,11 +341,11 @@ class LocalProvider:
                 images.append({"key": key, "url": url, "content_type": image.content_type})
         except WorkNotWanted:
             # Settled (cancelled) while it waited for a worker: nothing was rendered.
-            settled = await asyncio.to_thread(self.jobs.get, job.id)
+            settled = await self._jobs_call(self.jobs.get, job.id)
             state = self._settled_state(settled) if settled is not None else None
             return state or JobState(status="FAILED", error=CANCELLED)
         except ProviderError as exc:
-            await asyncio.to_thread(self.jobs.fail, job.id, exc.message)
+            await self._jobs_call(self.jobs.fail, job.id, exc.message)
             return JobState(status="FAILED", error=exc.message)
         except asyncio.CancelledError:
             # The server is shutting down mid-render: hand the job back at once (blocking,
@@ -353,11 +355,11 @@ class LocalProvider:
         except Exception:
             log.exception("local provider: rendering job %s failed", job.id)
             message = "The provider could not generate this image: rendering failed."
-            await asyncio.to_thread(self.jobs.fail, job.id, message)
+            await self._jobs_call(self.jobs.fail, job.id, message)
             return JobState(status="FAILED", error=message)
-        if not await asyncio.to_thread(self.jobs.complete, job.id, images):
+        if not await self._jobs_call(self.jobs.complete, job.id, images):
             # Settled meanwhile (cancelled): the row's outcome stands, these images do not.
-            settled = await asyncio.to_thread(self.jobs.get, job.id)
+            settled = await self._jobs_call(self.jobs.get, job.id)
             state = self._settled_state(settled) if settled is not None else None
             return state or JobState(status="FAILED", error=CANCELLED)
         return self._completed(images)

@@ -19,7 +19,8 @@ lease has not been renewed for ``LEASE_S`` (a frozen or vanished process elsewhe
 after ``STALE_RENDER_S`` whatever the heartbeat says (a render wedged forever).
 
 Every method is blocking and takes a pooled connection for one transaction (thread-safe);
-the provider runs them through ``asyncio.to_thread``. After each committed change of a job
+the provider runs them through ``storage.offload`` (inline on SQLite, a worker thread on
+PostgreSQL). After each committed change of a job
 (claimed, released, completed, failed, cancelled) the queue calls ``on_change(job_id)``,
 which the provider turns into a wake-up for the job's long polls.
 """

@@ -54,9 +54,14 @@ async def test_own_holds_are_no_orphans_while_a_hold_is_being_opened(
     # Another request is opening its hold: written (or being written) in a thread, its
     # task not registered yet. ``hold`` could be that one, as far as a judge can tell.
     other = asyncio.create_task(billing.open(ALICE, hold_request("orphan-0003", amount=2)))
-    await asyncio.sleep(0)  # the other open is now in its thread
-    assert not other.done()
-    assert await billing.orphaned(hold) is False
+    await asyncio.sleep(0)  # the other open has started
+    if db.dialect == "sqlite":
+        # Inline on SQLite (storage/offload.py): the open ended before any other
+        # coroutine could run, so no judge can see that moment there.
+        assert other.done()
+    else:
+        assert not other.done()  # in its worker thread
+        assert await billing.orphaned(hold) is False
     await other
     # Nothing opening and no task: this process lost it, and it is released.
     assert await billing.orphaned(hold) is True
