@@ -16,8 +16,9 @@ from PySide6.QtGui import QImage
 
 from gui.widgets.image_probe import read_image
 
-# Two at a time: a drop of many files decodes in parallel without taking every core.
-READ_THREADS = 2
+# One at a time: two decoders on two cores starved the GUI thread (docs/benchmarks.md,
+# the grid's thumbnails); a drop of many files fills the strip one by one instead.
+READ_THREADS = 1
 
 
 class _Signals(QObject):
