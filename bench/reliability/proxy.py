@@ -175,10 +175,12 @@ class FaultProxy:
             await self._serve_one(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, ValueError, OSError):
             pass  # a client or upstream going away is part of the game here
-        finally:
+        except BaseException:
+            # Cancelled, or closed with its loop (GeneratorExit): nothing may be awaited
+            # any more (awaiting here made Python report "coroutine ignored GeneratorExit").
             writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+            raise
+        await _close(writer)
 
     async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request_line, headers, kept = parse_head(await reader.readuntil(b"\r\n\r\n"))
@@ -197,19 +199,36 @@ class FaultProxy:
             return
         if action.kind == "drop_before":
             return
+        request = f"{method} {target} HTTP/1.1\r\n" + "\r\n".join(kept)
+        head = request.encode("latin-1") + b"\r\nconnection: close\r\n\r\n"
         up_reader, up_writer = await asyncio.open_connection(LOOPBACK, self.upstream_port)
         try:
-            request = f"{method} {target} HTTP/1.1\r\n" + "\r\n".join(kept)
-            up_writer.write(request.encode("latin-1") + b"\r\nconnection: close\r\n\r\n" + body)
-            await up_writer.drain()
-            if action.kind == "drop_after":
-                # Let the backend finish the request, then lose its answer.
-                await up_reader.read()
-                return
-            while chunk := await up_reader.read(65536):
-                writer.write(chunk)
-                await writer.drain()
-        finally:
-            up_writer.close()
-            with contextlib.suppress(Exception):
-                await up_writer.wait_closed()
+            await _relay(head + body, action.kind == "drop_after", up_reader, up_writer, writer)
+        except BaseException:
+            up_writer.close()  # no await: see _handle
+            raise
+        await _close(up_writer)
+
+
+async def _relay(
+    request: bytes,
+    drop_answer: bool,
+    up_reader: asyncio.StreamReader,
+    up_writer: asyncio.StreamWriter,
+    writer: asyncio.StreamWriter,
+) -> None:
+    up_writer.write(request)
+    await up_writer.drain()
+    if drop_answer:
+        # Let the backend finish the request, then lose its answer.
+        await up_reader.read()
+        return
+    while chunk := await up_reader.read(65536):
+        writer.write(chunk)
+        await writer.drain()
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(Exception):
+        await writer.wait_closed()
