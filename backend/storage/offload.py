@@ -6,7 +6,7 @@ in a worker thread and the loop answers other requests meanwhile. On SQLite (the
 default) the database is a file in this process: a transaction is a fraction of a
 millisecond of CPU that holds the GIL for most of it anyway, and the hop to a worker thread
 and back cost more than the call itself when many requests came at once (the load run's
-start burst: a third of the backend's CPU, docs/benchmarks.md). There the call runs inline.
+start burst: 15-30 % of the backend's CPU, docs/benchmarks.md). There the call runs inline.
 """
 
 from __future__ import annotations
