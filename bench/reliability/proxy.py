@@ -119,7 +119,11 @@ class FaultProxy:
 
     def __init__(self, upstream_port: int, port: int | None = None) -> None:
         self.upstream_port = upstream_port
-        self.port = port or free_port(LOOPBACK)
+        # Never the upstream's port: it was free (picked, not yet bound) a moment ago, and
+        # the system may hand the same number out again.
+        self.port = port or next(
+            p for p in iter(lambda: free_port(LOOPBACK), 0) if p != upstream_port
+        )
         self.rule: Rule = always_pass
         self.injected: list[str] = []  # "<kind> <method> <path>" per injected fault
         self.requests = 0
