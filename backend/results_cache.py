@@ -23,6 +23,7 @@ from sqlalchemy import Column, Float, MetaData, Table, Text, select
 
 from backend.storage.engine import make_engine, read_transaction, write_transaction
 from backend.storage.migrate import Schema, migrate
+from backend.storage.offload import DatabaseCalls
 from backend.storage.sql import insert_ignore
 from backend.stored_image import StoredImage, stored_images
 
@@ -47,6 +48,7 @@ class ResultsCache:
         """``db``: a SQLite path or a database URL (the tables are made on first use)."""
         self._locks: dict[str, asyncio.Lock] = {}
         self.engine = make_engine(db)
+        self._call = DatabaseCalls(self.engine)  # inline on SQLite (storage/offload.py)
         migrate(self.engine, SCHEMA)
 
     def close(self) -> None:
@@ -74,7 +76,7 @@ class ResultsCache:
         return wanted if stored is None else stored
 
     async def get(self, key: str) -> list[StoredImage] | None:
-        return await asyncio.to_thread(self._get, key)
+        return await self._call(self._get, key)
 
     async def get_or_create(
         self, key: str, make: Callable[[], Awaitable[Sequence[StoredImage | str]]]
@@ -90,7 +92,7 @@ class ResultsCache:
                 if cached is not None:
                     return cached
                 images = await make()
-                return await asyncio.to_thread(self._put, key, images)
+                return await self._call(self._put, key, images)
         finally:
             if not lock.locked() and self._locks.get(key) is lock:
                 self._locks.pop(key, None)

@@ -193,8 +193,8 @@ class LocalProvider:
         return await self._jobs_call(self.jobs.cancel, job_id)
 
     def _job_changed(self, job_id: str) -> None:
-        """The queue committed a change to ``job_id`` (from a worker thread): wake its
-        long polls here and, cross-process, everywhere."""
+        """The queue committed a change to ``job_id`` (on the loop on SQLite, from a worker
+        thread on PostgreSQL): wake its long polls here and, cross-process, everywhere."""
         self.notifier.publish_threadsafe(JOB, job_id)
 
     async def aclose(self) -> None:

@@ -205,10 +205,11 @@ class AttachmentStrip(QListWidget):
                 self._reader.read(path, att)
         return added
 
-    def _thumbnail_read(self, att: object, image: QImage, error: str) -> None:
-        row = next((r for r in range(self.rows()) if self.item(r).data(_ROLE) is att), None)
-        if row is None or not isinstance(att, Attachment):
+    def _thumbnail_read(self, ticket: object, image: QImage, error: str) -> None:
+        row = next((r for r in range(self.rows()) if self.item(r).data(_ROLE) is ticket), None)
+        if row is None:
             return  # removed meanwhile
+        att: Attachment = self.item(row).data(_ROLE)
         if image.isNull():
             self.remove(row)
             self.rejected.emit(error or f"“{att.name}” could not be read.")
