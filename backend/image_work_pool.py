@@ -28,6 +28,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -70,13 +71,45 @@ def _exit_when_orphaned(parent: int) -> None:
 
 
 def _init_worker(parent: int, niceness: int) -> None:
-    """Runs first in every worker: step aside for the server, and die with it."""
-    if niceness:
-        try:
-            os.nice(niceness)
-        except OSError:  # not allowed here (some containers): run at normal priority
-            pass
+    """Runs first in every worker: step aside for the server (if the worker was not born
+    niced already), and die with it. ``niceness`` is the absolute value to reach."""
+    try:
+        if os.nice(0) < niceness:
+            os.nice(niceness - os.nice(0))
+    except OSError:  # not allowed here (some containers): run at normal priority
+        pass
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _started() -> None:
+    """A worker's first job: none (submitting it is what makes the executor spawn one)."""
+
+
+def _spawn_workers_niced(executor: ProcessPoolExecutor, workers: int, niceness: int) -> None:
+    """Start every worker of ``executor`` already niced (Linux).
+
+    A spawned worker's first second is a fresh interpreter importing the server's modules
+    (about a second of CPU each); ``_init_worker`` only runs after that. Spawned lazily by
+    the loop's thread, two workers took that second at the server's own priority, right in
+    the first request burst that needed an image, and the loop got half a core for it
+    (docs/benchmarks.md, "Fourth pass"). On Linux a nice value belongs to a thread and a
+    child process is born with its parent thread's: a short-lived thread lowers its own
+    priority and submits one no-op per worker, so the executor spawns them all from it.
+    Elsewhere the workers start at the server's priority and the initializer lowers it."""
+    if not sys.platform.startswith("linux"):
+        return
+
+    def spawn() -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+        except OSError:
+            return  # not allowed: the executor spawns them as it needs them
+        for _ in range(workers):
+            executor.submit(_started)
+
+    spawner = threading.Thread(target=spawn, name="image-worker-spawner", daemon=True)
+    spawner.start()
+    spawner.join()  # forks and execs only: milliseconds
 
 
 class ImageWorkPool:
@@ -91,6 +124,8 @@ class ImageWorkPool:
         self._order = itertools.count()
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Retries' executors (one worker each), stopped with the pool.
+        self._alone: set[ProcessPoolExecutor] = set()
 
     @property
     def started(self) -> bool:
@@ -130,7 +165,13 @@ class ImageWorkPool:
                 self._end_turn()
                 raise WorkNotWanted()
         for attempt in range(1, ATTEMPTS + 1):
-            executor = self._ensure_executor()
+            # A retry runs alone, in a worker of its own: the pool cannot tell which of the
+            # jobs it held crashed it, and a crasher retried beside the others would take
+            # them down a second time.
+            alone = attempt > 1
+            executor = self._new_executor(1) if alone else self._ensure_executor()
+            if alone:
+                self._alone.add(executor)
             try:
                 future = executor.submit(fn, *args)
             except BrokenProcessPool:
@@ -150,6 +191,9 @@ class ImageWorkPool:
             except BaseException:
                 self._end_turn()
                 raise
+            finally:
+                if alone:
+                    self._retire(executor)
             self._end_turn()
             return result
         self._end_turn()
@@ -162,15 +206,16 @@ class ImageWorkPool:
             if not waiter.done():
                 waiter.cancel()
         self._waiting.clear()
-        executor, self._executor = self._executor, None
-        if executor is None:
-            return
-        try:
-            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
-        except RuntimeError:
-            # The loop's thread pool is already gone (the interpreter is stopping): wait
-            # here; the workers only finish the image they are on.
-            executor.shutdown(wait=True, cancel_futures=True)
+        executors = [e for e in (self._executor, *self._alone) if e is not None]
+        self._executor = None
+        self._alone.clear()
+        for executor in executors:
+            try:
+                await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+            except RuntimeError:
+                # The loop's thread pool is already gone (the interpreter is stopping):
+                # wait here; the workers only finish the image they are on.
+                executor.shutdown(wait=True, cancel_futures=True)
 
     # -- turns ------------------------------------------------------------------------
 
@@ -210,19 +255,31 @@ class ImageWorkPool:
     # -- the executor -----------------------------------------------------------------
 
     def _ensure_executor(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            self._executor = self._new_executor(self.workers)
+        return self._executor
+
+    def _new_executor(self, workers: int) -> ProcessPoolExecutor:
         if self._closed:  # closed while this job waited: never start workers again
             raise asyncio.CancelledError("the image work pool is closed")
-        if self._executor is None:
-            self._loop = asyncio.get_running_loop()
-            # spawn, not fork: the server has threads (SQLite, uvicorn) whose locks a
-            # forked child would inherit held.
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker,
-                initargs=(os.getpid(), self.niceness),
-            )
-        return self._executor
+        self._loop = asyncio.get_running_loop()
+        niceness = min(19, os.nice(0) + self.niceness) if self.niceness else os.nice(0)
+        # spawn, not fork: the server has threads (SQLite, uvicorn) whose locks a forked
+        # child would inherit held.
+        executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(os.getpid(), niceness),
+        )
+        if self.niceness:
+            _spawn_workers_niced(executor, workers, niceness)
+        return executor
+
+    def _retire(self, executor: ProcessPoolExecutor) -> None:
+        """A retry's own executor: its worker exits once its one job is done."""
+        self._alone.discard(executor)
+        executor.shutdown(wait=False)
 
     def _discard(self, executor: ProcessPoolExecutor) -> None:
         if self._executor is executor:

@@ -60,6 +60,35 @@ async def test_starts_lazily_and_runs_in_niced_worker_processes() -> None:
         await pool.close()
 
 
+def _niceness_of(pid: int) -> int:
+    """A process's nice value from /proc/<pid>/stat (field 19)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+async def test_workers_are_niced_from_birth_not_only_once_their_imports_are_done() -> None:
+    """A spawned worker imports for about a second before its initializer runs; spawned at
+    the server's priority, that second took half the loop's core in the first burst that
+    needed an image (docs/benchmarks.md, "Fourth pass")."""
+    pool = ImageWorkPool(workers=2)
+    expected = min(19, os.nice(0) + WORKER_NICENESS)
+    job = asyncio.create_task(pool.run(jobs.pid_and_niceness))
+    try:
+        seen: dict[int, int] = {}
+        deadline = time.monotonic() + 5
+        while len(seen) < 2 and time.monotonic() < deadline:
+            for pid in pool.worker_pids():
+                # Read at once, while the fresh interpreter is still importing.
+                seen.setdefault(pid, _niceness_of(pid))
+            await asyncio.sleep(0.001)
+        assert len(seen) == 2, "both workers start with the first job"
+        assert all(niceness >= expected for niceness in seen.values()), seen
+        _, in_job = await job
+        assert in_job == expected  # the initializer did not lower it a second time
+    finally:
+        await pool.close()
+
+
 async def test_an_exception_in_the_job_is_raised_as_it_is() -> None:
     pool = ImageWorkPool(workers=1)
     try:
@@ -86,15 +115,19 @@ async def test_a_crashing_worker_fails_its_job_readably_and_the_pool_recovers() 
 
 
 async def test_a_job_beside_a_crash_is_retried_not_lost(tmp_path: Path) -> None:
+    """The crash takes down the job running beside it; both are run again, each alone, so
+    the crasher's second crash cannot take the other job with it a second time."""
     pool = ImageWorkPool(workers=2)
     gate = tmp_path / "gate"
     try:
         innocent = asyncio.ensure_future(pool.run(jobs.wait_for_gate, str(gate)))
         await asyncio.sleep(0.5)  # let it reach its worker
+        crash_sent = time.time()
         with pytest.raises(ImageWorkerCrashed):
             await pool.run(jobs.crash)
         gate.write_text("open")
-        assert isinstance(await innocent, float)
+        started = await innocent
+        assert started >= crash_sent  # the run that answered is the retry, after the crash
     finally:
         await pool.close()
 
