@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
 
 from backend.auth.identity import Identity
 from backend.auth.verifier import JwtVerifier, unauthorized
@@ -22,12 +21,9 @@ def bearer_token(request: Request) -> str:
 
 
 async def require_identity(request: Request) -> Identity:
-    """A token verified before answers at once; a new one is verified in a worker thread,
-    so a JWKS fetch (blocking urllib inside PyJWKClient) never stalls the event loop."""
+    """The caller, from a token verified before (at once) or now (``verify_once``: in a
+    worker thread, once per token)."""
     verifier: JwtVerifier | None = getattr(request.app.state, "verifier", None)
     if verifier is None:
         raise ApiError(503, "auth_not_configured", "Sign-in is not configured on this server.")
-    token = bearer_token(request)
-    if (known := verifier.cached(token)) is not None:
-        return known
-    return await run_in_threadpool(verifier.verify, token)
+    return await verifier.verify_once(bearer_token(request))

@@ -60,6 +60,22 @@ def test_jwks_url_verification_is_cached(auth_server: AuthServer) -> None:
     assert len(auth_server.jwks_hits) - before == 1
 
 
+async def test_a_fetched_key_verifies_later_tokens_without_a_thread_or_a_fetch(
+    auth_server: AuthServer,
+) -> None:
+    verifier = JwtVerifier.from_jwks_url(f"{auth_server.base_url}/.well-known/jwks.json", ISSUER)
+    before = len(auth_server.jwks_hits)
+    # First token: the key is unknown, so it is fetched (in a worker thread).
+    assert (await verifier.verify_once(auth_server.keys.issue_token("a"))).user_id == "a"
+    assert len(auth_server.jwks_hits) - before == 1
+    # Later tokens signed by that key: verified on the spot, the coroutine never waits.
+    later = verifier.verify_once(auth_server.keys.issue_token("b"))
+    with pytest.raises(StopIteration) as done:
+        later.send(None)
+    assert done.value.value.user_id == "b"
+    assert len(auth_server.jwks_hits) - before == 1
+
+
 def test_unknown_kid_is_unauthorized(auth_server: AuthServer) -> None:
     verifier = JwtVerifier.from_jwks_url(f"{auth_server.base_url}/.well-known/jwks.json", ISSUER)
     stranger = DevKeyPair.generate(issuer=ISSUER)

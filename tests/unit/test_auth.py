@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -235,6 +237,60 @@ def test_a_remembered_token_expires_with_its_exp(keys: DevKeyPair) -> None:
     time.sleep(max(0.0, exp - time.time()) + 0.05)
     assert verifier.cached(token) is None
     assert rejected(verifier, token, "token_expired").status == 401
+
+
+def finished_without_waiting(coro: Any) -> Any:
+    """The value of a coroutine that never suspends (no worker thread, no I/O awaited)."""
+    with pytest.raises(StopIteration) as done:
+        coro.send(None)
+    return done.value.value
+
+
+def test_a_token_of_a_known_key_is_verified_on_the_spot(
+    keys: DevKeyPair, verifier: JwtVerifier
+) -> None:
+    token = keys.issue_token("gina")
+    assert finished_without_waiting(verifier.verify_once(token)).user_id == "gina"
+    assert verifier.cached(token) is not None
+    head, payload, signature = token.split(".")
+    forged = f"{head}.{payload[:-1]}x.{signature}"
+    with pytest.raises(ApiError) as err:
+        finished_without_waiting(verifier.verify_once(forged))
+    assert err.value.status == 401 and verifier.cached(forged) is None
+
+
+async def test_a_token_brought_by_calls_at_once_is_verified_once(keys: DevKeyPair) -> None:
+    resolved: list[str] = []
+    public = keys.private_key.public_key()
+
+    def resolve(token: str, _header: dict) -> object:
+        resolved.append(token)
+        return public
+
+    verifier = JwtVerifier(resolve, issuer=keys.issuer)
+    token = keys.issue_token("erin")
+    identities = await asyncio.gather(*(verifier.verify_once(token) for _ in range(5)))
+    assert [i.user_id for i in identities] == ["erin"] * 5
+    assert resolved == [token]
+    assert (await verifier.verify_once(token)).user_id == "erin" and resolved == [token]
+    # A forged token brought three times at once: refused three times, checked once, and
+    # never remembered.
+    head, payload, signature = keys.issue_token("erin", ttl_s=90).split(".")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    forged = f"{head}.{payload}.{flipped}"
+    refused = await asyncio.gather(
+        *(verifier.verify_once(forged) for _ in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(r, ApiError) and r.status == 401 for r in refused), refused
+    assert resolved == [token, forged] and verifier.cached(forged) is None
+    # A caller that hangs up does not cancel the verification the others wait for.
+    fresh = keys.issue_token("frank")
+    leaving = asyncio.create_task(verifier.verify_once(fresh))
+    staying = asyncio.create_task(verifier.verify_once(fresh))
+    await asyncio.sleep(0)
+    leaving.cancel()
+    assert (await staying).user_id == "frank"
+    assert leaving.cancelled() and resolved.count(fresh) == 1
 
 
 def test_signing_secret_is_stable_and_private(tmp_path: Path) -> None:
