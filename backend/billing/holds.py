@@ -21,7 +21,15 @@ from backend.convex_host.context import token_identifier, update
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.ids import now_ms
 from backend.convex_host.tables import billing_owners, holds, users
-from backend.storage.sql import first, lock_user, row_where, rows, scalar, upsert
+from backend.storage.sql import (
+    first,
+    lock_user,
+    row_where,
+    rows,
+    scalar,
+    update_returning,
+    upsert,
+)
 
 OUTCOMES = ("completed", "failed", "cancelled")
 # Money is rounded like the credit functions round it (functions_users._money).
@@ -194,8 +202,9 @@ def record_response(
                     row["generationId"],
                     {"externalRequestId": request_id},
                 )
-        update(conn, "holds", hold_id, fields)
-        return Hold.from_row(hold_row(conn, hold_id))
+        recorded = update_returning(conn, holds, "_id", hold_id, fields)
+        assert recorded is not None
+        return Hold.from_row(recorded)
 
 
 def request_cancel(db: ConvexDatabase, hold_id: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from backend.auth.identity import Identity
-from backend.billing.holds import Hold, HoldRequest, hold_row, money, row_by_key
+from backend.billing.holds import Hold, HoldRequest, money, row_by_key
 from backend.convex_host import functions_sessions
 from backend.convex_host.context import Ctx, insert, update
 from backend.convex_host.database import ConvexDatabase
@@ -22,7 +22,7 @@ from backend.convex_host.functions_generations import active_count
 from backend.convex_host.ids import new_id, now_ms
 from backend.convex_host.tables import generations, holds
 from backend.errors import ApiError
-from backend.storage.sql import first, scalar
+from backend.storage.sql import first, insert_returning, scalar
 
 _EPSILON = 1e-6
 
@@ -84,7 +84,8 @@ def _add_loading_row(ctx: Ctx, req: HoldRequest, slot_id: str) -> tuple[str | No
     """The session (given or new) and its loading row, through the host's own functions."""
     session_id = req.session_id
     try:
-        if session_id is None and req.session_title is not None:
+        new_session = session_id is None and req.session_title is not None
+        if new_session:
             session_id = functions_sessions.create_session.handler(
                 ctx, {"title": req.session_title, "type": "image"}
             )
@@ -104,7 +105,7 @@ def _add_loading_row(ctx: Ctx, req: HoldRequest, slot_id: str) -> tuple[str | No
             args["aspectRatio"] = req.aspect_ratio
         if req.quality:
             args["quality"] = req.quality
-        generation_id = functions_sessions.add_generation_to_session.handler(ctx, args)
+        generation_id = functions_sessions.add_loading_row(ctx, args, new_session=new_session)
     except ConvexFunctionError as exc:
         raise _session_error(exc) from exc
     return session_id, generation_id
@@ -172,12 +173,11 @@ def open_hold(
             update(conn, "users", user_id, {"reservedCredits": money(reserved + req.amount)})
             session_id, generation_id = _add_loading_row(ctx, req, slot_id)
         now = now_ms()
-        hold_id = new_id("holds")
-        insert(
+        stored = insert_returning(
             conn,
-            "holds",
+            holds,
             {
-                "_id": hold_id,
+                "_id": new_id("holds"),
                 "userId": user_id,
                 "key": req.key,
                 "kind": req.kind,
@@ -194,4 +194,4 @@ def open_hold(
                 "updatedAt": now,
             },
         )
-        return Hold.from_row(hold_row(conn, hold_id)), True
+        return Hold.from_row(stored), True

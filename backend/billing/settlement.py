@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from backend.billing.holds import OUTCOMES, Hold, hold_row, locked_hold_row, money
+from backend.billing.holds import OUTCOMES, Hold, locked_hold_row, money
 from backend.convex_host import functions_sessions
 from backend.convex_host.context import update
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.ids import now_ms
-from backend.convex_host.tables import generations, session_generations, sessions, users
-from backend.storage.sql import row_where
+from backend.convex_host.tables import generations, holds, session_generations, sessions, users
+from backend.storage.sql import row_where, update_returning
 from backend.stored_image import StoredImage, stored_images
 
 
@@ -54,8 +54,7 @@ def settle(
         kept = _answer_fields(row, answer)
         if row["state"] == "settled":
             if kept:
-                update(conn, "holds", hold_id, kept)
-                return Hold.from_row(hold_row(conn, hold_id)), False
+                return Hold.from_row(_update_hold(conn, hold_id, kept)), False
             return Hold.from_row(row), False
         amount, wanted = float(row["amount"]), max(1, int(row["numImages"]))
         delivered = min(len(images), wanted) if outcome == "completed" else 0
@@ -85,9 +84,8 @@ def settle(
         )
         if row["generationId"]:
             _finish_row(conn, row["generationId"], images[:wanted] if delivered else [], error, now)
-        update(
+        settled = _update_hold(
             conn,
-            "holds",
             hold_id,
             {
                 "state": "settled",
@@ -101,7 +99,13 @@ def settle(
                 **kept,
             },
         )
-        return Hold.from_row(hold_row(conn, hold_id)), True
+        return Hold.from_row(settled), True
+
+
+def _update_hold(conn: Connection, hold_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    row = update_returning(conn, holds, "_id", hold_id, fields)
+    assert row is not None
+    return row
 
 
 def _answer_fields(

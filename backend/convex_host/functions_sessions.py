@@ -118,12 +118,28 @@ def add_generation_to_session(ctx: Ctx, args: dict[str, Any]) -> str:
     session = _owned(ctx, "sessions", args["sessionId"], "session")
     if "concurrencySlotId" in args:
         _owned(ctx, "generations", args["concurrencySlotId"], "generation slot")
+    return _insert_generation(ctx, session["userId"], args, session_moves_up=True)
+
+
+def add_loading_row(ctx: Ctx, args: dict[str, Any], *, new_session: bool) -> str:
+    """The server's own loading row (billing's open_hold), in the transaction that opened
+    its slot: the slot needs no check, nor does a session created in that transaction too
+    (the caller's, and already the newest)."""
+    user_id = ctx.user_id()
+    if not new_session:
+        _owned(ctx, "sessions", args["sessionId"], "session")
+    return _insert_generation(ctx, user_id, args, session_moves_up=not new_session)
+
+
+def _insert_generation(
+    ctx: Ctx, user_id: str, args: dict[str, Any], *, session_moves_up: bool
+) -> str:
     now = now_ms()
     generation_id = new_id("sessionGenerations")
     doc = {
         "_id": generation_id,
         "_creationTime": now,
-        "userId": session["userId"],
+        "userId": user_id,
         "type": args.get("type", "image"),
         "images": json.dumps(args.get("images", [])),
         "isLoading": int(args.get("isLoading", False)),
@@ -145,9 +161,9 @@ def add_generation_to_session(ctx: Ctx, args: dict[str, Any]) -> str:
             doc[key] = args[key]
     insert(ctx.conn, "sessionGenerations", doc)
     if _shows_in_preview(doc):
-        _touch_session(ctx, session["_id"])
-    else:  # a loading tile cannot change the preview: only the session moves up
-        update(ctx.conn, "sessions", session["_id"], {"updatedAt": now})
+        _touch_session(ctx, args["sessionId"])
+    elif session_moves_up:  # a loading tile cannot change the preview: only the session moves up
+        update(ctx.conn, "sessions", args["sessionId"], {"updatedAt": now})
     return generation_id
 
 

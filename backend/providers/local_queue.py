@@ -45,7 +45,7 @@ from sqlalchemy import bindparam, func, select
 from backend.providers.local_queue_tables import SCHEMA, jobs
 from backend.storage.engine import make_engine, read_transaction, write_transaction
 from backend.storage.migrate import migrate
-from backend.storage.sql import first, row_where
+from backend.storage.sql import first, insert_returning, row_where
 
 log = logging.getLogger(__name__)
 # The error of a job cancelled before it finished (the status route shows it as FAILED).
@@ -190,8 +190,10 @@ class JobQueue:
         job_id = uuid.uuid4().hex
         reference = request.get("reference")
         with write_transaction(self.engine) as conn:
-            conn.execute(
-                jobs.insert(),
+            # The row as stored (its ``seq`` is the database's).
+            r = insert_returning(
+                conn,
+                jobs,
                 {
                     "id": job_id,
                     "model_id": model_id,
@@ -204,9 +206,6 @@ class JobQueue:
                     "reference": reference if isinstance(reference, str) else None,
                 },
             )
-            # Read back in the same transaction (its ``seq`` is the database's).
-            r = row_where(conn, jobs, id=job_id)
-        assert r is not None
         return _row(r)
 
     def find_by_reference(self, reference: str) -> str | None:

@@ -10,7 +10,17 @@ import functools
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, Connection, Executable, Select, Table, Update, bindparam, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Executable,
+    Insert,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateColumn
@@ -60,6 +70,32 @@ def update_where(
         return 0
     result = conn.execute(_update_by(table, column), {**fields, f"eq_{column}": key})
     return int(result.rowcount or 0)
+
+
+@functools.cache
+def _update_by_returning(table: Table, column: str) -> Update:
+    return _update_by(table, column).returning(*table.c)
+
+
+def update_returning(
+    conn: Connection, table: Table, column: str, key: Any, fields: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """``update_where`` that also answers the row as it now is (UPDATE ... RETURNING: one
+    statement where a write and a read back were two)."""
+    stmt = _update_by_returning(table, column)
+    return first(conn, stmt, {**fields, f"eq_{column}": key})
+
+
+@functools.cache
+def _insert_returning(table: Table) -> Insert:
+    return table.insert().returning(*table.c)
+
+
+def insert_returning(conn: Connection, table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
+    """INSERT ``values`` and answer the row as stored, its defaults included (RETURNING)."""
+    row = first(conn, _insert_returning(table), dict(values))
+    assert row is not None
+    return row
 
 
 def rows(conn: Connection, stmt: Executable) -> list[dict[str, Any]]:
