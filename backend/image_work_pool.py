@@ -94,8 +94,9 @@ def _spawn_workers_niced(executor: ProcessPoolExecutor, workers: int, niceness: 
     the first request burst that needed an image, and the loop got half a core for it
     (docs/benchmarks.md, "Fourth pass"). On Linux a nice value belongs to a thread and a
     child process is born with its parent thread's: a short-lived thread lowers its own
-    priority and submits one no-op per worker, so the executor spawns them all from it.
-    Elsewhere the workers start at the server's priority and the initializer lowers it."""
+    priority and submits one no-op per worker, so the executor spawns them all from it (its
+    manager thread starts there too, at that priority: it only hands jobs and results
+    over). Elsewhere the workers start at the server's priority; the initializer lowers it."""
     if not sys.platform.startswith("linux"):
         return
 
