@@ -8,6 +8,10 @@ from backend.auth.identity import Identity
 from backend.auth.verifier import JwtVerifier, unauthorized
 from backend.errors import ApiError
 
+# Clerk's and our own tokens are 1-3 KB. A longer one is refused before any parsing: a new
+# token is verified on the event loop, and PyJWT checks every character in Python.
+MAX_TOKEN_CHARS = 16_384
+
 
 def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization")
@@ -17,6 +21,8 @@ def bearer_token(request: Request) -> str:
     token = token.strip()
     if scheme.lower() != "bearer" or not token or " " in token:
         raise unauthorized("the Authorization header must be 'Bearer <token>'.")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise unauthorized("the token is too long to be one of ours.")
     return token
 
 

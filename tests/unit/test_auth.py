@@ -194,6 +194,7 @@ async def test_require_identity(keys: DevKeyPair, verifier: JwtVerifier) -> None
         {"Authorization": "Basic dTpw"},
         {"Authorization": "Bearer a b"},
         {"Authorization": "Bearer garbage"},
+        {"Authorization": "Bearer " + "a" * 16_385},
     ],
 )
 async def test_require_identity_rejects_bad_headers(verifier: JwtVerifier, headers: dict) -> None:
