@@ -141,6 +141,13 @@ def hold_row(conn: Connection, hold_id: str) -> dict[str, Any] | None:
     return row_where(conn, holds, _id=hold_id)
 
 
+def update_hold(conn: Connection, hold_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """UPDATE a hold that exists (read under this transaction's lock); the row as it now is."""
+    row = update_returning(conn, holds, "_id", hold_id, fields)
+    assert row is not None
+    return row
+
+
 def locked_hold_row(conn: Connection, hold_id: str) -> dict[str, Any] | None:
     """The hold, read again once its user's row lock is held: whatever this transaction
     then decides about it cannot race another writer (PostgreSQL; SQLite's writer is
@@ -202,9 +209,7 @@ def record_response(
                     row["generationId"],
                     {"externalRequestId": request_id},
                 )
-        recorded = update_returning(conn, holds, "_id", hold_id, fields)
-        assert recorded is not None
-        return Hold.from_row(recorded)
+        return Hold.from_row(update_hold(conn, hold_id, fields))
 
 
 def request_cancel(db: ConvexDatabase, hold_id: str) -> None:

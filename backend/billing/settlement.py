@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from backend.billing.holds import OUTCOMES, Hold, locked_hold_row, money
+from backend.billing.holds import OUTCOMES, Hold, locked_hold_row, money, update_hold
 from backend.convex_host import functions_sessions
 from backend.convex_host.context import update
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.ids import now_ms
-from backend.convex_host.tables import generations, holds, session_generations, sessions, users
-from backend.storage.sql import row_where, update_returning
+from backend.convex_host.tables import generations, session_generations, users
+from backend.storage.sql import row_where
 from backend.stored_image import StoredImage, stored_images
 
 
@@ -54,7 +54,7 @@ def settle(
         kept = _answer_fields(row, answer)
         if row["state"] == "settled":
             if kept:
-                return Hold.from_row(_update_hold(conn, hold_id, kept)), False
+                return Hold.from_row(update_hold(conn, hold_id, kept)), False
             return Hold.from_row(row), False
         amount, wanted = float(row["amount"]), max(1, int(row["numImages"]))
         delivered = min(len(images), wanted) if outcome == "completed" else 0
@@ -84,7 +84,7 @@ def settle(
         )
         if row["generationId"]:
             _finish_row(conn, row["generationId"], images[:wanted] if delivered else [], error, now)
-        settled = _update_hold(
+        settled = update_hold(
             conn,
             hold_id,
             {
@@ -100,12 +100,6 @@ def settle(
             },
         )
         return Hold.from_row(settled), True
-
-
-def _update_hold(conn: Connection, hold_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-    row = update_returning(conn, holds, "_id", hold_id, fields)
-    assert row is not None
-    return row
 
 
 def _answer_fields(
@@ -132,7 +126,6 @@ def _finish_row(
     else:
         fields["error"] = error or "The generation failed."
     update(conn, "sessionGenerations", generation_id, fields)
-    session = row_where(conn, sessions, _id=row["sessionId"])
-    if session is not None:
-        # Same preview rule as sessions:updateGeneration.
-        functions_sessions.touch_session_conn(conn, row["sessionId"])
+    # Same preview rule as sessions:updateGeneration (a session deleted meanwhile: an
+    # UPDATE of no row).
+    functions_sessions.touch_session_conn(conn, row["sessionId"])
