@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from sqlalchemy import Column, Float, MetaData, Table, Text, select
+from sqlalchemy import Column, Float, MetaData, Table, Text, bindparam, select
 
 from backend.storage.engine import make_engine, read_transaction, write_transaction
 from backend.storage.migrate import Schema, migrate
@@ -36,6 +36,8 @@ rehosted = Table(
     Column("created_at", Float, nullable=False),
 )
 SCHEMA = Schema("results", metadata, legacy_table="rehosted")
+# Asked by every poll of a finished job: built once (see storage.sql).
+_URLS = select(rehosted.c.urls).where(rehosted.c.job_key == bindparam("key"))
 
 
 def job_key(provider: str, provider_request_id: str) -> str:
@@ -56,7 +58,7 @@ class ResultsCache:
 
     def _get(self, key: str) -> list[StoredImage] | None:
         with read_transaction(self.engine) as conn:
-            urls = conn.execute(select(rehosted.c.urls).where(rehosted.c.job_key == key)).scalar()
+            urls = conn.execute(_URLS, {"key": key}).scalar()
         return None if urls is None else stored_images(json.loads(urls))
 
     def _put(self, key: str, images: Sequence[StoredImage | str]) -> list[StoredImage]:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam
 
 from backend.billing.holds import OUTCOMES, Hold, locked_hold_row, money, update_hold
 from backend.convex_host import functions_sessions
@@ -21,6 +21,11 @@ from backend.convex_host.ids import now_ms
 from backend.convex_host.tables import generations, session_generations, users
 from backend.storage.sql import row_where
 from backend.stored_image import StoredImage, stored_images
+
+# Every settlement ends its slot: built once (see storage.sql).
+_END_ACTIVE_SLOT = generations.update().where(
+    generations.c["_id"] == bindparam("slot_id"), generations.c.status == "active"
+)
 
 
 def settle(
@@ -75,13 +80,10 @@ def settle(
         )
         now = now_ms()
         slot_status = "completed" if delivered else "failed"
-        g = generations
         slot_end: dict[str, Any] = {"status": slot_status, "completedAt": now}
         if delivered:
             slot_end["imageUrl"] = images[0].url
-        conn.execute(
-            g.update().where(g.c["_id"] == row["slotId"], g.c.status == "active").values(slot_end)
-        )
+        conn.execute(_END_ACTIVE_SLOT, {"slot_id": row["slotId"], **slot_end})
         if row["generationId"]:
             _finish_row(conn, row["generationId"], images[:wanted] if delivered else [], error, now)
         settled = update_hold(

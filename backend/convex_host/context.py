@@ -20,7 +20,7 @@ from backend.convex_host.errors import not_authenticated
 from backend.convex_host.ids import new_id, now_ms
 from backend.convex_host.tables import TABLES, users
 from backend.convex_host.validators import ObjectValidator, Validator, v
-from backend.storage.sql import SEQ, insert_ignore, row_where, update_where
+from backend.storage.sql import SEQ, insert_ignore, insert_row, row_where, update_where
 
 FunctionKind = Literal["query", "mutation", "action"]
 Handler = Callable[["Ctx", dict[str, Any]], Any]
@@ -101,8 +101,8 @@ class Ctx:
 
 
 def insert(conn: Connection, table: str, doc: Mapping[str, Any]) -> None:
-    # Values bound at execution, not built into the statement (see storage.sql).
-    conn.execute(TABLES[table].insert(), dict(doc))
+    # Values bound at execution into a statement built once (see storage.sql).
+    insert_row(conn, TABLES[table], doc)
 
 
 def update(conn: Connection, table: str, doc_id: str, fields: Mapping[str, Any]) -> None:

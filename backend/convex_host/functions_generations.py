@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from backend.convex_host.context import Ctx, insert, mutation, query, to_doc, update
 from backend.convex_host.errors import not_authorized, not_found
@@ -21,16 +21,18 @@ from backend.storage.sql import first, rows, scalar
 TERMINAL = ("completed", "failed")
 
 
+# Built once: every generate call counts (see storage.sql on statements built per call).
+_ACTIVE = (
+    select(func.count())
+    .select_from(generations)
+    .where(generations.c.userId == bindparam("user_id"), generations.c.status == "active")
+)
+
+
 def active_count(ctx: Ctx, user_id: str | None) -> int:
     if user_id is None:
         return 0
-    count = scalar(
-        ctx.conn,
-        select(func.count())
-        .select_from(generations)
-        .where(generations.c.userId == user_id, generations.c.status == "active"),
-    )
-    return int(count)
+    return int(scalar(ctx.conn, _ACTIVE, {"user_id": user_id}))
 
 
 @mutation(

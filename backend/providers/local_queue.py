@@ -145,6 +145,22 @@ _AHEAD = (
     .where(jobs.c.seq < bindparam("seq"), jobs.c.created_at + jobs.c.queue_s > bindparam("now"))
 )
 
+# A render's claim and a job's outcome: once per job each (built once, as above).
+_CLAIM_STATE = (
+    select(
+        jobs.c.state,
+        jobs.c.claimed_at,
+        jobs.c.claimed_by,
+        jobs.c.claimed_pid,
+        jobs.c.claimed_host,
+        jobs.c.heartbeat_at,
+    )
+    .where(jobs.c.id == bindparam("job_id"))
+    .with_for_update()
+)
+_BY_ID = jobs.update().where(jobs.c.id == bindparam("job_id"))
+_UNSETTLED_BY_ID = _BY_ID.where(jobs.c.state.in_(("pending", "rendering")))
+
 
 class JobQueue:
     """Blocking access to the jobs table at ``db`` (a SQLite path or a database URL;
@@ -232,35 +248,23 @@ class JobQueue:
         """True if this caller now owns rendering the job (pending, or its claim is dead)."""
         now = self.clock()
         with write_transaction(self.engine) as conn:
-            r = first(
-                conn,
-                select(
-                    jobs.c.state,
-                    jobs.c.claimed_at,
-                    jobs.c.claimed_by,
-                    jobs.c.claimed_pid,
-                    jobs.c.claimed_host,
-                    jobs.c.heartbeat_at,
-                )
-                .where(jobs.c.id == job_id)
-                .with_for_update(),
-            )
+            r = first(conn, _CLAIM_STATE, {"job_id": job_id})
             claimable = r is not None and (
                 r["state"] == "pending"
                 or (r["state"] == "rendering" and self._claim_is_dead(r, now))
             )
             if claimable:
                 conn.execute(
-                    jobs.update()
-                    .where(jobs.c.id == job_id)
-                    .values(
-                        state="rendering",
-                        claimed_at=now,
-                        heartbeat_at=now,
-                        claimed_by=self.owner,
-                        claimed_pid=self.pid,
-                        claimed_host=self.host,
-                    )
+                    _BY_ID,
+                    {
+                        "job_id": job_id,
+                        "state": "rendering",
+                        "claimed_at": now,
+                        "heartbeat_at": now,
+                        "claimed_by": self.owner,
+                        "claimed_pid": self.pid,
+                        "claimed_host": self.host,
+                    },
                 )
         if claimable:
             self._hold(job_id)
@@ -351,11 +355,7 @@ class JobQueue:
     def _settle(self, job_id: str, **values: Any) -> int:
         """Store an outcome unless one is stored already; the number of rows changed."""
         with write_transaction(self.engine) as conn:
-            result = conn.execute(
-                jobs.update()
-                .where(jobs.c.id == job_id, jobs.c.state.in_(("pending", "rendering")))
-                .values(**values)
-            )
+            result = conn.execute(_UNSETTLED_BY_ID, {"job_id": job_id, **values})
             changed = int(result.rowcount or 0)
         if changed:  # committed: now its waiters may look
             self._changed(job_id)

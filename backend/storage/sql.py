@@ -98,19 +98,36 @@ def insert_returning(conn: Connection, table: Table, values: Mapping[str, Any]) 
     return row
 
 
-def rows(conn: Connection, stmt: Executable) -> list[dict[str, Any]]:
-    return [dict(r) for r in conn.execute(stmt).mappings()]
+@functools.cache
+def _insert(table: Table) -> Insert:
+    return table.insert()
 
 
-def scalar(conn: Connection, stmt: Executable) -> Any:
-    return conn.execute(stmt).scalar()
+def insert_row(conn: Connection, table: Table, values: Mapping[str, Any]) -> None:
+    """INSERT ``values`` (bound at execution into a statement built once per table)."""
+    conn.execute(_insert(table), dict(values))
+
+
+def rows(
+    conn: Connection, stmt: Executable, params: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(stmt, params).mappings()]
+
+
+def scalar(conn: Connection, stmt: Executable, params: Mapping[str, Any] | None = None) -> Any:
+    return conn.execute(stmt, params).scalar()
+
+
+@functools.cache
+def _insert_ignore(dialect_name: str, table: Table) -> Insert:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
 
 
 def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> int:
     """INSERT ... ON CONFLICT DO NOTHING on either dialect; the number of rows added."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(dict(values)).on_conflict_do_nothing()
-    return int(conn.execute(stmt).rowcount or 0)
+    stmt = _insert_ignore(conn.dialect.name, table)
+    return int(conn.execute(stmt, dict(values)).rowcount or 0)
 
 
 def upsert(
@@ -168,17 +185,23 @@ def seq_of(table: Table) -> ColumnElement[int]:
     return _Seq(table)
 
 
+@functools.cache
+def _lock_row(table: Table) -> Select[Any]:
+    return select(table.c["_id"]).where(table.c["_id"] == bindparam("eq__id")).with_for_update()
+
+
 def lock_user(conn: Connection, users: Table, user_id: str) -> None:
     """Take the user's row lock for the rest of the transaction (PostgreSQL); on SQLite
     the transaction already holds the database's only write lock (BEGIN IMMEDIATE)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(select(users.c["_id"]).where(users.c["_id"] == user_id).with_for_update())
+        conn.execute(_lock_row(users), {"eq__id": user_id})
 
 
 __all__ = [
     "SEQ",
     "first",
     "insert_ignore",
+    "insert_row",
     "lock_user",
     "row_where",
     "rows",
