@@ -3,6 +3,10 @@
 The engine refreshes it when a generation reserves, is held by the server, or settles; the
 window asks for it once on load (and after an outage). Nothing else reads the balance from
 Convex, so one generation fetches it once per change, never twice from two places.
+
+Changes that come while a refresh is on its way share one more refresh after it (that one
+may have been read before them): three generations answered at once cost two reads, not
+three, and the figure shown is always one read after the last change.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ class CreditBalance:
         self._bus = bus
         self._refreshing: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._in_flight = False  # a background refresh is on its way
+        self._again = False  # a change came after that refresh was sent
 
     async def refresh(self) -> Credits:
         """Read the balance and publish it (``CreditsChanged``) to every view."""
@@ -40,11 +46,27 @@ class CreditBalance:
         return credits
 
     def refresh_soon(self) -> None:
-        """Refresh in the background (the engine's steps must not wait for the header)."""
-        if not self._closed:
-            task = spawn(self._refresh_quietly(), where="refresh credits", bus=self._bus)
-            self._refreshing.add(task)
-            task.add_done_callback(self._refreshing.discard)
+        """Refresh in the background (the engine's steps must not wait for the header);
+        while one is on its way, once more after it."""
+        if self._closed:
+            return
+        if self._in_flight:
+            self._again = True
+            return
+        self._in_flight = True
+        task = spawn(self._refresh_until_current(), where="refresh credits", bus=self._bus)
+        self._refreshing.add(task)
+        task.add_done_callback(self._refreshing.discard)
+
+    async def _refresh_until_current(self) -> None:
+        try:
+            while True:
+                self._again = False
+                await self._refresh_quietly()
+                if not self._again or self._closed:
+                    return
+        finally:
+            self._in_flight = False
 
     async def _refresh_quietly(self) -> None:
         try:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from backend.server import EmbeddedBackend
-from bench.reliability.proxy import FaultProxy
+from bench.reliability.proxy import PASS, FaultAction, FaultProxy, RequestInfo
 from gui.engine.events import (
     CreditsChanged,
     EngineEvent,
@@ -196,3 +196,40 @@ async def test_a_backend_without_server_billing_gets_the_seeds_flow(
             after = await h.breakdown()
             assert (START_CREDITS - after.total, after.reserved) == (request_.options.cost, 0)
             assert h.invariants() == []
+
+
+async def test_changes_during_a_credits_refresh_share_one_more_read(
+    proxied: tuple[EmbeddedBackend, FaultProxy], tmp_path: Path
+) -> None:
+    """Three generations answered at once ask for the balance three times: the first read
+    goes out, the other two share one read after it (which sees every change), not two."""
+    backend, proxy = proxied
+    breakdown = "users:getUserCreditsBreakdown"
+    slow_first = {"left": 1}
+
+    def fault(info: RequestInfo) -> FaultAction:
+        if b'"' + breakdown.encode() + b'"' in info.body and slow_first["left"]:
+            slow_first["left"] -= 1
+            return FaultAction("delay", delay_s=0.4)  # still on its way below
+        return PASS
+
+    proxy.rule = recorder = Recorder(fault)
+    async with engine_for(backend, tmp_path, user_id="coalesced") as h:
+        credits = h.engine.credits
+        credits.refresh_soon()
+        await asyncio.sleep(0.1)
+        await h.gateway.reserve_credits(7)  # a change while the first read is on its way
+        credits.refresh_soon()
+        credits.refresh_soon()
+        while credits._refreshing:  # noqa: ASYNC110 - the refreshes are the engine's own
+            await asyncio.sleep(0.02)
+        reads = [s for s in recorder.seen if s.convex_function() == breakdown]
+        assert len(reads) == 2
+        shown = [e for e in h.events if isinstance(e, CreditsChanged)]
+        assert len(shown) == 2
+        assert (shown[-1].total, shown[-1].reserved) == (START_CREDITS, 7)
+        # Once nothing is on its way, the next change is read at once again.
+        credits.refresh_soon()
+        while credits._refreshing:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        assert len([s for s in recorder.seen if s.convex_function() == breakdown]) == 3
