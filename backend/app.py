@@ -25,6 +25,7 @@ from backend.config import BackendConfig
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.router import build_convex_router
 from backend.errors import install_error_handlers
+from backend.gc_tuning import freeze_startup_objects
 from backend.image_work_pool import ImageWorkPool
 from backend.log_redaction import install_access_log_redaction
 from backend.openapi import install_openapi
@@ -112,6 +113,7 @@ def create_app(config: BackendConfig) -> FastAPI:
         await notifier.start()
         await billing.start()
         sweeper.start()
+        freeze_startup_objects()  # after every import and start-up object (gc_tuning.py)
         try:
             yield
         finally:

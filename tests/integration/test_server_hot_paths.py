@@ -3,11 +3,13 @@
 
 Building a Core statement and its cache key cost more than running it on SQLite, so every
 statement a generate call, a status poll or the credits query runs is built once and bound
-at execution; and a poll of a job still running does not read the results cache.
+at execution; a poll of a job still running does not read the results cache; and the
+garbage collector of a started server leaves its start-up objects alone.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.sql import ClauseElement
 
+from backend.gc_tuning import OLDER_THRESHOLDS, YOUNG_THRESHOLD
 from backend.server import EmbeddedBackend
 from tests.conftest import BackendFactory, dev_token
 from tests.integration.routes_support import (
@@ -115,3 +118,10 @@ def test_a_poll_of_a_finished_job_answers_from_the_cache(backend_factory: Backen
     sql = [str(s.compile(dialect=dialect)) for s in again.statements]
     assert any("rehosted" in s for s in sql), sql
     assert not [s for s in sql if s.lstrip().startswith(("UPDATE", "INSERT"))], sql
+
+
+def test_a_started_server_spaces_out_its_garbage_collections(backend: EmbeddedBackend) -> None:
+    """Full collections walked every object the server holds, each a pause of every
+    request in flight; after start-up they walk only what came later (gc_tuning.py)."""
+    assert gc.get_threshold() == (YOUNG_THRESHOLD, *OLDER_THRESHOLDS)
+    assert gc.get_freeze_count() > 10_000  # the modules, classes and tables of the server
