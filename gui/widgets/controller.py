@@ -13,6 +13,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject
 
 from gui.engine.convex_types import SessionSummary
@@ -55,6 +56,9 @@ class WindowController(QObject):
         self.engine = session.engine
         self.library = session.library
         self.bus = self.engine.events
+        # Thumbnail fetches of this window, cancelled when it closes.
+        self._thumbnails: set[asyncio.Task[Any]] = set()
+        self._closed = False
         self.bridge = EngineBridge(self.bus, self)
         self.fetcher: ImageFetcher = session.images or ImageFetcher(
             Path(session.config.data_dir) / "cache" / "images"
@@ -106,9 +110,17 @@ class WindowController(QObject):
         w.sidebar.sessionSelected.connect(self.switch_session)
         w.sidebar.newSessionRequested.connect(self.new_session)
         w.on_close.append(self.bridge.detach)
+        w.on_close.append(self._cancel_thumbnails)
 
-    def run(self, coro: Coroutine[Any, Any, Any], where: str) -> None:
-        spawn(coro, where=where, bus=self.bus)
+    def run(self, coro: Coroutine[Any, Any, Any], where: str) -> asyncio.Task[Any]:
+        return spawn(coro, where=where, bus=self.bus)
+
+    def _cancel_thumbnails(self) -> None:
+        """The window is closing: the images its tiles waited for have nowhere to go (a
+        fetch failing after the close delivered to a deleted cache)."""
+        self._closed = True
+        for task in list(self._thumbnails):
+            task.cancel()
 
     async def start(self, resume: bool = True) -> None:
         """Initial load: last-used settings, sessions (opening the latest), credits; then
@@ -315,16 +327,22 @@ class WindowController(QObject):
 
     # -- thumbnails and settings -----------------------------------------------------------------
     def _fetch_thumbnail(self, url: str, edge: int) -> None:
-        self.run(self._fetch(url, edge), "loading an image")
+        task = self.run(self._fetch(url, edge), "loading an image")
+        self._thumbnails.add(task)
+        task.add_done_callback(self._thumbnails.discard)
 
     async def _fetch(self, url: str, edge: int) -> None:
         try:
             # The variant covering `edge` device pixels (the original past the largest).
             data = await self.fetcher.fetch_display(url, edge)
         except Exception:
-            self.window.cache.deliver(url, edge, None)  # the tile shows it cannot load
+            self._deliver(url, edge, None)  # the tile shows it cannot load
             raise
-        self.window.cache.deliver(url, edge, data)
+        self._deliver(url, edge, data)
+
+    def _deliver(self, url: str, edge: int, data: bytes | None) -> None:
+        if not self._closed and shiboken6.isValid(self.window.cache):
+            self.window.cache.deliver(url, edge, data)
 
     def open_settings(self) -> SettingsDialog:
         return self.settings.open()

@@ -4,6 +4,7 @@ visibly broken, not a skeleton that looks like it is still coming."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 
@@ -13,7 +14,13 @@ from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QApplication
 
 from catalog import Options
-from gui.engine.events import ConnectionChanged, EventBus, GenerationCompleted, GenerationStarted
+from gui.engine.events import (
+    BackgroundError,
+    ConnectionChanged,
+    EventBus,
+    GenerationCompleted,
+    GenerationStarted,
+)
 from gui.widgets import theme, tile_paint
 from gui.widgets.bridge import EngineBridge
 from gui.widgets.generation_delegate import card_layout
@@ -155,6 +162,41 @@ def test_the_window_retries_failed_thumbnails_after_reconnecting(
             controller.fetcher.fetch = working
             controller.bus.publish(ConnectionChanged(True))
             await until(lambda: window.cache.peek(URL) is not None, limit_s=10)
+        finally:
+            window.close()
+            await session.close()
+
+    run_qasync(scenario)
+
+
+def test_closing_the_window_cancels_its_thumbnail_fetches(run_qasync, tmp_path: Path) -> None:
+    """A fetch still on its way when the window closes is cancelled: it delivers nothing
+    to the closed window's cache and reports no error (its failure once delivered to a
+    cache Qt had deleted: "Signal source has been deleted")."""
+
+    async def scenario() -> None:
+        session, window, controller = await open_window(tmp_path, resume=False)
+        errors: list[object] = []
+        controller.bus.subscribe(
+            lambda e: errors.append(e) if isinstance(e, BackgroundError) else None
+        )
+        started = asyncio.Event()
+        try:
+
+            async def slow(url: str) -> bytes:
+                started.set()
+                await asyncio.sleep(30)
+                raise OSError("the backend went away")
+
+            controller.fetcher.fetch = slow
+            window.cache.get(URL, 256)
+            await asyncio.wait_for(started.wait(), 10)
+            (fetch,) = controller._thumbnails
+            window.close()
+            await asyncio.wait({fetch}, timeout=5)
+            assert fetch.cancelled()
+            assert not window.cache.is_failed(URL) and window.cache.peek(URL) is None
+            assert errors == []
         finally:
             window.close()
             await session.close()
