@@ -59,19 +59,6 @@ async def settle_job_state(
     when no hold exists — a job from before billing — or when it is settled already)."""
     billing: Billing = app_state.billing
     hold = await billing.by_job(job_key(claims.provider, claims.provider_request_id))
-    return await settle_hold_of_job(app_state, claims, hold, state, urls)
-
-
-async def settle_hold_of_job(
-    app_state: Any,
-    claims: RequestIdClaims,
-    hold: Hold | None,
-    state: JobState,
-    urls: Sequence[StoredImage | str] | None = None,
-) -> Hold | None:
-    """``settle_job_state`` with the job's hold as read earlier by the caller: settling
-    decides again on the locked row, so a hold settled since then is left as it is."""
-    billing: Billing = app_state.billing
     if hold is None or hold.settled:
         return hold
     if state.status == "COMPLETED":

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from backend.auth.deps import require_identity
 from backend.auth.identity import Identity
 from backend.billing.holds import Hold
-from backend.billing.job_states import rehost_once, settle_hold_of_job
+from backend.billing.job_states import rehost_once, settle_job_state
 from backend.billing.service import Billing
 from backend.errors import ApiError, error_responses
 from backend.openapi import BEARER, ok
@@ -121,15 +121,13 @@ async def _settled_answer(app_state: Any, claims: RequestIdClaims) -> tuple[Any,
     without images), else None; and the job's hold."""
     cache: ResultsCache = app_state.results
     key = job_key(claims.provider, claims.provider_request_id)
+    # A finished job answers from the cache without asking the provider again.
+    cached = await cache.get(key)
+    if cached is not None:
+        await settle_job_state(app_state, claims, JobState("COMPLETED"), urls=cached)
+        return images_body(cached), None
     billing: Billing = app_state.billing
     hold = await billing.by_job(key)
-    # A finished job answers from the cache without asking the provider again. Most polls
-    # are of a job still running, whose hold is not settled: they skip that read (a job
-    # cached but not yet settled is found by the provider's answer, which reads it).
-    if hold is None or (hold.settled and hold.outcome == "completed"):
-        cached = await cache.get(key)
-        if cached is not None:  # settled already, or never billed: nothing to settle
-            return images_body(cached), None
     if hold is not None and hold.settled and hold.outcome != "completed":
         # Cancelled, or given up at its deadline: nothing was charged, nothing is delivered.
         error = (
@@ -192,17 +190,16 @@ async def generation_status(
     job_id = claims.provider_request_id
     state = await _job_or_settlement(app_state.billing, provider, model, job_id, hold, wait_s)
     if state is None:  # settled elsewhere while we waited: answer from that settlement
-        answer, hold = await _settled_answer(app_state, claims)
+        answer, _ = await _settled_answer(app_state, claims)
         if answer is not None:
             return answer
         state = await job_state(provider, model, job_id, None)
-    # The hold as read at the start of this poll: settling locks and decides on its row.
     if state.status == "COMPLETED":
         urls = await rehost_once(app_state, claims, state.images)
-        await settle_hold_of_job(app_state, claims, hold, state, urls=urls)
+        await settle_job_state(app_state, claims, state, urls=urls)
         return images_body(urls)
     if state.status == "FAILED":
-        await settle_hold_of_job(app_state, claims, hold, state)
+        await settle_job_state(app_state, claims, state)
         return {"success": False, "error": state.error or "The generation failed."}
     body: dict[str, Any] = {"queued": True, "status": state.status}
     if state.position is not None:
