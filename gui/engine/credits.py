@@ -33,9 +33,8 @@ class CreditBalance:
     def __init__(self, gateway: ConvexGateway, bus: EventBus) -> None:
         self._gateway = gateway
         self._bus = bus
-        self._refreshing: set[asyncio.Task[None]] = set()
+        self._refreshing: asyncio.Task[None] | None = None  # the background refresh
         self._closed = False
-        self._in_flight = False  # a background refresh is on its way
         self._again = False  # a change came after that refresh was sent
 
     async def refresh(self) -> Credits:
@@ -50,23 +49,25 @@ class CreditBalance:
         while one is on its way, once more after it."""
         if self._closed:
             return
-        if self._in_flight:
+        if self.refreshing():
             self._again = True
             return
-        self._in_flight = True
-        task = spawn(self._refresh_until_current(), where="refresh credits", bus=self._bus)
-        self._refreshing.add(task)
-        task.add_done_callback(self._refreshing.discard)
+        self._refreshing = spawn(
+            self._refresh_until_current(), where="refresh credits", bus=self._bus
+        )
+
+    def refreshing(self) -> bool:
+        """A background refresh is on its way."""
+        return self._refreshing is not None and not self._refreshing.done()
 
     async def _refresh_until_current(self) -> None:
-        try:
-            while True:
-                self._again = False
-                await self._refresh_quietly()
-                if not self._again or self._closed:
-                    return
-        finally:
-            self._in_flight = False
+        # No await between the last check of `_again` and the return: a change asked for
+        # after it finds the task done and starts a refresh of its own.
+        while True:
+            self._again = False
+            await self._refresh_quietly()
+            if not self._again or self._closed:
+                return
 
     async def _refresh_quietly(self) -> None:
         try:
@@ -80,8 +81,7 @@ class CreditBalance:
         """Cancel and await the refreshes in flight (one failing on a closed HTTP client
         would be reported as an error)."""
         self._closed = True
-        pending = [t for t in self._refreshing if not t.done()]
-        for task in pending:
+        task = self._refreshing
+        if task is not None and not task.done():
             task.cancel()
-        if pending:
-            await asyncio.wait(pending)
+            await asyncio.wait({task})

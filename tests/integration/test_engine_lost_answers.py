@@ -175,6 +175,6 @@ async def test_close_right_after_a_generation_leaves_no_background_work(
     async with engine_for(backend, tmp_path, user_id="u-refresh") as h:
         assert isinstance(await h.run(SYNC), GenerationCompleted)
         await h.engine.close()
-        assert all(t.done() for t in h.engine.credits._refreshing)  # the balance refreshes
+        assert not h.engine.credits.refreshing()  # the balance refreshes
     await asyncio.sleep(0.05)  # anything still running would fail on the closed client now
     assert not [e for e in h.events if isinstance(e, BackgroundError)]

@@ -221,7 +221,7 @@ async def test_changes_during_a_credits_refresh_share_one_more_read(
         await h.gateway.reserve_credits(7)  # a change while the first read is on its way
         credits.refresh_soon()
         credits.refresh_soon()
-        while credits._refreshing:  # noqa: ASYNC110 - the refreshes are the engine's own
+        while credits.refreshing():  # noqa: ASYNC110 - the refreshes are the engine's own
             await asyncio.sleep(0.02)
         reads = [s for s in recorder.seen if s.convex_function() == breakdown]
         assert len(reads) == 2
@@ -230,6 +230,6 @@ async def test_changes_during_a_credits_refresh_share_one_more_read(
         assert (shown[-1].total, shown[-1].reserved) == (START_CREDITS, 7)
         # Once nothing is on its way, the next change is read at once again.
         credits.refresh_soon()
-        while credits._refreshing:  # noqa: ASYNC110
+        while credits.refreshing():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
         assert len([s for s in recorder.seen if s.convex_function() == breakdown]) == 3
