@@ -102,8 +102,8 @@ def _set_wal(cursor: Any) -> None:
 def _sqlite_events(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # We issue BEGIN ourselves (below): pysqlite's own implicit transactions would
-        # start them late and deferred.
+        # We issue BEGIN ourselves (_begin_sqlite): pysqlite's own implicit transactions
+        # would start them late and deferred.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         _set_wal(cursor)
@@ -111,10 +111,15 @@ def _sqlite_events(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get("sqlite_immediate", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+def _begin_sqlite(conn: Connection, statement: str) -> None:
+    """Open SQLite's transaction on the driver's connection, by hand.
+
+    Not SQLAlchemy's "begin" event: one engine-level connection event makes SQLAlchemy
+    dispatch its execution events around every statement, which with the BEGIN's own
+    trip through the execution machinery was ~40 % of a one-row read's CPU
+    (docs/benchmarks.md, "Sixth pass")."""
+    conn.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
 
 
 @contextmanager
@@ -124,8 +129,9 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     SQLite: ``BEGIN IMMEDIATE`` (one writer at a time). PostgreSQL: READ COMMITTED, the
     body locks the rows it decides on (``SELECT ... FOR UPDATE``)."""
     with engine.connect() as conn:
-        conn.execution_options(sqlite_immediate=True)
         with conn.begin():
+            if conn.dialect.name == "sqlite":
+                _begin_sqlite(conn, "BEGIN IMMEDIATE")
             yield conn
 
 
@@ -137,6 +143,8 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
             conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         trans = conn.begin()
         try:
+            if engine.dialect.name == "sqlite":
+                _begin_sqlite(conn, "BEGIN")
             yield conn
         finally:
             trans.rollback()
