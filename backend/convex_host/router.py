@@ -183,16 +183,18 @@ def build_convex_router(
     *,
     mutation_limit: int | None = None,
     window_s: float | None = None,
+    prefix: str = "",
 ) -> APIRouter:
-    """The three routes. ``limiter`` is the app's (memory or Redis) rate limiter, else one
-    of the router's own; the mutation limit comes from ``config`` unless given."""
+    """The three routes (under ``prefix``). ``limiter`` is the app's (memory or Redis) rate
+    limiter, else one of the router's own; the mutation limit comes from ``config`` unless
+    given."""
     default_limit, default_window = mutation_limit_for(config)
     limit = _MutationLimit(
         limiter if limiter is not None else MemoryRateLimiter(),
         mutation_limit if mutation_limit is not None else default_limit,
         window_s if window_s is not None else default_window,
     )
-    router = APIRouter()
+    router = APIRouter(prefix=prefix)
     kinds: tuple[FunctionKind, ...] = ("query", "mutation", "action")
     for kind in kinds:
         router.add_api_route(
