@@ -283,15 +283,14 @@ class LocalProvider:
     async def _status(self, job_id: str, deadline: float | None = None) -> tuple[JobState, JobRow]:
         """``deadline`` (time.monotonic()): a long poll's; a render still going on then
         answers IN_PROGRESS instead of holding the poll (without one, it is awaited)."""
-        job = await self._jobs_call(self.jobs.get, job_id)
+        now = self._clock()
+        job, position = await self._jobs_call(self.jobs.get_with_position, job_id, now)
         if job is None:
             raise _not_found()
         settled = self._settled_state(job)
         if settled is not None:
             return settled, job
-        now = self._clock()
-        if now < job.starts_at:
-            position = await self._jobs_call(self.jobs.position, job)
+        if position is not None:
             return JobState(status="IN_QUEUE", position=position), job
         if now < job.due_at:
             return JobState(status="IN_PROGRESS"), job

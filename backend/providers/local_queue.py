@@ -160,6 +160,11 @@ _CLAIM_STATE = (
 )
 _BY_ID = jobs.update().where(jobs.c.id == bindparam("job_id"))
 _UNSETTLED_BY_ID = _BY_ID.where(jobs.c.state.in_(("pending", "rendering")))
+# A claim renewed (every HEARTBEAT_S while one is held) or given back (built once too).
+_OWN_RENDERING = (jobs.c.state == "rendering", jobs.c.claimed_by == bindparam("owner"))
+_RENEW = jobs.update().where(jobs.c.id.in_(bindparam("held", expanding=True)), *_OWN_RENDERING)
+_RELEASE = jobs.update().where(jobs.c.id == bindparam("job_id"), *_OWN_RENDERING)
+_CLAIM_COLUMNS = ("claimed_at", "heartbeat_at", "claimed_by", "claimed_pid", "claimed_host")
 
 
 class JobQueue:
@@ -237,12 +242,18 @@ class JobQueue:
             r = row_where(conn, jobs, id=job_id)
         return _row(r) if r is not None else None
 
-    def position(self, job: JobRow) -> int:
-        """1 + the number of jobs submitted before ``job`` that are still in the queue."""
-        now = self.clock()
+    def get_with_position(self, job_id: str, now: float) -> tuple[JobRow | None, int | None]:
+        """The job and, while it is still in the queue at ``now``, its position (1 + the
+        jobs submitted before it that are still in the queue): one snapshot, one read."""
         with read_transaction(self.engine) as conn:
+            r = row_where(conn, jobs, id=job_id)
+            if r is None:
+                return None, None
+            job = _row(r)
+            if job.state in ("completed", "failed") or now >= job.starts_at:
+                return job, None
             ahead = conn.execute(_AHEAD, {"seq": job.seq, "now": now}).scalar_one()
-        return int(ahead) + 1
+        return job, int(ahead) + 1
 
     def claim_render(self, job_id: str) -> bool:
         """True if this caller now owns rendering the job (pending, or its claim is dead)."""
@@ -296,15 +307,7 @@ class JobQueue:
                 self._beater = None
                 return False
         with write_transaction(self.engine) as conn:
-            conn.execute(
-                jobs.update()
-                .where(
-                    jobs.c.id.in_(held),
-                    jobs.c.state == "rendering",
-                    jobs.c.claimed_by == self.owner,
-                )
-                .values(heartbeat_at=self.clock())
-            )
+            conn.execute(_RENEW, {"held": held, "owner": self.owner, "heartbeat_at": self.clock()})
         return True
 
     def _hold(self, job_id: str) -> None:
@@ -371,22 +374,10 @@ class JobQueue:
 
     def release(self, job_id: str) -> None:
         """Give a claim back (rendering was interrupted) so the next status call retries."""
+        released = dict.fromkeys(_CLAIM_COLUMNS, None)
         with write_transaction(self.engine) as conn:
             conn.execute(
-                jobs.update()
-                .where(
-                    jobs.c.id == job_id,
-                    jobs.c.state == "rendering",
-                    jobs.c.claimed_by == self.owner,
-                )
-                .values(
-                    state="pending",
-                    claimed_at=None,
-                    heartbeat_at=None,
-                    claimed_by=None,
-                    claimed_pid=None,
-                    claimed_host=None,
-                )
+                _RELEASE, {"job_id": job_id, "owner": self.owner, "state": "pending", **released}
             )
         self._let_go(job_id)
         self._changed(job_id)

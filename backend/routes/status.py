@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 
 from backend.auth.deps import require_identity
 from backend.auth.identity import Identity
@@ -174,7 +175,15 @@ async def generation_status(
     model_id: str = Query(alias="modelId", max_length=200),
     wait: str | None = Query(default=None, max_length=32),
     identity: Identity = Depends(require_identity),
-) -> Any:
+) -> JSONResponse:
+    # Answered as a JSONResponse: the route's bodies are JSON already, and FastAPI's
+    # jsonable_encoder walk of a returned dict cost more than the body's own encoding.
+    return JSONResponse(await _answer(request, request_id, model_id, wait, identity))
+
+
+async def _answer(
+    request: Request, request_id: str, model_id: str, wait: str | None, identity: Identity
+) -> dict[str, Any]:
     config = config_of(request)
     wait_s = parse_wait(wait, config.max_wait_s)
     claims = claims_for(request, identity, request_id, model_id)
