@@ -3,8 +3,8 @@
 It is handed what it shows by the composition root (gui/app.py `main`): the configuration
 and the way to open the engine session. The session (and, in embedded mode, the backend) is
 opened on the qasync loop before the window binds to it; closing the window closes the
-engine, so journaled work resumes next time. Ctrl+C in the terminal quits cleanly (Qt would
-otherwise swallow SIGINT).
+engine, so journaled work resumes next time. Ctrl+C in the terminal and SIGTERM quit cleanly
+(Qt would otherwise swallow SIGINT; Python's default ends the process at SIGTERM).
 """
 
 from __future__ import annotations
@@ -99,8 +99,12 @@ def run_window(
     theme.apply_theme(app, config.theme)
     if config.theme == "system":
         theme.follow_system(app)
-    signal.signal(signal.SIGINT, lambda *_: app.closeAllWindows())
-    # Qt's C++ loop never yields to Python; a no-op timer lets the SIGINT handler run.
+    # Ctrl+C, and a polite kill (a logout, `kill`), close the window as a user would: the
+    # engine and the embedded backend shut down in order. (Python's default for SIGTERM
+    # ended the process at once, and left the image workers' semaphores behind.)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: app.closeAllWindows())
+    # Qt's C++ loop never yields to Python; a no-op timer lets the signal handlers run.
     keepalive = QTimer()
     keepalive.start(200)
     keepalive.timeout.connect(lambda: None)

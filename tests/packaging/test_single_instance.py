@@ -172,3 +172,25 @@ def test_a_data_folder_that_cannot_be_made_does_not_stop_the_start(
     assert inst.claim_or_report() is None  # the window starts; the engine explains the folder
     assert not inst.listening
     inst.release()
+
+
+def test_a_polite_kill_closes_the_window_as_a_user_would(tmp_path: Path) -> None:
+    """SIGTERM (a logout, ``kill``) shuts the engine and the embedded backend down in
+    order, like closing the window: exit code 0, and no semaphore of the image workers
+    left behind for Python's resource tracker to report."""
+    env = _env(IMAGEGEN_DATA_DIR=str(tmp_path / "data"))
+    cmd = [sys.executable, "-m", "gui.cli"]
+    app = subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "data" / "backend").exists() and time.monotonic() < deadline:
+            assert app.poll() is None, "the window exited early"
+            time.sleep(0.1)
+        time.sleep(1.0)  # the backend and its image workers are up
+    finally:
+        app.send_signal(signal.SIGTERM)
+        _, stderr = app.communicate(timeout=60)
+    assert app.returncode == 0, stderr
+    assert "leaked semaphore" not in stderr, stderr
