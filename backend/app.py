@@ -154,8 +154,8 @@ def create_app(config: BackendConfig) -> FastAPI:
     app.state.variants = variants
     billing.on_orphan = lambda hold: resolve_orphan(app.state, hold)
 
-    routers = [module.router for module in (generate, preview, status, cancel, presign)]
-    routers += [models.router, health.router]
+    modules = (generate, preview, status, cancel, presign, models, health)
+    routers = [module.router for module in modules]
     if isinstance(store, LocalObjectStore):
         routers.append(store.router(variants))
     if dev_keys is not None:

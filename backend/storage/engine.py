@@ -130,7 +130,7 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     body locks the rows it decides on (``SELECT ... FOR UPDATE``)."""
     with engine.connect() as conn:
         with conn.begin():
-            if conn.dialect.name == "sqlite":
+            if engine.dialect.name == "sqlite":
                 _begin_sqlite(conn, "BEGIN IMMEDIATE")
             yield conn
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from convex.http_client import ConvexHttpClient
 from fastapi import FastAPI
 
+from backend.app import add_routes
 from backend.auth.dev_keys import DevKeyPair
 from backend.auth.verifier import JwtVerifier
 from backend.convex_host.database import ConvexDatabase
@@ -47,7 +48,7 @@ def convex_host(
     app = FastAPI()
     install_error_handlers(app)
     app.state.verifier = JwtVerifier.from_dev_keys(keys)
-    app.include_router(build_convex_router(db), prefix="/convex")
+    add_routes(app, build_convex_router(db, prefix="/convex"))
     try:
         with ThreadedServer(app) as server:
             yield Host(server.base_url + "/convex", keys, db)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from backend.app import add_routes
 from backend.errors import install_error_handlers
 from backend.runner import ThreadedServer, free_port
 from backend.store.local import LocalObjectStore
@@ -106,7 +107,7 @@ def local_store_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loc
     store = LocalObjectStore(root / "files", "http://placeholder", SECRET)
     app = FastAPI()
     install_error_handlers(app)
-    app.include_router(store.router())
+    add_routes(app, store.router())
     server = ThreadedServer(app)
     store.base_url = server.base_url  # known only now, like the embedded backend
     server.start()

@@ -17,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from backend.app import add_routes
 from backend.auth.dev_keys import DevKeyPair
 from backend.auth.verifier import JwtVerifier
 from backend.config import BackendConfig
@@ -236,7 +237,7 @@ def limited(tmp_path: Path, backend_database: BackendDatabases) -> Iterator[Host
     app = FastAPI()
     install_error_handlers(app)
     app.state.verifier = JwtVerifier.from_dev_keys(keys)
-    app.include_router(build_convex_router(db, mutation_limit=5, window_s=60), prefix="/convex")
+    add_routes(app, build_convex_router(db, mutation_limit=5, window_s=60, prefix="/convex"))
     try:
         with ThreadedServer(app) as server:
             yield Host(server.base_url + "/convex", keys, db)
