@@ -2,7 +2,9 @@
 
 Thin async layer over :mod:`backend.billing.holds` (whose transactions run in worker
 threads), plus the tasks that carry a provider call to its end even when the client that
-asked has gone: they are held here, so a disconnect never cancels a paid job half-way.
+asked has gone: they are held here, so a disconnect never cancels a paid job half-way. A
+queued model's call (a job handed to a queue) runs in its request's own task instead
+(``run_here``): uvicorn never cancels a request whose client left, either.
 
 Every committed change of a hold that someone may be waiting for (its answer recorded,
 its settlement) is published on the notifier's ``HOLD`` channel: a repeated key waiting
@@ -91,7 +93,9 @@ class Billing:
         self.poll_grace_s = poll_grace_s
         self.notifier = notifier or InProcessNotifier()
         self.owner = uuid.uuid4().hex
-        self._tasks: dict[str, asyncio.Task[Answer]] = {}
+        # Hold id -> the task carrying its provider call: its own (``run``), or the request's
+        # (``run_here``).
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
         # Holds this process is opening: written, but their task not yet registered. None
         # of this process's holds is an orphan meanwhile (it may be one of those).
         self._opening = 0
@@ -246,12 +250,47 @@ class Billing:
 
     # -- the work of one hold ----------------------------------------------------------------
 
-    def run(self, hold: Hold, work: Coroutine[Any, Any, Answer]) -> asyncio.Task[Answer]:
+    def run(self, hold: Hold, work: Coroutine[Any, Any, Answer | None]) -> asyncio.Task[Any]:
         """Run the provider call of ``hold`` to its end, whoever waits for it."""
         task = asyncio.ensure_future(work)
         self._tasks[hold.id] = task
         task.add_done_callback(lambda _t: self._tasks.pop(hold.id, None))
         return task
+
+    async def answer_of(
+        self, hold: Hold, work: Coroutine[Any, Any, Answer], timeout_s: float
+    ) -> Answer | None:
+        """Run ``work`` in a task of its own (``run``) and return its answer, or None if
+        it has none within ``timeout_s``: a caller that leaves or times out never cancels it.
+
+        The work hands its answer straight to this waiter, which wakes one turn of the loop
+        later; ``asyncio.wait`` on the task took two (the task's done callback, then the
+        waiter's wake-up). In a burst each turn waits behind every request then ready
+        (docs/benchmarks.md, "Seventh pass")."""
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[Answer | None] = loop.create_future()
+        self.run(hold, _handing_over(work, answered))
+        timer = loop.call_later(timeout_s, _settle_future, answered, None)
+        try:
+            return await answered
+        finally:
+            timer.cancel()
+
+    async def run_here(self, hold: Hold, work: Coroutine[Any, Any, Answer]) -> Answer:
+        """Run ``work`` in the calling task, registered as ``hold``'s as ``run`` does.
+
+        For a call that only hands a job to a provider's queue: no second task, so no turn
+        of the loop between the request and its work, nor between the work and the answer.
+        The server never cancels a request whose client left (uvicorn lets it run on), and
+        a process that stops half-way leaves the hold to the sweeper, as a crash does."""
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("run_here needs a running task")
+        self._tasks[hold.id] = task
+        try:
+            return await work
+        finally:
+            self._tasks.pop(hold.id, None)
 
     def running(self, hold_id: str) -> bool:
         return hold_id in self._tasks
@@ -332,3 +371,27 @@ class Billing:
             await self._db(holds.forget_owner, self.db, self.owner)
         except Exception:
             log.exception("could not record this server's shutdown")
+
+
+async def _handing_over(
+    work: Coroutine[Any, Any, Answer], answered: asyncio.Future[Answer | None]
+) -> Answer | None:
+    """``work``'s answer, also set on ``answered`` the moment it is known. An error goes to
+    the waiter if it still waits (it reports it), else stays the task's to report."""
+    try:
+        answer = await work
+    except asyncio.CancelledError:
+        answered.cancel()
+        raise
+    except Exception as exc:
+        if answered.done():
+            raise
+        answered.set_exception(exc)
+        return None
+    _settle_future(answered, answer)
+    return answer
+
+
+def _settle_future(future: asyncio.Future[Answer | None], value: Answer | None) -> None:
+    if not future.done():
+        future.set_result(value)

@@ -262,12 +262,13 @@ async def run_generation(request: Request, identity: Identity, body: dict[str, A
         billing,
         config.sync_work_limit_s,
     )
-    task = billing.run(hold, work)
-    # asyncio.wait never cancels the work (a caller that leaves or times out must not), and
-    # costs one hop of the loop where wait_for(shield(...)) cost two: each hop waits behind
-    # every other ready request when many come at once (docs/benchmarks.md, "Fourth pass").
-    done, _ = await asyncio.wait({task}, timeout=config.sync_deadline_s)
-    if not done:
+    if normalized.model.call_type != "sync":
+        # A queued model's call only hands the job to the provider's queue: run in this
+        # request's own task, it answers without a turn of the loop in between (in a burst
+        # each turn waits behind every ready request: docs/benchmarks.md, "Seventh pass").
+        return _json(await billing.run_here(hold, work), clock.header())
+    answer = await billing.answer_of(hold, work, config.sync_deadline_s)
+    if answer is None:
         raise ApiError(
             504,
             "still_running",
@@ -276,7 +277,7 @@ async def run_generation(request: Request, identity: Identity, body: dict[str, A
             headers={"Retry-After": "5"},
             extra={"billing": hold.billing()},
         )
-    return _json(task.result(), clock.header())
+    return _json(answer, clock.header())
 
 
 def _json(answer: Answer, headers: dict[str, str] | None = None) -> JSONResponse:
