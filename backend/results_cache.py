@@ -24,7 +24,7 @@ from sqlalchemy import Column, Float, MetaData, Table, Text, bindparam, select
 from backend.storage.engine import make_engine, read_transaction, write_transaction
 from backend.storage.migrate import Schema, migrate
 from backend.storage.offload import DatabaseCalls
-from backend.storage.sql import insert_ignore
+from backend.storage.sql import insert_ignore, scalar
 from backend.stored_image import StoredImage, stored_images
 
 metadata = MetaData()
@@ -58,7 +58,7 @@ class ResultsCache:
 
     def _get(self, key: str) -> list[StoredImage] | None:
         with read_transaction(self.engine) as conn:
-            urls = conn.execute(_URLS, {"key": key}).scalar()
+            urls = scalar(conn, _URLS, {"key": key})
         return None if urls is None else stored_images(json.loads(urls))
 
     def _put(self, key: str, images: Sequence[StoredImage | str]) -> list[StoredImage]:

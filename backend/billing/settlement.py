@@ -19,7 +19,7 @@ from backend.convex_host.context import update
 from backend.convex_host.database import ConvexDatabase
 from backend.convex_host.ids import now_ms
 from backend.convex_host.tables import generations, session_generations, users
-from backend.storage.sql import row_where
+from backend.storage.sql import changed_rows, row_where
 from backend.stored_image import StoredImage, stored_images
 
 # Every settlement ends its slot: built once (see storage.sql).
@@ -83,7 +83,7 @@ def settle(
         slot_end: dict[str, Any] = {"status": slot_status, "completedAt": now}
         if delivered:
             slot_end["imageUrl"] = images[0].url
-        conn.execute(_END_ACTIVE_SLOT, {"slot_id": row["slotId"], **slot_end})
+        changed_rows(conn, _END_ACTIVE_SLOT, {"slot_id": row["slotId"], **slot_end})
         if row["generationId"]:
             _finish_row(conn, row["generationId"], images[:wanted] if delivered else [], error, now)
         settled = update_hold(

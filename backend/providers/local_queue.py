@@ -45,7 +45,7 @@ from sqlalchemy import bindparam, func, select
 from backend.providers.local_queue_tables import SCHEMA, jobs
 from backend.storage.engine import make_engine, read_transaction, write_transaction
 from backend.storage.migrate import migrate
-from backend.storage.sql import first, insert_returning, row_where
+from backend.storage.sql import changed_rows, first, insert_returning, row_where, scalar
 
 log = logging.getLogger(__name__)
 # The error of a job cancelled before it finished (the status route shows it as FAILED).
@@ -252,7 +252,7 @@ class JobQueue:
             job = _row(r)
             if job.state in ("completed", "failed") or now >= job.starts_at:
                 return job, None
-            ahead = conn.execute(_AHEAD, {"seq": job.seq, "now": now}).scalar_one()
+            ahead = scalar(conn, _AHEAD, {"seq": job.seq, "now": now})
         return job, int(ahead) + 1
 
     def claim_render(self, job_id: str) -> bool:
@@ -265,7 +265,8 @@ class JobQueue:
                 or (r["state"] == "rendering" and self._claim_is_dead(r, now))
             )
             if claimable:
-                conn.execute(
+                changed_rows(
+                    conn,
                     _BY_ID,
                     {
                         "job_id": job_id,
@@ -358,8 +359,7 @@ class JobQueue:
     def _settle(self, job_id: str, **values: Any) -> int:
         """Store an outcome unless one is stored already; the number of rows changed."""
         with write_transaction(self.engine) as conn:
-            result = conn.execute(_UNSETTLED_BY_ID, {"job_id": job_id, **values})
-            changed = int(result.rowcount or 0)
+            changed = changed_rows(conn, _UNSETTLED_BY_ID, {"job_id": job_id, **values})
         if changed:  # committed: now its waiters may look
             self._changed(job_id)
         return changed
@@ -376,8 +376,10 @@ class JobQueue:
         """Give a claim back (rendering was interrupted) so the next status call retries."""
         released = dict.fromkeys(_CLAIM_COLUMNS, None)
         with write_transaction(self.engine) as conn:
-            conn.execute(
-                _RELEASE, {"job_id": job_id, "owner": self.owner, "state": "pending", **released}
+            changed_rows(
+                conn,
+                _RELEASE,
+                {"job_id": job_id, "owner": self.owner, "state": "pending", **released},
             )
         self._let_go(job_id)
         self._changed(job_id)

@@ -7,8 +7,9 @@ statement; rows come back as plain dicts keyed by column name.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from typing import Any, ClassVar
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, NamedTuple
 
 from sqlalchemy import (
     Column,
@@ -35,8 +36,131 @@ SEQ = "_seq"
 def first(
     conn: Connection, stmt: Executable, params: Mapping[str, Any] | None = None
 ) -> dict[str, Any] | None:
+    form = _direct_form(conn, stmt, params)
+    if form is not None:
+        found = _run_direct(conn, form, params, only_first=True)
+        return found[0] if found else None
     row = conn.execute(stmt, params).mappings().first()
     return dict(row) if row is not None else None
+
+
+# -- statements run on SQLite's driver directly ---------------------------------------------
+# SQLAlchemy's execution (an execution context, the pool's bookkeeping, a result object and
+# its metadata) cost ~40 % of a generate call's CPU in the load run's burst, three times
+# what SQLite itself took (docs/benchmarks.md, "Seventh pass"). A statement run a second
+# time (one built once: the hot paths' are, tests/integration/test_server_hot_paths.py)
+# is compiled by SQLAlchemy once per set of parameter names, and from then on runs on the
+# driver's connection inside the same transaction. Only where SQLAlchemy would do nothing
+# to the values: no type that converts them, no default computed in Python, no parameter
+# expanded at execution. Everything else, PostgreSQL, and any statement while a listener
+# observes execution (a test counting statements, tracing) runs through SQLAlchemy.
+class _Direct(NamedTuple):
+    sql: str
+    names: tuple[str, ...]  # the parameters in the statement's order
+    fixed: dict[str, Any]  # values bound in the statement itself
+    rows: bool  # whether it answers rows (a SELECT, or RETURNING)
+    # The parameters' types' own conversions, as SQLAlchemy applies them (None: none).
+    bind_processors: tuple[Callable[[Any], Any] | None, ...] | None
+
+
+_runs_direct = 0
+
+
+def runs_direct() -> int:
+    """How many statements this process has run on SQLite's driver directly."""
+    return _runs_direct
+
+
+_SEEN: weakref.WeakKeyDictionary[Executable, dict[tuple[str, ...], _Direct | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _direct_form(
+    conn: Connection, stmt: Executable, params: Mapping[str, Any] | None
+) -> _Direct | None:
+    if conn.dialect.name != "sqlite":
+        return None
+    dispatch = conn.dispatch
+    if dispatch.before_execute or dispatch.before_cursor_execute:
+        return None  # someone observes the statements (a test, tracing): let them see all
+    names = tuple(params) if params else ()
+    forms = _SEEN.get(stmt)
+    if forms is None:
+        _SEEN[stmt] = {}  # a first run: through SQLAlchemy (a statement built per call is
+        return None  # never compiled twice)
+    try:
+        return forms[names]
+    except KeyError:
+        form = forms[names] = _compile_direct(conn, stmt, names)
+        return form
+
+
+def _compile_direct(conn: Connection, stmt: Executable, names: tuple[str, ...]) -> _Direct | None:
+    dialect = conn.dialect
+    compiled: Any = stmt.compile(dialect=dialect, column_keys=list(names))
+    if (
+        compiled.insert_prefetch
+        or compiled.update_prefetch
+        or compiled.literal_execute_params
+        or compiled.post_compile_params
+        or compiled.escaped_bind_names
+        or not compiled.positional
+    ):
+        return None
+    answers: Any = getattr(stmt, "exported_columns", ())
+    for column in answers:  # a column whose values SQLAlchemy converts: not here
+        if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
+            return None
+    binds = compiled.binds
+    order = tuple(compiled.positiontup)
+    fixed: dict[str, Any] = {}
+    for name in order:
+        bind = binds[name]
+        if bind.expanding:
+            return None
+        if name not in names:
+            if bind.required or bind.callable is not None:
+                return None
+            fixed[name] = bind.value
+    processors = tuple(binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in order)
+    return _Direct(
+        compiled.string, order, fixed, len(answers) > 0, processors if any(processors) else None
+    )
+
+
+def _values(form: _Direct, params: Mapping[str, Any] | None) -> list[Any]:
+    given = params or {}
+    values = [given[n] if n in given else form.fixed[n] for n in form.names]
+    if form.bind_processors is not None:
+        for i, process in enumerate(form.bind_processors):
+            if process is not None and values[i] is not None:
+                values[i] = process(values[i])
+    return values
+
+
+def _run_direct(
+    conn: Connection, form: _Direct, params: Mapping[str, Any] | None, only_first: bool = False
+) -> list[dict[str, Any]]:
+    global _runs_direct
+    _runs_direct += 1
+    cursor = conn.connection.driver_connection.execute(form.sql, _values(form, params))  # type: ignore[union-attr]
+    if not form.rows:
+        return []
+    # The labels SQLAlchemy compiled into the statement: its result's keys.
+    keys = [column[0] for column in cursor.description]
+    if only_first:
+        row = cursor.fetchone()
+        cursor.close()
+        return [] if row is None else [dict(zip(keys, row, strict=True))]
+    return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _rowcount_direct(conn: Connection, form: _Direct, params: Mapping[str, Any]) -> int:
+    global _runs_direct
+    _runs_direct += 1
+    cursor = conn.connection.driver_connection.execute(form.sql, _values(form, params))  # type: ignore[union-attr]
+    return int(cursor.rowcount)
 
 
 # Building a statement and its cache key costs more than running it on SQLite (a generate
@@ -68,8 +192,11 @@ def update_where(
     """UPDATE ``table`` SET ``fields`` WHERE ``column`` = ``key``; the rows changed."""
     if not fields:
         return 0
-    result = conn.execute(_update_by(table, column), {**fields, f"eq_{column}": key})
-    return int(result.rowcount or 0)
+    stmt, params = _update_by(table, column), {**fields, f"eq_{column}": key}
+    form = _direct_form(conn, stmt, params)
+    if form is not None:
+        return _rowcount_direct(conn, form, params)
+    return int(conn.execute(stmt, params).rowcount or 0)
 
 
 @functools.cache
@@ -105,16 +232,36 @@ def _insert(table: Table) -> Insert:
 
 def insert_row(conn: Connection, table: Table, values: Mapping[str, Any]) -> None:
     """INSERT ``values`` (bound at execution into a statement built once per table)."""
-    conn.execute(_insert(table), dict(values))
+    stmt, params = _insert(table), dict(values)
+    form = _direct_form(conn, stmt, params)
+    if form is not None:
+        _rowcount_direct(conn, form, params)
+    else:
+        conn.execute(stmt, params)
 
 
 def rows(
     conn: Connection, stmt: Executable, params: Mapping[str, Any] | None = None
 ) -> list[dict[str, Any]]:
+    form = _direct_form(conn, stmt, params)
+    if form is not None:
+        return _run_direct(conn, form, params)
     return [dict(r) for r in conn.execute(stmt, params).mappings()]
 
 
+def changed_rows(conn: Connection, stmt: Executable, params: Mapping[str, Any]) -> int:
+    """Run a write (UPDATE, INSERT, DELETE without RETURNING); the number of rows it changed."""
+    form = _direct_form(conn, stmt, params)
+    if form is not None:
+        return _rowcount_direct(conn, form, params)
+    return int(conn.execute(stmt, params).rowcount or 0)
+
+
 def scalar(conn: Connection, stmt: Executable, params: Mapping[str, Any] | None = None) -> Any:
+    form = _direct_form(conn, stmt, params)
+    if form is not None and form.rows:
+        found = _run_direct(conn, form, params, only_first=True)
+        return next(iter(found[0].values())) if found else None
     return conn.execute(stmt, params).scalar()
 
 
@@ -126,8 +273,11 @@ def _insert_ignore(dialect_name: str, table: Table) -> Insert:
 
 def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> int:
     """INSERT ... ON CONFLICT DO NOTHING on either dialect; the number of rows added."""
-    stmt = _insert_ignore(conn.dialect.name, table)
-    return int(conn.execute(stmt, dict(values)).rowcount or 0)
+    stmt, params = _insert_ignore(conn.dialect.name, table), dict(values)
+    form = _direct_form(conn, stmt, params)
+    if form is not None:
+        return _rowcount_direct(conn, form, params)
+    return int(conn.execute(stmt, params).rowcount or 0)
 
 
 def upsert(
@@ -199,12 +349,14 @@ def lock_user(conn: Connection, users: Table, user_id: str) -> None:
 
 __all__ = [
     "SEQ",
+    "changed_rows",
     "first",
     "insert_ignore",
     "insert_row",
     "lock_user",
     "row_where",
     "rows",
+    "runs_direct",
     "scalar",
     "seq_column",
     "seq_of",
