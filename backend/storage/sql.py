@@ -139,12 +139,17 @@ def _values(form: _Direct, params: Mapping[str, Any] | None) -> list[Any]:
     return values
 
 
+def _execute_direct(conn: Connection, form: _Direct, params: Mapping[str, Any] | None) -> Any:
+    """The driver's cursor, ``form`` run on it inside ``conn``'s transaction."""
+    global _runs_direct
+    _runs_direct += 1
+    return conn.connection.driver_connection.execute(form.sql, _values(form, params))  # type: ignore[union-attr]
+
+
 def _run_direct(
     conn: Connection, form: _Direct, params: Mapping[str, Any] | None, only_first: bool = False
 ) -> list[dict[str, Any]]:
-    global _runs_direct
-    _runs_direct += 1
-    cursor = conn.connection.driver_connection.execute(form.sql, _values(form, params))  # type: ignore[union-attr]
+    cursor = _execute_direct(conn, form, params)
     if not form.rows:
         return []
     # The labels SQLAlchemy compiled into the statement: its result's keys.
@@ -157,10 +162,7 @@ def _run_direct(
 
 
 def _rowcount_direct(conn: Connection, form: _Direct, params: Mapping[str, Any]) -> int:
-    global _runs_direct
-    _runs_direct += 1
-    cursor = conn.connection.driver_connection.execute(form.sql, _values(form, params))  # type: ignore[union-attr]
-    return int(cursor.rowcount)
+    return int(_execute_direct(conn, form, params).rowcount)
 
 
 # Building a statement and its cache key costs more than running it on SQLite (a generate

@@ -50,6 +50,28 @@ class LoopTurns:
             self._handle.cancel()
 
 
+class GatedWork:
+    """A provider call that answers once let go; ``finish`` lets it go and waits for the
+    hold's work to end (not cancelled: it answered)."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.finished: list[Answer] = []
+
+    async def __call__(self) -> Answer:
+        await self.gate.wait()
+        self.finished.append(ANSWER)
+        return ANSWER
+
+    async def finish(self, billing: Billing, hold_id: str) -> None:
+        self.gate.set()
+        for _ in range(100):
+            if not billing.running(hold_id):
+                break
+            await asyncio.sleep(0.01)
+        assert self.finished == [ANSWER] and not billing.running(hold_id)
+
+
 Waiter = Callable[[Coroutine[Any, Any, Answer]], Awaitable[Answer | None]]
 
 
@@ -92,47 +114,23 @@ async def test_past_its_timeout_the_waiter_leaves_and_the_work_goes_on(
 ) -> None:
     billing = Billing(db)
     hold, _ = await billing.open(ALICE, hold_request("handover-02"))
-    gate = asyncio.Event()
-    finished: list[Answer] = []
-
-    async def work() -> Answer:
-        await gate.wait()
-        finished.append(ANSWER)
-        return ANSWER
-
+    work = GatedWork()
     assert await billing.answer_of(hold, work(), timeout_s=0.05) is None
     assert billing.running(hold.id)  # not cancelled: still the hold's work
-    gate.set()
-    for _ in range(100):
-        if not billing.running(hold.id):
-            break
-        await asyncio.sleep(0.01)
-    assert finished == [ANSWER] and not billing.running(hold.id)
+    await work.finish(billing, hold.id)
 
 
 async def test_a_waiter_that_is_cancelled_leaves_the_work_running(db: ConvexDatabase) -> None:
     billing = Billing(db)
     hold, _ = await billing.open(ALICE, hold_request("handover-03"))
-    gate = asyncio.Event()
-    finished: list[Answer] = []
-
-    async def work() -> Answer:
-        await gate.wait()
-        finished.append(ANSWER)
-        return ANSWER
-
+    work = GatedWork()
     waiter = asyncio.create_task(billing.answer_of(hold, work(), timeout_s=30))
     await asyncio.sleep(0.01)
     waiter.cancel()  # the request's task goes (a server stopping, say)
     with pytest.raises(asyncio.CancelledError):
         await waiter
     assert billing.running(hold.id)
-    gate.set()
-    for _ in range(100):
-        if not billing.running(hold.id):
-            break
-        await asyncio.sleep(0.01)
-    assert finished == [ANSWER]
+    await work.finish(billing, hold.id)
 
 
 async def test_the_works_error_reaches_its_waiter_once(
