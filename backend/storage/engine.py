@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from backend.private_files import private_sqlite
 
@@ -119,7 +120,21 @@ def _begin_sqlite(conn: Connection, statement: str) -> None:
     dispatch its execution events around every statement, which with the BEGIN's own
     trip through the execution machinery was ~40 % of a one-row read's CPU
     (docs/benchmarks.md, "Sixth pass")."""
-    conn.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+    run_on_driver(conn, statement, ())
+
+
+def run_on_driver(conn: Connection, statement: str, params: Any) -> Any:
+    """``statement`` run on ``conn``'s driver connection, in its transaction; the cursor.
+
+    A driver error is raised as SQLAlchemy raises it (its ``OperationalError``,
+    ``IntegrityError``, ...), so what runs here fails as what runs through SQLAlchemy
+    does: one ``except`` serves both (the Convex host answers a busy database 503)."""
+    try:
+        return conn.connection.driver_connection.execute(statement, params)  # type: ignore[union-attr]
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            statement, params, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+        ) from exc
 
 
 @contextmanager

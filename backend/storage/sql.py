@@ -29,6 +29,8 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import BigInteger
 
+from backend.storage.engine import run_on_driver
+
 # The column that orders a table's rows by insertion (ties of a timestamp, cursors).
 SEQ = "_seq"
 
@@ -143,7 +145,7 @@ def _execute_direct(conn: Connection, form: _Direct, params: Mapping[str, Any] |
     """The driver's cursor, ``form`` run on it inside ``conn``'s transaction."""
     global _runs_direct
     _runs_direct += 1
-    return conn.connection.driver_connection.execute(form.sql, _values(form, params))  # type: ignore[union-attr]
+    return run_on_driver(conn, form.sql, _values(form, params))
 
 
 def _run_direct(

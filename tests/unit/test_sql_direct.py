@@ -10,7 +10,9 @@ SQLAlchemy, so the same assertions hold there too.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +28,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     event,
+    exc,
     func,
     select,
 )
@@ -211,3 +214,40 @@ def test_while_a_listener_observes_execution_every_statement_goes_through_sqlalc
     with Executions(engine) as executed, read_transaction(engine) as conn:
         assert rows(conn, BY_STATE, {"state": "new"})[0]["_id"] == "o0"
     assert executed.direct == (1 if engine.dialect.name == "sqlite" else 0)
+
+
+def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(engine: Engine) -> None:
+    """The same ``except`` catches it on either path (the Convex host answers a busy
+    database 503 by SQLAlchemy's ``OperationalError``)."""
+    for i in range(3):  # the first through SQLAlchemy, the others directly on SQLite
+        if i == 0:
+            with write_transaction(engine) as conn:
+                insert_row(conn, things, {"_id": "dup", "amount": 1})
+        with Executions(engine) as executed, pytest.raises(exc.IntegrityError):
+            with write_transaction(engine) as conn:
+                insert_row(conn, things, {"_id": "dup", "amount": 2})
+        if engine.dialect.name == "sqlite" and i > 0:
+            assert executed.direct == 1
+    with read_transaction(engine) as conn:
+        assert rows(conn, AMOUNTS) == [{"amount": 1.0}]  # the failed writes rolled back
+
+
+def test_a_busy_database_at_begin_is_sqlalchemys_operational_error(tmp_path: Path) -> None:
+    """SQLite's BEGIN IMMEDIATE is issued on the driver by hand (storage/engine.py)."""
+    path = tmp_path / "busy.sqlite3"
+    eng = make_engine(path)
+    metadata.create_all(eng)
+    with eng.connect() as conn:  # back in the pool, it waits 50 ms for a lock, not 30 s
+        conn.exec_driver_sql("PRAGMA busy_timeout = 50")
+    blocker = sqlite3.connect(path)
+    blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        with pytest.raises(exc.OperationalError, match="locked"):
+            with write_transaction(eng) as conn:
+                insert_row(conn, things, {"_id": "late", "amount": 1})
+    finally:
+        blocker.rollback()
+        blocker.close()
+    with write_transaction(eng) as conn:  # free again: it goes through
+        insert_row(conn, things, {"_id": "late", "amount": 1})
+    eng.dispose()
